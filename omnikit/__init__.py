@@ -1,0 +1,24 @@
+"""omnikit: Talkdesk Customer Omnichannel Reports as typed polars frames, metrics and reports.
+
+>>> import omnikit as ok
+>>> df = ok.load("week1.json", timezone="Europe/Lisbon")  # doctest: +SKIP
+
+The public surface is ``__all__``; ``tests/test_exported_members.py`` keeps it exact.
+Each line below re-exports one module's own ``__all__``.
+"""
+
+from __future__ import annotations
+
+from . import _errors, _io, _schema, _synth
+from ._errors import *  # noqa: F403
+from ._io import *  # noqa: F403
+from ._schema import *  # noqa: F403
+from ._synth import *  # noqa: F403
+from ._version import __version__
+
+__all__ = [
+    *_errors.__all__,
+    *_io.__all__,
+    *_schema.__all__,
+    *_synth.__all__,
+]

@@ -1,0 +1,3 @@
+from omnikit.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the ``omnikit`` command line, one module each (see ``omnikit.cli``)."""

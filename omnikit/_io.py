@@ -1,0 +1,3 @@
+"""Loading report entries (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Seeded synthetic Customer Omnichannel Reports (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Charts of journeys and transitions (being written)."""
+
+__all__: list[str] = []
