@@ -1,0 +1,842 @@
+"""Contact-center metrics over the canonical frame: channel mix, waits, service level, patience.
+
+Every function takes a :class:`polars.DataFrame` or :class:`polars.LazyFrame` in the canonical form
+(see :func:`omnikit.canonical_schema`), builds one lazy query of polars expressions, collects it
+once at the end and returns a small :class:`polars.DataFrame` sorted by its key columns (nulls
+last). ``by`` is ``None``, a column name or a list of column names; a null key is a group of its
+own, never dropped.
+
+The definitions are those of ``shared/API.md`` section 2; in short:
+
+- an INBOUND interaction's outcome comes from its ``interaction_status`` through :data:`OUTCOMES`:
+  *answered* (FINISHED, ASSIGNED), *unanswered* (MISSED, ABANDONED, SHORT_ABANDONED, VOICEMAIL) or
+  *open* (OFFERED: still waiting, not counted);
+- a *short abandon* is SHORT_ABANDONED, or ABANDONED after waiting less than ``short_abandon``
+  seconds; it is left out of the service-level and abandon-rate denominators ("talkdesk" formula);
+- a ratio whose denominator is 0 is null.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import polars as pl
+
+from ._errors import DataQualityWarning, ParameterError
+
+__all__ = [
+    "OUTCOMES",
+    "SERVICE_LEVEL_FORMULAS",
+    "channel_mix",
+    "hourly_profile",
+    "service_level",
+    "wait_time_histogram",
+    "wait_time_stats",
+    "wait_time_survival",
+]
+
+#: How each ``interaction_status`` of an INBOUND interaction counts. Pass a replacement mapping as
+#: ``outcomes=`` to :func:`service_level`, :func:`wait_time_survival` or :func:`hourly_profile`.
+OUTCOMES: dict[str, str] = {
+    "FINISHED": "answered",
+    "ASSIGNED": "answered",
+    "MISSED": "unanswered",
+    "ABANDONED": "unanswered",
+    "SHORT_ABANDONED": "unanswered",
+    "VOICEMAIL": "unanswered",
+    "OFFERED": "open",
+}
+
+#: The service-level formulas :func:`service_level` knows, by name, as written in the docs.
+SERVICE_LEVEL_FORMULAS: dict[str, str] = {
+    "talkdesk": "answered_within / (offered - short_abandoned)",
+    "answered": "answered_within / answered",
+    "offered": "answered_within / offered",
+    "abandon_positive": "(answered_within + unanswered with waiting_time <= threshold) / offered",
+}
+
+_OUTCOME_NAMES = ("answered", "unanswered", "open")
+_HOURLY_VALUES = ("volume", "median_wait", "service_level")
+_INBOUND = "INBOUND"
+
+FrameLike = pl.DataFrame | pl.LazyFrame
+By = str | Sequence[str] | None
+
+
+# --------------------------------------------------------------------------------------------
+# small helpers: input checks, the pieces of a query, collecting
+
+
+def _lazy(df: FrameLike, func: str) -> pl.LazyFrame:
+    if isinstance(df, pl.LazyFrame):
+        return df
+    if isinstance(df, pl.DataFrame):
+        return df.lazy()
+    raise ParameterError(
+        f"{func}: expected a polars DataFrame or LazyFrame (e.g. from ok.load), got {type(df).__name__}"
+    )
+
+
+def _by_list(by: By, func: str) -> list[str]:
+    if by is None:
+        return []
+    if isinstance(by, str):
+        return [by]
+    if isinstance(by, Sequence) and all(isinstance(b, str) for b in by):
+        out: list[str] = []
+        for b in by:
+            if b not in out:
+                out.append(b)
+        return out
+    raise ParameterError(f"{func}: by= must be None, a column name or a list of names, got {by!r}")
+
+
+def _check_columns(schema: pl.Schema, needed: Sequence[str], func: str) -> None:
+    missing = [c for c in needed if c not in schema]
+    if missing:
+        raise ParameterError(
+            f"{func}: the frame has no column(s) {', '.join(map(repr, missing))}; "
+            f"it has {', '.join(schema.names())}. Load reports with ok.load() to get the "
+            "canonical columns, or pass by= names that exist."
+        )
+    if "waiting_time" in needed and not schema["waiting_time"].is_numeric():
+        raise ParameterError(
+            f"{func}: column 'waiting_time' must hold seconds as numbers, it is {schema['waiting_time']}"
+        )
+    if "start_date_time" in needed and not isinstance(schema["start_date_time"], pl.Datetime):
+        raise ParameterError(
+            f"{func}: column 'start_date_time' must be a Datetime, it is {schema['start_date_time']}"
+        )
+
+
+def _check_seconds(value: object, name: str, func: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ParameterError(f"{func}: {name}= must be a number of seconds >= 0, got {value!r}")
+    return value
+
+
+def _outcome_sets(outcomes: Mapping[str, str] | None, func: str) -> dict[str, list[str]]:
+    mapping = OUTCOMES if outcomes is None else outcomes
+    if not isinstance(mapping, Mapping):
+        raise ParameterError(f"{func}: outcomes= must be a mapping status -> outcome, got {mapping!r}")
+    sets: dict[str, list[str]] = {name: [] for name in _OUTCOME_NAMES}
+    for status, outcome in mapping.items():
+        if outcome not in sets:
+            raise ParameterError(
+                f"{func}: outcomes= maps {status!r} to {outcome!r}; an outcome must be one of "
+                f"{', '.join(map(repr, _OUTCOME_NAMES))}"
+            )
+        sets[outcome].append(status)
+    return sets
+
+
+def _sorted(lf: pl.LazyFrame, keys: Sequence[str]) -> pl.LazyFrame:
+    return lf.sort(keys, nulls_last=True, maintain_order=True) if keys else lf
+
+
+def _over(expr: pl.Expr, keys: Sequence[str]) -> pl.Expr:
+    return expr.over(keys) if keys else expr
+
+
+def _collect(*lfs: pl.LazyFrame) -> list[pl.DataFrame]:
+    """Collect several queries over the same source together (shared scans are computed once)."""
+    return pl.collect_all(list(lfs))
+
+
+def _unknown_statuses_query(lf: pl.LazyFrame, known: Sequence[str]) -> pl.LazyFrame:
+    status = pl.col("interaction_status")
+    return (
+        lf.filter(pl.col("interaction_direction") == _INBOUND, ~status.is_in(known) | status.is_null())
+        .group_by(status)
+        .agg(rows=pl.len())
+        .sort("rows", "interaction_status", descending=[True, False], nulls_last=True)
+    )
+
+
+def _warn_unknown(unknown: pl.DataFrame, func: str, outcomes_given: bool) -> None:
+    if unknown.height == 0:
+        return
+    total = int(unknown["rows"].sum())
+    parts = [
+        f"{'<null>' if s is None else repr(s)}: {n}"
+        for s, n in unknown.select("interaction_status", "rows").iter_rows()
+    ]
+    table = "outcomes=" if outcomes_given else "ok.OUTCOMES"
+    warnings.warn(
+        f"{func}: {total} INBOUND interaction(s) have an interaction_status that {table} does not "
+        f"map to answered/unanswered/open and are left out of every count ({', '.join(parts)}). "
+        "Pass outcomes= with these statuses to count them.",
+        DataQualityWarning,
+        stacklevel=3,
+    )
+
+
+def _percentile_name(q: float) -> str:
+    text = f"{q * 100:.10f}".rstrip("0").rstrip(".")
+    return "p" + text.replace(".", "_")
+
+
+# --------------------------------------------------------------------------------------------
+# channel mix
+
+
+def channel_mix(df: FrameLike, *, by: By = None, every: str | None = None) -> pl.DataFrame:
+    """Count interactions per channel and their share of each period and group.
+
+    Parameters
+    ----------
+    df
+        Canonical frame (DataFrame or LazyFrame), e.g. from :func:`omnikit.load`.
+    by
+        ``None``, a column name or a list of names to split by (e.g. ``"interaction_direction"``).
+    every
+        ``None`` (no time split) or a polars duration string (``"1h"``, ``"1d"``, ``"1w"``,
+        ``"1mo"``): ``period`` is ``start_date_time`` truncated to it in the frame's timezone
+        (weeks start on Monday). Interactions without a ``start_date_time`` form a period of
+        their own with a null ``period`` (sorted last), so nothing is dropped.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per (``period``, *by, ``interaction_type``): ``interactions`` (Int64) and
+        ``share`` (interactions / all interactions of the same period and ``by`` group; the
+        shares of a group sum to 1). All directions and statuses are counted.
+
+    Examples
+    --------
+    >>> import omnikit as ok
+    >>> df = ok.synth_frame(1_000, seed=1)  # doctest: +SKIP
+    >>> ok.channel_mix(df, every="1w")  # doctest: +SKIP
+    """
+    func = "channel_mix"
+    lf = _lazy(df, func)
+    keys = [k for k in _by_list(by, func) if k != "interaction_type"]
+    schema = lf.collect_schema()
+    needed = [*keys, "interaction_type"]
+    if every is not None:
+        needed.append("start_date_time")
+    _check_columns(schema, needed, func)
+    if every is not None:
+        _check_every(every, func)
+        lf = lf.with_columns(period=pl.col("start_date_time").dt.truncate(every))
+        keys = ["period", *keys]
+    out = (
+        lf.group_by([*keys, "interaction_type"])
+        .agg(interactions=pl.len().cast(pl.Int64))
+        .with_columns(share=pl.col("interactions") / _over(pl.col("interactions").sum(), keys))
+    )
+    (result,) = _collect(_sorted(out, [*keys, "interaction_type"]))
+    return result
+
+
+def _check_every(every: object, func: str) -> None:
+    if not isinstance(every, str) or not every.strip():
+        raise ParameterError(f"{func}: every= must be a polars duration string like '1d', got {every!r}")
+    probe = pl.Series([0], dtype=pl.Datetime("us"))
+    try:
+        probe.dt.truncate(every)
+    except Exception as exc:  # polars raises several error types for a bad duration
+        raise ParameterError(
+            f"{func}: every={every!r} is not a polars duration (use e.g. '1h', '1d', '1w', '1mo'): {exc}"
+        ) from None
+
+
+# --------------------------------------------------------------------------------------------
+# waiting times
+
+
+def wait_time_stats(
+    df: FrameLike,
+    *,
+    by: By = "interaction_type",
+    percentiles: Sequence[float] = (0.5, 0.9, 0.95),
+) -> pl.DataFrame:
+    """Summarise waiting times per group: count, mean, percentiles and maximum.
+
+    Parameters
+    ----------
+    df
+        Canonical frame (DataFrame or LazyFrame).
+    by
+        Grouping column(s); ``None`` for one overall row.
+    percentiles
+        Quantiles in [0, 1]; q is returned as column ``"p" + q*100`` with ``.`` written ``_``
+        (0.5 → ``p50``, 0.995 → ``p99_5``). They interpolate linearly between closest ranks,
+        as :func:`numpy.percentile` does by default.
+
+    Returns
+    -------
+    polars.DataFrame
+        *by, ``n`` (Int64), ``mean`` (Float64), one Float64 column per percentile, ``max``
+        (Int64), over the rows with a non-null ``waiting_time`` (all directions and statuses).
+        With ``by=None`` there is always one row (``n`` 0 and nulls for an empty frame).
+
+    Examples
+    --------
+    >>> import polars as pl, omnikit as ok
+    >>> df = pl.DataFrame({"interaction_type": ["VOICE"] * 4, "waiting_time": [0, 10, 20, 30]})
+    >>> ok.wait_time_stats(df, percentiles=(0.5,))["p50"].item()
+    15.0
+    """
+    func = "wait_time_stats"
+    lf = _lazy(df, func)
+    keys = _by_list(by, func)
+    _check_columns(lf.collect_schema(), [*keys, "waiting_time"], func)
+    names = _percentile_columns(percentiles, func)
+    w = pl.col("waiting_time")
+    lf = lf.filter(w.is_not_null())
+    if lf.collect_schema()["waiting_time"].is_integer():
+        # Whole seconds take few distinct values: count them once, then read every statistic
+        # off the (sorted) frequency table -- one cheap group-by instead of a sort per quantile.
+        counts = lf.group_by([*keys, "waiting_time"]).agg(_count=pl.len().cast(pl.Int64))
+        counts = counts.sort("waiting_time")
+        aggs = _stats_from_counts(w, pl.col("_count"), names)
+        out = counts.group_by(keys).agg(aggs) if keys else counts.select(aggs)
+    else:
+        aggs = [
+            w.count().cast(pl.Int64).alias("n"),
+            w.mean().cast(pl.Float64).alias("mean"),
+            *[w.quantile(q, interpolation="linear").cast(pl.Float64).alias(n) for q, n in names],
+            w.max().alias("max"),
+        ]
+        out = lf.group_by(keys).agg(aggs) if keys else lf.select(aggs)
+    (result,) = _collect(_sorted(out, keys))
+    return result
+
+
+def _quantile_from_counts(value: pl.Expr, count: pl.Expr, q: float) -> pl.Expr:
+    """Linear-interpolation quantile (numpy's default) of ``value`` repeated ``count`` times.
+
+    Expects the rows sorted by ``value``; usable in ``select`` and in ``group_by().agg``.
+    """
+    n = count.sum()
+    before = count.cum_sum() - count  # rank (0-based) of the first copy of each value
+    pos = (n - 1) * q
+    lo, hi = pos.floor(), pos.ceil()
+    at_lo = value.filter(before <= lo).last().cast(pl.Float64)
+    at_hi = value.filter(before <= hi).last().cast(pl.Float64)
+    return at_lo + (pos - lo) * (at_hi - at_lo)
+
+
+def _stats_from_counts(value: pl.Expr, count: pl.Expr, names: list[tuple[float, str]]) -> list[pl.Expr]:
+    n = count.sum()
+    return [
+        n.cast(pl.Int64).alias("n"),
+        pl.when(n > 0).then((value * count).sum() / n).cast(pl.Float64).alias("mean"),
+        *[_quantile_from_counts(value, count, q).alias(name) for q, name in names],
+        value.max().cast(pl.Int64).alias("max"),
+    ]
+
+
+def _percentile_columns(percentiles: Sequence[float], func: str) -> list[tuple[float, str]]:
+    if isinstance(percentiles, (int, float)):
+        percentiles = (percentiles,)
+    out: list[tuple[float, str]] = []
+    for q in percentiles:
+        if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 <= q <= 1:
+            raise ParameterError(f"{func}: each percentile must be a number in [0, 1], got {q!r}")
+        name = _percentile_name(float(q))
+        if name in {n for _, n in out}:
+            raise ParameterError(f"{func}: percentile {q!r} is given twice (column {name})")
+        out.append((float(q), name))
+    return out
+
+
+def wait_time_histogram(
+    df: FrameLike,
+    *,
+    by: By = "interaction_type",
+    bins: int | Sequence[float] = 30,
+) -> pl.DataFrame:
+    """Count waiting times in bins per group: a small frame to chart a wait distribution.
+
+    Parameters
+    ----------
+    df
+        Canonical frame (DataFrame or LazyFrame).
+    by
+        Grouping column(s); ``None`` for one overall distribution.
+    bins
+        An ``int``: that many bins of equal whole-second width ``max_wait // bins + 1``
+        starting at 0, shared by all groups (the largest wait falls in the last bins). Or a
+        sequence of ascending edges starting at 0: bins ``[e_i, e_i+1)`` plus a last open bin
+        ``[e_last, ∞)`` (``bin_end`` null) so that no wait is dropped.
+
+    Returns
+    -------
+    polars.DataFrame
+        *by, ``bin``, ``bin_start``, ``bin_end`` (seconds, Float64), ``count`` (Int64),
+        ``share`` (count / waits of the group) and ``cumulative_share`` (share of the group's
+        waits below ``bin_end``), over rows with a non-null ``waiting_time``. Every group has
+        every bin (empty bins count 0), so the size depends on groups and bins, not on rows.
+
+    Examples
+    --------
+    >>> import polars as pl, omnikit as ok
+    >>> df = pl.DataFrame({"interaction_type": ["CHAT"] * 3, "waiting_time": [0, 5, 12]})
+    >>> ok.wait_time_histogram(df, bins=[0, 10])["count"].to_list()
+    [2, 1]
+    """
+    func = "wait_time_histogram"
+    lf = _lazy(df, func)
+    keys = _by_list(by, func)
+    _check_columns(lf.collect_schema(), [*keys, "waiting_time"], func)
+    w = pl.col("waiting_time")
+    lf = lf.filter(w.is_not_null())
+    if isinstance(bins, bool) or not isinstance(bins, (int, Sequence)):
+        raise ParameterError(f"{func}: bins= must be an int or a list of edges, got {bins!r}")
+    if isinstance(bins, int):
+        if bins < 1:
+            raise ParameterError(f"{func}: bins= must be at least 1, got {bins}")
+        n_bins = bins
+        width = (w.max().fill_null(0) // bins + 1).cast(pl.Int64)
+        binned = lf.select(*keys, w, _width=width).with_columns(
+            bin=(w // pl.col("_width")).cast(pl.Int64)
+        )
+        counts = binned.group_by([*keys, "bin"]).agg(count=pl.len().cast(pl.Int64), _width=pl.first("_width"))
+        widths = lf.select(_width=width)
+        grid = widths.join(pl.LazyFrame({"bin": range(n_bins)}, schema={"bin": pl.Int64}), how="cross")
+        grid = grid.with_columns(
+            bin_start=(pl.col("bin") * pl.col("_width")).cast(pl.Float64),
+            bin_end=((pl.col("bin") + 1) * pl.col("_width")).cast(pl.Float64),
+        ).drop("_width")
+        counts = counts.drop("_width")
+    else:
+        edges = [float(e) for e in bins]
+        if not edges or edges[0] != 0 or any(b <= a for a, b in zip(edges, edges[1:])):
+            raise ParameterError(
+                f"{func}: bins= edges must start at 0 and increase strictly, got {list(bins)!r}"
+            )
+        n_bins = len(edges)  # the last one is open-ended
+        edge_series = pl.Series("edges", edges, dtype=pl.Float64)
+        binned = lf.select(
+            *keys,
+            bin=(pl.lit(edge_series).search_sorted(w.cast(pl.Float64), side="right") - 1).cast(pl.Int64),
+        )
+        counts = binned.group_by([*keys, "bin"]).agg(count=pl.len().cast(pl.Int64))
+        grid = pl.LazyFrame(
+            {"bin": range(n_bins), "bin_start": edges, "bin_end": [*edges[1:], None]},
+            schema={"bin": pl.Int64, "bin_start": pl.Float64, "bin_end": pl.Float64},
+        )
+    if keys:
+        groups = counts.select(keys).unique()
+        grid = groups.join(grid, how="cross")
+    out = (
+        grid.join(counts, on=[*keys, "bin"], how="left", nulls_equal=True)
+        .with_columns(pl.col("count").fill_null(0))
+        .sort([*keys, "bin"], nulls_last=True)
+        .with_columns(_total=_over(pl.col("count").sum(), keys))
+        .with_columns(
+            share=pl.when(pl.col("_total") > 0).then(pl.col("count") / pl.col("_total")),
+            cumulative_share=pl.when(pl.col("_total") > 0).then(
+                _over(pl.col("count").cum_sum(), keys) / pl.col("_total")
+            ),
+        )
+        .select(*keys, "bin", "bin_start", "bin_end", "count", "share", "cumulative_share")
+    )
+    (result,) = _collect(out)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# service level
+
+
+def _service_level_aggs(
+    sets: dict[str, list[str]], threshold: float, short_abandon: float, formula: str
+) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """Aggregations (per group) and the ratio columns computed from them."""
+    s, w = pl.col("interaction_status"), pl.col("waiting_time")
+    answered = s.is_in(sets["answered"])
+    unanswered = s.is_in(sets["unanswered"])
+    is_short = (s == "SHORT_ABANDONED") | ((s == "ABANDONED") & (w < short_abandon).fill_null(False))
+    within = (w <= threshold).fill_null(False)
+    aggs = [
+        answered.sum().cast(pl.Int64).alias("answered"),
+        unanswered.sum().cast(pl.Int64).alias("unanswered"),
+        (answered & within).sum().cast(pl.Int64).alias("answered_within"),
+        (unanswered & within).sum().cast(pl.Int64).alias("_unanswered_within"),
+        (unanswered & is_short).sum().cast(pl.Int64).alias("short_abandoned"),
+        (unanswered & (s == "ABANDONED") & ~is_short).sum().cast(pl.Int64).alias("abandoned"),
+        w.filter(answered).mean().cast(pl.Float64).alias("asa"),
+    ]
+
+    def ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
+        return pl.when(den > 0).then(num / den).otherwise(None).cast(pl.Float64)
+
+    offered = pl.col("answered") + pl.col("unanswered")
+    counted = offered - pl.col("short_abandoned")
+    numerators = {
+        "talkdesk": (pl.col("answered_within"), counted),
+        "answered": (pl.col("answered_within"), pl.col("answered")),
+        "offered": (pl.col("answered_within"), offered),
+        "abandon_positive": (pl.col("answered_within") + pl.col("_unanswered_within"), offered),
+    }
+    num, den = numerators[formula]
+    ratios = [
+        offered.alias("offered"),
+        ratio(num, den).alias("service_level"),
+        ratio(pl.col("abandoned"), counted).alias("abandon_rate"),
+    ]
+    return aggs, ratios
+
+
+_SERVICE_LEVEL_COLUMNS = (
+    "offered",
+    "answered",
+    "answered_within",
+    "unanswered",
+    "short_abandoned",
+    "abandoned",
+    "service_level",
+    "abandon_rate",
+    "asa",
+)
+
+
+def _check_formula(formula: object, func: str) -> str:
+    if formula not in SERVICE_LEVEL_FORMULAS:
+        raise ParameterError(
+            f"{func}: unknown formula={formula!r}; valid formulas are "
+            + "; ".join(f"{name!r} = {text}" for name, text in SERVICE_LEVEL_FORMULAS.items())
+        )
+    return formula  # type: ignore[return-value]
+
+
+def _service_level_query(
+    lf: pl.LazyFrame,
+    keys: list[str],
+    *,
+    threshold: float,
+    short_abandon: float,
+    formula: str,
+    outcomes: Mapping[str, str] | None,
+    func: str,
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    sets = _outcome_sets(outcomes, func)
+    known = [status for statuses in sets.values() for status in statuses]
+    aggs, ratios = _service_level_aggs(sets, threshold, short_abandon, formula)
+    rows = lf.filter(
+        pl.col("interaction_direction") == _INBOUND, pl.col("interaction_status").is_in(known)
+    )
+    grouped = rows.group_by(keys).agg(aggs) if keys else rows.select(aggs)
+    out = grouped.with_columns(ratios).select(*keys, *_SERVICE_LEVEL_COLUMNS)
+    return _sorted(out, keys), _unknown_statuses_query(lf, known)
+
+
+def service_level(
+    df: FrameLike,
+    *,
+    threshold: float = 20,
+    short_abandon: float = 5,
+    by: By = "interaction_type",
+    formula: Literal["talkdesk", "answered", "offered", "abandon_positive"] = "talkdesk",
+    outcomes: Mapping[str, str] | None = None,
+) -> pl.DataFrame:
+    """Service level, abandon rate and average speed of answer of INBOUND interactions.
+
+    Each ``interaction_status`` maps to an outcome through ``outcomes`` (default
+    :data:`OUTCOMES`): answered = FINISHED, ASSIGNED; unanswered = MISSED, ABANDONED,
+    SHORT_ABANDONED, VOICEMAIL; open = OFFERED (still waiting, not counted). A status the
+    mapping does not know (or a null status) is left out of every count, and one
+    :class:`omnikit.DataQualityWarning` names those statuses and how many rows each had.
+    Interactions that are not INBOUND (OUTBOUND, null, ...) are not counted.
+
+    - ``offered`` = answered + unanswered
+    - ``short_abandoned`` = unanswered with status SHORT_ABANDONED, or ABANDONED with
+      ``waiting_time < short_abandon``
+    - ``abandoned`` = ABANDONED that is not short (an unknown wait is not short)
+    - ``answered_within`` = answered with ``waiting_time <= threshold`` (an unknown wait is not
+      within)
+    - ``service_level``, by ``formula``: ``"talkdesk"`` answered_within / (offered −
+      short_abandoned); ``"answered"`` answered_within / answered; ``"offered"``
+      answered_within / offered; ``"abandon_positive"`` (answered_within + unanswered with
+      waiting_time <= threshold) / offered
+    - ``abandon_rate`` = abandoned / (offered − short_abandoned)
+    - ``asa`` = mean ``waiting_time`` (seconds) of answered interactions with a known wait
+
+    A ratio whose denominator is 0 is null.
+
+    Parameters
+    ----------
+    df
+        Canonical frame (DataFrame or LazyFrame).
+    threshold
+        Seconds within which an answer counts as in service level.
+    short_abandon
+        An ABANDONED interaction that waited less than this many seconds is a short abandon.
+    by
+        Grouping column(s); ``None`` for one overall row (always present, zeros when empty).
+    formula
+        One of :data:`SERVICE_LEVEL_FORMULAS`; anything else raises
+        :class:`omnikit.ParameterError`.
+    outcomes
+        Replacement for :data:`OUTCOMES` (status → "answered", "unanswered" or "open").
+
+    Returns
+    -------
+    polars.DataFrame
+        *by, ``offered, answered, answered_within, unanswered, short_abandoned, abandoned``
+        (Int64), ``service_level, abandon_rate`` (Float64 in [0, 1]) and ``asa`` (Float64 s).
+
+    Examples
+    --------
+    >>> import polars as pl, omnikit as ok
+    >>> df = pl.DataFrame({
+    ...     "interaction_type": ["VOICE"] * 4,
+    ...     "interaction_direction": ["INBOUND"] * 4,
+    ...     "interaction_status": ["FINISHED", "FINISHED", "ABANDONED", "ABANDONED"],
+    ...     "waiting_time": [10, 40, 2, 60],
+    ... })
+    >>> ok.service_level(df)["service_level"].item()  # 1 within 20 s / (4 offered - 1 short)
+    0.3333333333333333
+    """
+    func = "service_level"
+    lf = _lazy(df, func)
+    keys = _by_list(by, func)
+    _check_columns(
+        lf.collect_schema(),
+        [*keys, "interaction_status", "interaction_direction", "waiting_time"],
+        func,
+    )
+    threshold = _check_seconds(threshold, "threshold", func)
+    short_abandon = _check_seconds(short_abandon, "short_abandon", func)
+    formula = _check_formula(formula, func)
+    out, unknown = _service_level_query(
+        lf,
+        keys,
+        threshold=threshold,
+        short_abandon=short_abandon,
+        formula=formula,
+        outcomes=outcomes,
+        func=func,
+    )
+    result, unknown_df = _collect(out, unknown)
+    _warn_unknown(unknown_df, func, outcomes is not None)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# patience (Kaplan-Meier)
+
+
+def wait_time_survival(
+    df: FrameLike,
+    *,
+    by: By = "interaction_type",
+    threshold: float | None = None,
+    outcomes: Mapping[str, str] | None = None,
+) -> pl.DataFrame:
+    """Kaplan–Meier estimate of customer patience: the share still willing to wait after t s.
+
+    Over INBOUND interactions with a known ``waiting_time``: time = ``waiting_time``; an
+    *unanswered* interaction is an event (the customer gave up, or was not served, after that
+    wait); an *answered* one is censored (we only know the customer would have waited at least
+    that long). Open interactions (OFFERED) are not counted; statuses that ``outcomes`` does not
+    know are left out with a :class:`omnikit.DataQualityWarning`. Answered waits are not averaged:
+    their mean understates patience, which is why the estimate treats them as censored.
+
+    At each distinct time t of a group: ``at_risk`` = interactions with ``waiting_time >= t``,
+    ``events`` and ``censored`` = those ending exactly at t, and
+    ``survival`` = Π over times s <= t of (1 − events(s) / at_risk(s)).
+
+    Parameters
+    ----------
+    df
+        Canonical frame (DataFrame or LazyFrame).
+    by
+        Grouping column(s); ``None`` for one curve.
+    threshold
+        ``None`` for the whole curve, or seconds: only rows with ``time <= threshold`` are
+        returned (e.g. up to the service-level threshold). The values are the same as in the
+        whole curve: ``at_risk`` still counts waits longer than the threshold.
+    outcomes
+        Replacement for :data:`OUTCOMES`.
+
+    Returns
+    -------
+    polars.DataFrame
+        *by, ``time`` (Int64 s), ``at_risk, events, censored`` (Int64), ``survival`` (Float64),
+        sorted by *by and ``time``.
+
+    Examples
+    --------
+    >>> import polars as pl, omnikit as ok
+    >>> df = pl.DataFrame({
+    ...     "interaction_type": ["VOICE"] * 3, "interaction_direction": ["INBOUND"] * 3,
+    ...     "interaction_status": ["ABANDONED", "FINISHED", "ABANDONED"],
+    ...     "waiting_time": [10, 20, 30],
+    ... })
+    >>> ok.wait_time_survival(df)["survival"].round(3).to_list()
+    [0.667, 0.667, 0.0]
+    """
+    func = "wait_time_survival"
+    lf = _lazy(df, func)
+    keys = _by_list(by, func)
+    _check_columns(
+        lf.collect_schema(),
+        [*keys, "interaction_status", "interaction_direction", "waiting_time"],
+        func,
+    )
+    if threshold is not None:
+        threshold = _check_seconds(threshold, "threshold", func)
+    sets = _outcome_sets(outcomes, func)
+    known = [status for statuses in sets.values() for status in statuses]
+    s, w = pl.col("interaction_status"), pl.col("waiting_time")
+    rows = lf.filter(
+        pl.col("interaction_direction") == _INBOUND,
+        s.is_in(sets["answered"] + sets["unanswered"]),
+        w.is_not_null(),
+    )
+    out = (
+        rows.group_by([*keys, w.cast(pl.Int64).alias("time")])
+        .agg(
+            events=s.is_in(sets["unanswered"]).sum().cast(pl.Int64),
+            censored=s.is_in(sets["answered"]).sum().cast(pl.Int64),
+        )
+        .sort([*keys, "time"], nulls_last=True)
+        .with_columns(at_risk=_over((pl.col("events") + pl.col("censored")).cum_sum(reverse=True), keys))
+        .with_columns(
+            survival=_over((1.0 - pl.col("events") / pl.col("at_risk")).cum_prod(), keys),
+        )
+        .select(*keys, "time", "at_risk", "events", "censored", "survival")
+    )
+    if threshold is not None:
+        out = out.filter(pl.col("time") <= threshold)
+    result, unknown_df = _collect(out, _unknown_statuses_query(lf, known))
+    _warn_unknown(unknown_df, func, outcomes is not None)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# hour of week
+
+
+def hourly_profile(
+    df: FrameLike,
+    *,
+    value: Literal["volume", "median_wait", "service_level"] = "volume",
+    by: By = None,
+    threshold: float = 20,
+    short_abandon: float = 5,
+    formula: Literal["talkdesk", "answered", "offered", "abandon_positive"] = "talkdesk",
+    outcomes: Mapping[str, str] | None = None,
+) -> pl.DataFrame:
+    """A 7 × 24 hour-of-week table of volume, median wait or service level.
+
+    Each interaction is placed by the weekday (1 = Monday … 7 = Sunday) and hour (0–23) of its
+    ``start_date_time`` in the frame's timezone. The grid is complete: 168 rows (per ``by``
+    group), with 0 volume and null medians/service levels where nothing happened. Interactions
+    without a ``start_date_time`` cannot be placed; they are left out with a
+    :class:`omnikit.DataQualityWarning` saying how many.
+
+    Parameters
+    ----------
+    df
+        Canonical frame (DataFrame or LazyFrame).
+    value
+        ``"volume"``: interactions (all directions); ``"median_wait"``: median
+        ``waiting_time`` of rows with a known wait (as ``p50`` of :func:`wait_time_stats`),
+        with their number ``n``; ``"service_level"``: as :func:`service_level` (INBOUND only,
+        with ``threshold``, ``short_abandon``, ``formula``, ``outcomes``), with ``offered``.
+    by
+        Grouping column(s) (e.g. ``"interaction_type"`` for one grid per channel).
+
+    Returns
+    -------
+    polars.DataFrame
+        *by, ``weekday`` (Int8), ``hour`` (Int8), then ``volume`` (Int64), or ``median_wait``
+        (Float64) and ``n`` (Int64), or ``service_level`` (Float64) and ``offered`` (Int64).
+
+    Examples
+    --------
+    >>> import omnikit as ok
+    >>> grid = ok.hourly_profile(ok.synth_frame(1_000), value="median_wait")  # doctest: +SKIP
+    >>> grid.shape  # doctest: +SKIP
+    (168, 4)
+    """
+    func = "hourly_profile"
+    lf = _lazy(df, func)
+    keys = _by_list(by, func)
+    if value not in _HOURLY_VALUES:
+        raise ParameterError(
+            f"{func}: unknown value={value!r}; valid values are {', '.join(map(repr, _HOURLY_VALUES))}"
+        )
+    needed = [*keys, "start_date_time"]
+    if value != "volume":
+        needed.append("waiting_time")
+    if value == "service_level":
+        needed += ["interaction_status", "interaction_direction"]
+    _check_columns(lf.collect_schema(), needed, func)
+    start = pl.col("start_date_time")
+    local = start.dt.replace_time_zone(None)  # wall clock in the frame's timezone, converted once
+    placed = (
+        lf.filter(start.is_not_null())
+        .with_columns(_local=local)
+        .with_columns(
+            weekday=pl.col("_local").dt.weekday().cast(pl.Int8),
+            hour=pl.col("_local").dt.hour().cast(pl.Int8),
+        )
+    )
+    cell = [*keys, "weekday", "hour"]
+    extra: list[pl.LazyFrame] = []
+    if value == "volume":
+        agg = placed.group_by(cell).agg(volume=pl.len().cast(pl.Int64))
+        fill = {"volume": 0}
+    elif value == "median_wait":
+        w = pl.col("waiting_time")
+        if lf.collect_schema()["waiting_time"].is_integer():
+            counts = (
+                placed.filter(w.is_not_null())
+                .group_by([*cell, "waiting_time"])
+                .agg(_count=pl.len().cast(pl.Int64))
+                .sort("waiting_time")
+            )
+            agg = counts.group_by(cell).agg(
+                median_wait=_quantile_from_counts(w, pl.col("_count"), 0.5),
+                n=pl.col("_count").sum().cast(pl.Int64),
+            )
+        else:
+            agg = placed.group_by(cell).agg(
+                median_wait=w.median().cast(pl.Float64), n=w.count().cast(pl.Int64)
+            )
+        fill = {"n": 0}
+    else:
+        sl, unknown = _service_level_query(
+            placed,
+            cell,
+            threshold=_check_seconds(threshold, "threshold", func),
+            short_abandon=_check_seconds(short_abandon, "short_abandon", func),
+            formula=_check_formula(formula, func),
+            outcomes=outcomes,
+            func=func,
+        )
+        agg = sl.select(*cell, "service_level", "offered")
+        fill = {"offered": 0}
+        extra.append(unknown)
+    grid = pl.LazyFrame(
+        {"weekday": [d for d in range(1, 8) for _ in range(24)], "hour": list(range(24)) * 7},
+        schema={"weekday": pl.Int8, "hour": pl.Int8},
+    )
+    if keys:
+        grid = agg.select(keys).unique().join(grid, how="cross")
+    out = (
+        grid.join(agg, on=cell, how="left", nulls_equal=True)
+        .with_columns(pl.col(name).fill_null(v) for name, v in fill.items())
+        .sort(cell, nulls_last=True)
+    )
+    unplaced = lf.select(missing=start.null_count().cast(pl.Int64))
+    result, unplaced_df, *unknown_dfs = _collect(out, unplaced, *extra)
+    missing = int(unplaced_df["missing"].item())
+    if missing:
+        warnings.warn(
+            f"{func}: {missing} interaction(s) have no start_date_time and are left out of the "
+            "hour-of-week grid.",
+            DataQualityWarning,
+            stacklevel=2,
+        )
+    for unknown_df in unknown_dfs:
+        _warn_unknown(unknown_df, func, outcomes is not None)
+    return result
