@@ -12,6 +12,8 @@ from __future__ import annotations
 from . import _errors, _io, _schema, _synth
 from ._errors import *  # noqa: F403
 from ._io import *  # noqa: F403
+from . import _metrics
+from ._metrics import *  # noqa: F403
 from ._schema import *  # noqa: F403
 from ._synth import *  # noqa: F403
 from ._version import __version__
@@ -19,6 +21,7 @@ from ._version import __version__
 __all__ = [
     *_errors.__all__,
     *_io.__all__,
+    *_metrics.__all__,
     *_schema.__all__,
     *_synth.__all__,
 ]
