@@ -1,0 +1,689 @@
+"""Reports: parameterized notebooks executed with papermill and exported as offline HTML.
+
+The report notebooks (``channel_mix``, ``wait_times``, ``journeys``, ``weekly_report``) live in
+the top-level ``notebooks/`` folder of the source tree and ship inside the wheel as
+``omnikit/notebooks/``. :func:`render_report` checks the parameters against the notebook's
+``parameters`` cell *before* a kernel starts, runs the notebook, and writes
+``OUT/NAME.ipynb`` (executed) and ``OUT/NAME.html`` (see :func:`omnikit.export_html`).
+
+Inside a notebook, :func:`report_data` loads the data, resolves customers, redacts, and cuts
+the report period (and the one before it, for comparisons); :func:`record_results` records the
+headline numbers, which :func:`read_results` reads back from an executed notebook.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import re
+import sys
+import tempfile
+import time
+import warnings
+import zoneinfo
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import polars as pl
+
+from ._errors import DataQualityWarning, ParameterError, ReportExecutionError
+
+__all__ = [
+    "RenderedReport",
+    "ReportData",
+    "list_reports",
+    "read_results",
+    "record_results",
+    "render_report",
+    "report_data",
+]
+
+#: Name of the Jupyter kernel that ``make setup`` registers for the project.
+KERNEL_NAME = "omnikit"
+
+#: Seconds a single notebook cell may run before the report is stopped.
+DEFAULT_TIMEOUT = 900
+
+# Parameters that render_report sets itself from its own arguments.
+_OWN_PARAMETERS = ("source", "start", "end", "timezone", "redact")
+
+_DURATION = re.compile(r"^(\d+(ns|us|ms|s|m|h|d|w|mo|q|y))+$")
+_GLOB_CHARS = set("*?[")
+
+
+# --------------------------------------------------------------------------------------------
+# Finding notebooks and their parameters
+
+
+def _notebook_dirs() -> list[Path]:
+    package = Path(__file__).resolve().parent
+    # In a wheel: omnikit/notebooks/. In the source tree (editable install): ../notebooks/.
+    return [package / "notebooks", package.parent / "notebooks"]
+
+
+def _notebooks() -> dict[str, Path]:
+    for folder in _notebook_dirs():
+        found = {path.stem: path for path in sorted(folder.glob("*.ipynb"))}
+        if found:
+            return found
+    return {}
+
+
+def _notebook_path(name: str) -> Path:
+    notebooks = _notebooks()
+    if name not in notebooks:
+        known = ", ".join(sorted(notebooks)) or "none found"
+        raise ParameterError(f"no report named {name!r}; the reports are: {known}")
+    return notebooks[name]
+
+
+def list_reports() -> dict[str, dict[str, dict[str, Any]]]:
+    """Name every report and describe its parameters.
+
+    Returns
+    -------
+    ``{report name: {parameter name: {"type", "default", "help"}}}``, read from each notebook's
+    ``parameters`` cell (as ``papermill --help-notebook`` shows them).
+
+    Examples
+    --------
+    >>> import omnikit as ok
+    >>> sorted(ok.list_reports())
+    ['channel_mix', 'journeys', 'wait_times', 'weekly_report']
+    >>> ok.list_reports()["wait_times"]["threshold"]["type"]
+    'int'
+    """
+    return {name: _parameters_of(path) for name, path in _notebooks().items()}
+
+
+def _parameters_of(path: Path) -> dict[str, dict[str, Any]]:
+    from papermill.inspection import inspect_notebook
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found = inspect_notebook(str(path))
+    return {
+        name: {
+            "type": info.get("inferred_type_name") or "None",
+            "default": info.get("default"),
+            "help": info.get("help") or "",
+        }
+        for name, info in found.items()
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Checking parameters before a kernel starts
+
+
+def _parse_date(value: object, name: str, timezone: str) -> dt.datetime | None:
+    """A DATE parameter as an aware datetime in ``timezone``: ``YYYY-MM-DD`` or ISO date-time."""
+    if value is None:
+        return None
+    tz = zoneinfo.ZoneInfo(timezone)
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, dt.date):
+        moment = dt.datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ParameterError(
+                f"{name}: {value!r} is not a date; write YYYY-MM-DD or an ISO date-time "
+                f"such as 2024-09-09T08:00"
+            ) from None
+    else:
+        raise ParameterError(f"{name}: expected a date (YYYY-MM-DD), got {value!r}")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment.astimezone(tz)
+
+
+def _check_timezone(timezone: object) -> str:
+    if not isinstance(timezone, str) or not timezone:
+        raise ParameterError(f"timezone: expected an IANA name such as 'Europe/Lisbon', got {timezone!r}")
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ParameterError(
+            f"timezone: {timezone!r} is not a known IANA timezone (e.g. 'UTC', 'Europe/Lisbon')"
+        ) from None
+    return timezone
+
+
+def _coerce(name: str, value: Any, type_name: str) -> Any:
+    """Turn ``value`` (possibly a command-line string) into the parameter's declared type."""
+    kinds = {part.strip() for part in type_name.replace("Optional[", "").rstrip("]").split("|")}
+    nullable = "None" in kinds or not kinds - {"None"}
+    if isinstance(value, str) and nullable and value.strip().lower() in ("none", "null") and kinds != {"str"}:
+        return None
+    if value is None:
+        if nullable:
+            return None
+        raise ParameterError(f"parameter {name!r} may not be None (it is {type_name})")
+    if "bool" in kinds:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "yes", "1", "on"):
+            return True
+        if isinstance(value, str) and value.strip().lower() in ("false", "no", "0", "off"):
+            return False
+        raise ParameterError(f"parameter {name!r}: expected true or false, got {value!r}")
+    if "int" in kinds:
+        if isinstance(value, bool):
+            raise ParameterError(f"parameter {name!r}: expected a whole number, got {value!r}")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                pass
+        raise ParameterError(f"parameter {name!r}: expected a whole number, got {value!r}")
+    if "float" in kinds:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            result = float(value)
+        else:
+            try:
+                result = float(str(value).strip())
+            except ValueError:
+                raise ParameterError(f"parameter {name!r}: expected a number, got {value!r}") from None
+        if not math.isfinite(result):
+            raise ParameterError(f"parameter {name!r}: expected a finite number, got {value!r}")
+        return result
+    if any(kind.startswith("list") for kind in kinds):
+        if isinstance(value, (list, tuple)):
+            return [str(item) for item in value]
+        if isinstance(value, str) and "str" in kinds:
+            return value
+        raise ParameterError(f"parameter {name!r}: expected a list, got {value!r}")
+    if isinstance(value, (dt.date, Path)):
+        return str(value)
+    if not isinstance(value, str):
+        raise ParameterError(f"parameter {name!r}: expected text ({type_name}), got {value!r}")
+    return value
+
+
+def _check_sources(sources: Sequence[str | os.PathLike[str]] | str | os.PathLike[str] | None) -> list[str] | None:
+    if sources is None:
+        return None
+    if isinstance(sources, (str, os.PathLike)):
+        sources = [sources]
+    checked = []
+    for source in sources:
+        text = os.fspath(source)
+        if not text:
+            raise ParameterError("source: an empty path was given")
+        path = Path(text).expanduser()
+        if not (_GLOB_CHARS & set(text)) and not path.exists():
+            raise ParameterError(f"source: {text!r} does not exist (give a report file, a directory or a glob)")
+        checked.append(str(path.resolve()) if path.exists() else str(path.absolute()))
+    return checked or None
+
+
+def _validate(name: str, values: Mapping[str, Any], declared: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    unknown = sorted(set(values) - set(declared))
+    if unknown:
+        raise ParameterError(
+            f"report {name!r} has no parameter {', '.join(map(repr, unknown))}; "
+            f"its parameters are: {', '.join(declared)}"
+        )
+    checked = {key: _coerce(key, value, declared[key]["type"]) for key, value in values.items()}
+    timezone = _check_timezone(checked.get("timezone") or "UTC")
+    for key in ("start", "end"):
+        if checked.get(key) is not None:
+            checked[key] = _parse_date(checked[key], key, timezone).isoformat()
+    if checked.get("start") and checked.get("end"):
+        if dt.datetime.fromisoformat(checked["start"]) >= dt.datetime.fromisoformat(checked["end"]):
+            raise ParameterError(f"start ({checked['start']}) must be before end ({checked['end']}); end is excluded")
+    for key, value in checked.items():
+        if key in ("gap", "window", "every") and value is not None and not _DURATION.match(str(value)):
+            raise ParameterError(
+                f"parameter {key!r}: {value!r} is not a duration such as '24h', '7d', '1w' or '30m'"
+            )
+        if key in ("threshold", "short_abandon", "top_n") and value is not None and value < 0:
+            raise ParameterError(f"parameter {key!r} must not be negative, got {value!r}")
+        if key == "target" and value is not None and not 0 <= value <= 1:
+            raise ParameterError(f"parameter 'target' is a share between 0 and 1, got {value!r}")
+    return checked
+
+
+# --------------------------------------------------------------------------------------------
+# Running a report
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    """What :func:`render_report` wrote."""
+
+    name: str
+    notebook: Path
+    html: Path | None
+    parameters: dict[str, Any]
+    seconds: float
+
+    def results(self) -> dict[str, Any]:
+        """The headline numbers the notebook recorded (see :func:`read_results`)."""
+        return read_results(self.notebook)
+
+
+def _kernel_options(kernel_name: str | None) -> dict[str, Any]:
+    """Papermill options for the kernel: the project's, else this interpreter's own."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    wanted = kernel_name or KERNEL_NAME
+    try:
+        KernelSpecManager().get_kernel_spec(wanted)
+        return {"kernel_name": wanted}
+    except NoSuchKernel:
+        if kernel_name is not None:
+            raise ParameterError(
+                f"no Jupyter kernel named {kernel_name!r}; `jupyter kernelspec list` shows the installed ones"
+            ) from None
+    return {"kernel_name": "python3", "kernel_manager_class": _this_interpreter_kernel_manager()}
+
+
+def _this_interpreter_kernel_manager() -> type:
+    """A kernel manager that starts ``sys.executable -m ipykernel_launcher`` whatever the name."""
+    from jupyter_client.kernelspec import KernelSpec
+    from jupyter_client.manager import AsyncKernelManager
+
+    class ThisInterpreterKernelManager(AsyncKernelManager):
+        @property
+        def kernel_spec(self) -> KernelSpec:  # type: ignore[override]
+            return KernelSpec(
+                argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                display_name=f"Python ({sys.executable})",
+                language="python",
+                resource_dir=tempfile.gettempdir(),
+            )
+
+    return ThisInterpreterKernelManager
+
+
+def _failed_cell(output: Path) -> int | None:
+    try:
+        nb = nbformat.read(output, as_version=4)
+    except (OSError, ValueError):
+        return None
+    for index, cell in enumerate(nb.cells):
+        status = cell.get("metadata", {}).get("papermill", {}).get("status")
+        if status in ("running", "failed"):
+            return index
+    return None
+
+
+def render_report(
+    name: str,
+    *,
+    sources: Sequence[str | os.PathLike[str]] | str | os.PathLike[str] | None = None,
+    start: str | dt.date | None = None,
+    end: str | dt.date | None = None,
+    timezone: str = "UTC",
+    out: str | os.PathLike[str] = "reports",
+    parameters: Mapping[str, Any] | None = None,
+    redact: bool = True,
+    html: bool = True,
+    kernel_name: str | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    progress: bool | None = None,
+) -> RenderedReport:
+    """Execute the report notebook ``name`` with papermill and write ``OUT/NAME.ipynb`` and ``.html``.
+
+    Parameters are checked against the notebook's ``parameters`` cell before a kernel starts:
+    an unknown name, a value of the wrong type, a bad date, timezone or duration raises
+    :class:`~omnikit.ParameterError`. A cell that fails (or runs longer than ``timeout``)
+    raises :class:`~omnikit.ReportExecutionError` naming the notebook, the cell and the
+    exception; the partly executed notebook is kept at ``OUT/NAME.ipynb`` and no HTML is written.
+
+    Parameters
+    ----------
+    name
+        ``"channel_mix"``, ``"wait_times"``, ``"journeys"`` or ``"weekly_report"``
+        (:func:`list_reports`).
+    sources
+        Report files, directories, globs or Parquet stores (anything :func:`omnikit.load`
+        reads). ``None``: the notebook's built-in sample data.
+    start, end
+        The report period, ``start`` included, ``end`` excluded: ``YYYY-MM-DD`` or an ISO
+        date-time, in ``timezone``. ``None`` lets the notebook choose from the data (for the
+        weekly report: the last 7 days of data).
+    timezone
+        IANA timezone of the report's wall-clock times and of the period.
+    out
+        Folder for the outputs (created if needed).
+    parameters
+        Further notebook parameters, e.g. ``{"threshold": 30, "gap": "12h"}``; strings are
+        converted to the declared type (as from ``omnikit report -p KEY VALUE``).
+    redact
+        Blank customer names, contacts, contact ids, transcriptions and notes (customers stay
+        as ``customer_id`` pseudonyms). On by default; turn off only for internal use.
+    html
+        Also export ``OUT/NAME.html`` (code hidden, complete offline).
+    kernel_name
+        Jupyter kernel; by default ``"omnikit"`` when that kernel is installed, else this
+        Python interpreter.
+    timeout
+        Seconds one cell may run; ``None`` for no limit.
+    progress
+        Show a progress bar; by default only when stderr is a terminal.
+
+    Returns
+    -------
+    :class:`RenderedReport` with the paths written, the parameters used and the seconds taken.
+
+    Examples
+    --------
+    >>> import omnikit as ok
+    >>> report = ok.render_report("weekly_report", sources=["data/"], end="2024-09-30",
+    ...                           timezone="Europe/Lisbon", parameters={"threshold": 30})  # doctest: +SKIP
+    >>> report.html  # doctest: +SKIP
+    PosixPath('reports/weekly_report.html')
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    path = _notebook_path(name)
+    declared = _parameters_of(path)
+    values: dict[str, Any] = dict(parameters or {})
+    clash = sorted(set(values) & set(_OWN_PARAMETERS))
+    if clash:
+        raise ParameterError(
+            f"pass {', '.join(clash)} as render_report arguments (or --source/--start/--end/"
+            f"--timezone/--no-redact), not as notebook parameters"
+        )
+    values.update(source=_check_sources(sources), timezone=_check_timezone(timezone), redact=bool(redact))
+    if start is not None:
+        values["start"] = start
+    if end is not None:
+        values["end"] = end
+    checked = _validate(name, values, declared)
+    if timeout is not None and timeout <= 0:
+        raise ParameterError(f"timeout: expected a positive number of seconds or None, got {timeout!r}")
+
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    output = out_dir / f"{name}.ipynb"
+    page = out_dir / f"{name}.html"
+    if page.exists():
+        page.unlink()  # never leave an older page beside a newer notebook
+    began = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(path),
+            str(output),
+            parameters=checked,
+            progress_bar=sys.stderr.isatty() if progress is None else progress,
+            log_output=False,
+            execution_timeout=timeout,
+            **_kernel_options(kernel_name),
+        )
+    except PapermillExecutionError as error:
+        raise ReportExecutionError(
+            f"report {name!r} ({path.name}) failed in cell {error.cell_index} "
+            f"(execution count {error.exec_count}): {error.ename}: {error.evalue}; "
+            f"the partly executed notebook is {output}",
+            notebook=name,
+            cell=error.cell_index,
+            ename=error.ename,
+            evalue=error.evalue,
+            output_path=str(output),
+        ) from None
+    except (TimeoutError, RuntimeError) as error:  # cell timeout, dead kernel
+        cell = _failed_cell(output)
+        reason = (
+            f"a cell ran longer than {timeout} s" if isinstance(error, TimeoutError) else str(error) or "the kernel died"
+        )
+        raise ReportExecutionError(
+            f"report {name!r} ({path.name}) stopped in cell {cell}: {type(error).__name__}: {reason}; "
+            f"the partly executed notebook is {output}",
+            notebook=name,
+            cell=cell,
+            ename=type(error).__name__,
+            evalue=reason,
+            output_path=str(output),
+        ) from None
+    written = None
+    if html:
+        from ._export import export_html
+
+        export_html(output, page, title=_title_of(output, name))
+        written = page
+    return RenderedReport(name, output, written, checked, time.perf_counter() - began)
+
+
+def _title_of(output: Path, name: str) -> str:
+    nb = nbformat.read(output, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return name.replace("_", " ").capitalize()
+
+
+# --------------------------------------------------------------------------------------------
+# Inside a notebook: data for the period, and the recorded results
+
+
+@dataclass
+class ReportData:
+    """The data of a report period, made by :func:`report_data`.
+
+    ``frame`` holds the interactions that start in ``[start, end)``; ``previous`` those of the
+    period of the same length just before (or ``None`` when not asked for). Both have a
+    ``customer_id`` column and are redacted unless ``redact=False`` was given.
+    """
+
+    frame: pl.DataFrame
+    start: dt.datetime
+    end: dt.datetime
+    timezone: str
+    previous: pl.DataFrame | None = None
+    previous_start: dt.datetime | None = None
+    redacted: bool = True
+    loaded: int = 0
+    source_label: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def period(self) -> str:
+        """The period as a reader would write it, e.g. ``"2024-09-23 to 2024-09-29"``."""
+        return _describe(self.start, self.end)
+
+    @property
+    def previous_period(self) -> str | None:
+        """The comparison period, described like :attr:`period`."""
+        if self.previous_start is None:
+            return None
+        return _describe(self.previous_start, self.start)
+
+
+def _describe(start: dt.datetime, end: dt.datetime) -> str:
+    last = end - dt.timedelta(microseconds=1)
+    if start.time() == dt.time(0) and end.time() == dt.time(0):
+        if last.date() == start.date():
+            return start.date().isoformat()
+        return f"{start.date().isoformat()} to {last.date().isoformat()}"
+    return f"{start.isoformat(timespec='minutes')} to {end.isoformat(timespec='minutes')} (end excluded)"
+
+
+def _sample_source(rows: int, seed: int, timezone: str) -> list[str]:
+    """Write sample report files (``ok.synth_reports``) to a temporary folder; return their paths."""
+    from . import _synth
+
+    folder = Path(tempfile.mkdtemp(prefix="omnikit-sample-"))
+    written = _synth.synth_reports(folder, rows, seed=seed, timezone=timezone)
+    return [str(path) for path in written] if written else [str(folder)]
+
+
+def report_data(
+    source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    *,
+    start: str | dt.date | None = None,
+    end: str | dt.date | None = None,
+    timezone: str = "UTC",
+    compare: bool = False,
+    days: int = 7,
+    redact: bool = True,
+    default_region: str = "US",
+    link_by_name: bool = False,
+    sample_rows: int = 20_000,
+    seed: int = 0,
+) -> ReportData:
+    """Load a report's data, resolve customers, redact, and cut out the report period.
+
+    This is the first step of every report notebook. ``source=None`` writes sample report
+    files with ``ok.synth_reports`` (``sample_rows`` interactions, seeded) to a temporary
+    folder and loads those, so a notebook runs without any data of your own.
+
+    The period is ``[start, end)`` in ``timezone``. A missing ``end`` is midnight after the last
+    interaction; a missing ``start`` is ``days`` days before ``end`` when ``compare`` is set,
+    else the first day of data (with ``start`` given and ``end`` missing, and ``compare`` set,
+    the period is ``days`` days from ``start``). With ``compare=True`` the period of the same
+    length just before is returned as ``previous``. Customers are resolved over all the data
+    loaded (so a customer keeps one ``customer_id`` across both periods) before redaction.
+    Interactions without a ``start_date_time`` belong to no period: a
+    :class:`~omnikit.DataQualityWarning` says how many.
+
+    Examples
+    --------
+    >>> import omnikit as ok
+    >>> data = ok.report_data(None, end="2024-09-30", compare=True)  # doctest: +SKIP
+    >>> data.period, data.previous_period  # doctest: +SKIP
+    ('2024-09-23 to 2024-09-29', '2024-09-16 to 2024-09-22')
+    """
+    from ._customers import resolve_customers
+    from ._io import load
+    from ._redact import redact as redact_frame
+
+    timezone = _check_timezone(timezone)
+    start_at = _parse_date(start, "start", timezone)
+    end_at = _parse_date(end, "end", timezone)
+    if days <= 0:
+        raise ParameterError(f"days: expected a positive number of days, got {days!r}")
+    if source is None or (isinstance(source, (list, tuple)) and not source):
+        paths: Any = _sample_source(sample_rows, seed, timezone)
+        label = f"sample data ({sample_rows:,} synthetic interactions, seed {seed})"
+    else:
+        paths = [os.fspath(s) for s in source] if isinstance(source, (list, tuple)) else os.fspath(source)
+        label = ", ".join(Path(p).name for p in (paths if isinstance(paths, list) else [paths]))
+    frame = load(paths, timezone=timezone)
+    loaded = frame.height
+    frame = resolve_customers(frame, default_region=default_region, link_by_name=link_by_name)
+    if redact:
+        frame = redact_frame(frame)
+
+    undated = frame.select(pl.col("start_date_time").is_null().sum()).item()
+    if undated:
+        warnings.warn(
+            f"{undated:,} of {loaded:,} interactions have no start_date_time and belong to no report period",
+            DataQualityWarning,
+            stacklevel=2,
+        )
+    first, last = frame.select(pl.col("start_date_time").min(), pl.col("start_date_time").max()).row(0)
+    if first is None and (start_at is None or end_at is None):
+        raise ParameterError(f"{label}: no interaction has a start_date_time, so there is no period to report")
+    length = dt.timedelta(days=days)
+    tz = zoneinfo.ZoneInfo(timezone)
+    if end_at is None:
+        if start_at is not None and compare:
+            end_at = start_at + length
+        else:
+            last_day = last.astimezone(tz).date() + dt.timedelta(days=1)
+            end_at = dt.datetime(last_day.year, last_day.month, last_day.day, tzinfo=tz)
+    if start_at is None:
+        if compare:
+            start_at = end_at - length
+        else:
+            first_day = first.astimezone(tz).date()
+            start_at = dt.datetime(first_day.year, first_day.month, first_day.day, tzinfo=tz)
+    if start_at >= end_at:
+        raise ParameterError(f"start ({start_at.isoformat()}) must be before end ({end_at.isoformat()})")
+
+    def between(lo: dt.datetime, hi: dt.datetime) -> pl.DataFrame:
+        return frame.filter((pl.col("start_date_time") >= lo) & (pl.col("start_date_time") < hi))
+
+    current = between(start_at, end_at)
+    previous = previous_start = None
+    if compare:
+        previous_start = start_at - (end_at - start_at)
+        previous = between(previous_start, start_at)
+    return ReportData(
+        frame=current,
+        start=start_at,
+        end=end_at,
+        timezone=timezone,
+        previous=previous,
+        previous_start=previous_start,
+        redacted=redact,
+        loaded=loaded,
+        source_label=label,
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, pl.DataFrame):
+        return _jsonable(value.to_dicts())
+    if isinstance(value, (dt.date, dt.datetime, dt.timedelta)):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if hasattr(value, "item"):  # numpy scalars
+        return _jsonable(value.item())
+    return str(value)
+
+
+def record_results(**values: Any) -> None:
+    """Record headline numbers in the executed notebook, for tests and for other programs.
+
+    Each call adds one output with the mime type ``application/vnd.omnikit.results+json``
+    (JSON: frames become lists of rows, dates ISO text). It is invisible in JupyterLab and left
+    out of the HTML export. :func:`read_results` reads them back.
+
+    Examples
+    --------
+    >>> import omnikit as ok
+    >>> ok.record_results(interactions=1234, service_level=0.81)  # doctest: +SKIP
+    """
+    from IPython.display import display
+
+    from ._export import RESULTS_MIMETYPE
+
+    display({RESULTS_MIMETYPE: _jsonable(values)}, raw=True)
+
+
+def read_results(notebook: str | os.PathLike[str] | nbformat.NotebookNode) -> dict[str, Any]:
+    """Read the numbers a report recorded with :func:`record_results` (later values win).
+
+    Examples
+    --------
+    >>> import omnikit as ok
+    >>> ok.read_results("reports/weekly_report.ipynb")["interactions"]  # doctest: +SKIP
+    20000
+    """
+    from ._export import RESULTS_MIMETYPE
+
+    nb = notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.read(notebook, as_version=4)
+    results: dict[str, Any] = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            data = output.get("data", {})
+            if RESULTS_MIMETYPE in data:
+                recorded = data[RESULTS_MIMETYPE]
+                results.update(json.loads(recorded) if isinstance(recorded, str) else recorded)
+    return results

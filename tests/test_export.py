@@ -1,0 +1,167 @@
+"""ok.export_html: code hidden, phone-friendly, complete offline, Vega inlined once per page.
+
+The notebooks here are built by hand with the outputs a kernel would have produced, so the
+tests need no kernel; ``tests/test_browser.py`` opens such pages in a real browser.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+
+import altair as alt
+import nbformat
+import polars as pl
+import pytest
+
+import omnikit as ok
+
+SECRET_CODE = "secret_variable_name = 'code must not show'"
+
+
+def chart(n: int) -> dict:
+    data = pl.DataFrame({"channel": ["VOICE", "CHAT", f"</script><b>{n}"], "interactions": [n, 2 * n, 3]})
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(x="interactions:Q", y="channel:N", tooltip=["channel", "interactions"])
+        .to_dict()
+    )
+
+
+def executed_notebook(charts: int = 3) -> nbformat.NotebookNode:
+    """What a report notebook looks like after papermill: prose, hidden code, outputs."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell("# Weekly report\n\nVolume rose by **12%**."))
+    for n in range(charts):
+        cell = nbformat.v4.new_code_cell(f"{SECRET_CODE}\nchart_{n}")
+        cell.outputs = [
+            nbformat.v4.new_output(
+                "display_data",
+                data={ok.CHART_MIMETYPE: chart(n), "text/html": "<div>altair html</div>", "text/plain": "<chart>"},
+            )
+        ]
+        nb.cells.append(cell)
+    table = nbformat.v4.new_code_cell("table")
+    table.outputs = [
+        nbformat.v4.new_output("execute_result", data={"text/html": "<table><tr><td>VOICE</td><td>42</td></tr></table>",
+                                                        "text/plain": "table"}, execution_count=1),
+        nbformat.v4.new_output("display_data", data={ok.RESULTS_MIMETYPE: {"recorded_number": 987654321012}}),
+    ]
+    nb.cells.append(table)
+    return nb
+
+
+class Resources(HTMLParser):
+    """Every URL the page would fetch: script src, link href (style sheets, icons), img src."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.scripts = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "script":
+            self.scripts += 1
+        for name in ("src", "href", "data", "poster", "srcset"):
+            value = attributes.get(name)
+            if value and not value.startswith(("#", "data:")):
+                if tag == "a" and name == "href":
+                    continue  # a link the reader may click is not a resource the page loads
+                self.urls.append(f"{tag} {name}={value}")
+
+
+@pytest.fixture(scope="module")
+def page() -> str:
+    return ok.export_html(executed_notebook(3))
+
+
+def test_code_is_hidden_and_prose_and_outputs_are_shown(page):
+    assert "secret_variable_name" not in page
+    assert "Volume rose by" in page
+    assert "<td>VOICE</td>" in page
+
+
+def test_vega_is_inlined_once_however_many_charts(page):
+    one = ok.export_html(executed_notebook(1))
+    assert page.count('class="omnikit-chart-spec"') == 3
+    assert page.count('id="omnikit-vega-bundle"') == one.count('id="omnikit-vega-bundle"') == 1
+    assert page.count("vegaEmbed") == one.count("vegaEmbed")
+    assert len(page) - len(one) < 20_000  # two more charts add their specs, not another bundle
+
+
+def test_no_resource_is_loaded_from_the_network(page):
+    parser = Resources()
+    parser.feed(page)
+    assert parser.urls == []
+    assert not re.search(r"@import\s+url\(\s*['\"]?https?:", page)
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//", page)
+    assert "cdn.jsdelivr" not in page and "cdnjs" not in page and "require.js" not in page
+
+
+def test_page_is_readable_on_a_phone(page):
+    assert re.search(r'<meta content="width=device-width[^"]*" name="viewport"', page)
+    assert "@media (max-width: 640px)" in page
+
+
+def test_specs_are_embedded_safely(page):
+    specs = re.findall(r'<script class="omnikit-chart-spec" data-target="([^"]+)" type="application/json">(.*?)</script>',
+                       page, flags=re.S)
+    assert [target for target, _ in specs] == ["omnikit-chart-1", "omnikit-chart-2", "omnikit-chart-3"]
+    first = json.loads(specs[0][1])
+    assert first["encoding"]["tooltip"] == chart(0)["encoding"]["tooltip"]
+    values = next(iter(first["datasets"].values()))
+    assert values[2]["channel"] == "</script><b>0"  # survives the round trip, never ends the tag early
+    for target, _ in specs:
+        assert f'id="{target}"' in page
+
+
+def test_recorded_results_are_left_out_of_the_page(page):
+    assert "987654321012" not in page
+    assert ok.RESULTS_MIMETYPE not in page
+
+
+def test_a_page_without_charts_carries_no_javascript_bundle():
+    nb = executed_notebook(0)
+    page = ok.export_html(nb)
+    assert 'id="omnikit-vega-bundle"' not in page and "vegaEmbed" not in page
+    assert len(page) < 400_000
+
+
+def test_vegalite_outputs_of_other_renderers_are_drawn_too():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("chart")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"application/vnd.vegalite.v6+json": chart(1)})]
+    nb.cells.append(cell)
+    page = ok.export_html(nb)
+    assert page.count('class="omnikit-chart-spec"') == 1
+
+
+def test_the_omnikit_renderer_records_the_spec_for_export():
+    previous = alt.renderers.active
+    try:
+        alt.renderers.enable("omnikit")
+        spec = alt.Chart(pl.DataFrame({"a": [1]})).mark_point().encode(x="a")
+        bundle = spec._repr_mimebundle_()
+        bundle = bundle[0] if isinstance(bundle, tuple) else bundle
+    finally:
+        alt.renderers.enable(previous)
+    assert bundle[ok.CHART_MIMETYPE]["mark"] == {"type": "point"}
+    assert "text/html" in bundle  # what JupyterLab shows
+
+
+def test_writes_the_page_and_takes_a_path(tmp_path):
+    source = tmp_path / "weekly.ipynb"
+    nbformat.write(executed_notebook(1), source)
+    target = tmp_path / "out" / "weekly.html"
+    page = ok.export_html(source, target)
+    assert target.read_text(encoding="utf-8") == page
+    assert "<title>weekly</title>" in page
+    assert "<title>My title</title>" in ok.export_html(source, title="My title")
+
+
+def test_a_missing_notebook_is_a_clear_error(tmp_path):
+    with pytest.raises(ok.ParameterError, match="no notebook at"):
+        ok.export_html(tmp_path / "nope.ipynb")
