@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from . import _errors, _io, _schema, _synth
 from ._errors import *  # noqa: F403
+from . import _export, _redact, _report
+from ._export import *  # noqa: F403
+from ._redact import *  # noqa: F403
+from ._report import *  # noqa: F403
 from ._io import *  # noqa: F403
 from . import _metrics
 from ._metrics import *  # noqa: F403
@@ -20,6 +24,9 @@ from ._version import __version__
 
 __all__ = [
     *_errors.__all__,
+    *_export.__all__,
+    *_redact.__all__,
+    *_report.__all__,
     *_io.__all__,
     *_metrics.__all__,
     *_schema.__all__,
