@@ -1,0 +1,469 @@
+"""The local store: the fetched report as one Parquet file per day, and :func:`fetch` to fill it.
+
+Layout of a store directory (``data/omnikit-store`` by default)::
+
+    2024-09-02.parquet    the canonical rows whose start_date_time is on that day
+    2024-09-03.parquet    (in the store's timezone; a row without a start goes by its end,
+    ...                   and one without either by the first day of the job that brought it)
+    _manifest.json        the store's timezone and the spans fetched completely, with times
+    _lock                 held while a fetch writes
+
+Every file is written to a temporary name starting with ``.`` and renamed into place, so a
+store is readable at every moment, even after a fetch is killed. ``ok.load(store_dir)`` and
+``ok.scan(store_dir)`` read it (files starting with ``_`` or ``.`` are not data). An
+interaction is in one file only: a later fetch merges its rows into the day files (the last
+state wins) and takes them out of any other file where an earlier state had put them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import sys
+import tempfile
+import zoneinfo
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import polars as pl
+
+from ._errors import ParameterError
+
+__all__ = ["fetch"]
+
+#: The default store directory, relative to the working directory.
+DEFAULT_STORE = "data/omnikit-store"
+
+MANIFEST = "_manifest.json"
+LOCK = "_lock"
+_FORMAT = "omnikit-store"
+_VERSION = 1
+
+Span = tuple[dt.datetime, dt.datetime]
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _parse_iso(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).astimezone(dt.timezone.utc)
+
+
+def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Write ``path`` through a ``.``-prefixed temporary file and rename it into place."""
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def merge_spans(spans: list[Span]) -> list[Span]:
+    """Return the union of ``spans`` as sorted, disjoint spans (touching spans are joined)."""
+    merged: list[Span] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def subtract_spans(start: dt.datetime, end: dt.datetime, done: list[Span]) -> list[Span]:
+    """Return the parts of ``[start, end)`` not covered by ``done``."""
+    missing: list[Span] = []
+    cursor = start
+    for a, b in merge_spans(done):
+        if b <= cursor or a >= end:
+            continue
+        if a > cursor:
+            missing.append((cursor, min(a, end)))
+        cursor = max(cursor, b)
+        if cursor >= end:
+            break
+    if cursor < end:
+        missing.append((cursor, end))
+    return missing
+
+
+class Store:
+    """A store directory: day files of canonical rows plus a manifest of complete spans.
+
+    Use it as a context manager to hold its lock while writing; reading needs no lock.
+
+    Parameters
+    ----------
+    path
+        The directory (created when first written).
+    timezone
+        The timezone of the store's days and date-times. A store keeps one timezone: opening
+        an existing store with another raises :class:`~omnikit.ParameterError`.
+
+    Examples
+    --------
+    >>> with Store("data/omnikit-store", timezone="Europe/Lisbon") as store:  # doctest: +SKIP
+    ...     store.missing(start, end)
+    """
+
+    def __init__(self, path: str | os.PathLike[str] = DEFAULT_STORE, *, timezone: str | None = None) -> None:
+        self.path = Path(path)
+        manifest = self._read_manifest()
+        stored = manifest.get("timezone")
+        if timezone is not None and stored is not None and stored != timezone:
+            raise ParameterError(
+                f"the store {self.path} holds times in {stored}, not {timezone}; fetch with "
+                f"--timezone {stored} or use another --store"
+            )
+        self.timezone: str = timezone or stored or "UTC"
+        try:
+            self._zone = zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ParameterError(f"timezone {self.timezone!r} is not an IANA timezone") from None
+        self._manifest = manifest
+        self._lock_file: IO[str] | None = None
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r}, timezone={self.timezone!r})"
+
+    # -- lock -----------------------------------------------------------------------------
+
+    def __enter__(self) -> Store:
+        self.path.mkdir(parents=True, exist_ok=True)
+        if self.path.exists() and not self.path.is_dir():
+            raise ParameterError(f"the store {self.path} is not a directory")
+        lock = open(self.path / LOCK, "a+")  # noqa: SIM115 -- held until __exit__
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover -- Windows: no advisory lock
+            pass
+        else:
+            try:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                lock.close()
+                raise ParameterError(
+                    f"another fetch is writing to the store {self.path}; wait for it or use another --store"
+                ) from None
+        self._lock_file = lock
+        # Temporary files left by a killed fetch: nobody else writes while we hold the lock.
+        for stale in self.path.glob(".*.tmp"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+        self._manifest = self._read_manifest()
+        if "timezone" not in self._manifest:
+            # Claim the timezone before any day file exists, so a killed first fetch cannot
+            # leave files in one timezone for a later fetch in another.
+            self._manifest.update(format=_FORMAT, version=_VERSION, timezone=self.timezone)
+            self._manifest.setdefault("complete", [])
+            self._write_manifest()
+        elif self._manifest["timezone"] != self.timezone:
+            self.__exit__()
+            raise ParameterError(
+                f"the store {self.path} holds times in {self._manifest['timezone']}, not "
+                f"{self.timezone}; fetch with --timezone {self._manifest['timezone']} or use another --store"
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    # -- manifest -------------------------------------------------------------------------
+
+    def _read_manifest(self) -> dict[str, Any]:
+        path = self.path / MANIFEST
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}
+        try:
+            manifest = json.loads(text)
+            if manifest.get("format") != _FORMAT:
+                raise ValueError("not an omnikit store manifest")
+            for span in manifest.get("complete", []):
+                _parse_iso(span["from"]), _parse_iso(span["to"])
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise ParameterError(
+                f"{path} is not an omnikit store manifest ({error}); move it away to start afresh"
+            ) from None
+        return manifest
+
+    def _write_manifest(self) -> None:
+        data = json.dumps(self._manifest, indent=2).encode() + b"\n"
+        _atomic_write(self.path / MANIFEST, lambda out: out.write(data))
+
+    def complete(self) -> list[Span]:
+        """The spans fetched completely so far, merged (UTC instants)."""
+        return merge_spans(
+            [(_parse_iso(s["from"]), _parse_iso(s["to"])) for s in self._manifest.get("complete", [])]
+        )
+
+    def missing(self, start: dt.datetime, end: dt.datetime) -> list[Span]:
+        """The parts of ``[start, end)`` the store does not have yet."""
+        return subtract_spans(start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc), self.complete())
+
+    def mark_complete(self, start: dt.datetime, end: dt.datetime, *, fetched_at: dt.datetime, job_id: str = "") -> None:
+        """Record ``[start, end)`` as complete in the manifest (atomically)."""
+        self._require_lock()
+        manifest = self._manifest
+        manifest.setdefault("format", _FORMAT)
+        manifest.setdefault("version", _VERSION)
+        manifest["timezone"] = self.timezone
+        entry = {"from": _iso(start), "to": _iso(end), "fetched_at": _iso(fetched_at)}
+        if job_id:
+            entry["job_id"] = job_id
+        manifest.setdefault("complete", []).append(entry)
+        manifest["complete"].sort(key=lambda s: (s["from"], s["to"]))
+        self._write_manifest()
+
+    # -- data -----------------------------------------------------------------------------
+
+    def day_files(self) -> list[Path]:
+        """The day files, sorted by name (the order :func:`omnikit.load` reads them in)."""
+        if not self.path.is_dir():
+            return []
+        return sorted(p for p in self.path.glob("*.parquet") if not p.name.startswith(("_", ".")))
+
+    def _require_lock(self) -> None:
+        if self._lock_file is None:
+            raise RuntimeError("write to a Store inside `with store:`")
+
+    def _days(self, frame: pl.DataFrame, fallback: dt.date) -> pl.Series:
+        """The day file each row belongs to: start date, else end date, else ``fallback``."""
+        tz = self.timezone
+        return frame.select(
+            pl.coalesce(
+                pl.col("start_date_time").dt.convert_time_zone(tz).dt.date(),
+                pl.col("end_date_time").dt.convert_time_zone(tz).dt.date(),
+                pl.lit(fallback),
+            ).alias("day")
+        ).to_series()
+
+    def write(self, frame: pl.DataFrame, *, span_start: dt.datetime) -> list[Path]:
+        """Merge ``frame`` (canonical, in the store's timezone) into the day files.
+
+        Rows go to the file of their day; an interaction already in that file is replaced
+        (the last state wins), and one in another day file is taken out of it. Returns the
+        day files written.
+        """
+        from ._schema import canonical_schema
+
+        self._require_lock()
+        expected = canonical_schema(self.timezone)["start_date_time"]
+        if frame.schema.get("start_date_time") != expected:
+            raise ParameterError(
+                f"rows for the store {self.path} must have start_date_time as {expected}, "
+                f"not {frame.schema.get('start_date_time')}"
+            )
+        if frame.is_empty():
+            return []
+        fallback = span_start.astimezone(self._zone).date()
+        days = self._days(frame, fallback)
+        tagged = frame.with_columns(days.alias("__day"))
+        written: list[Path] = []
+        names: set[str] = set()
+        for (day,), part in tagged.partition_by("__day", as_dict=True, maintain_order=True).items():
+            part = part.drop("__day")
+            path = self.path / f"{day.isoformat()}.parquet"
+            names.add(path.name)
+            if path.exists():
+                part = pl.concat([pl.read_parquet(path), part], how="diagonal_relaxed")
+            part = _dedupe(part).sort("start_date_time", nulls_last=True, maintain_order=True)
+            _atomic_write(path, part.write_parquet)
+            written.append(path)
+        self._evict(frame.get_column("interaction_id").drop_nulls().unique(), keep=names)
+        return written
+
+    def _evict(self, ids: pl.Series, *, keep: set[str]) -> None:
+        """Take the interactions ``ids`` out of every day file not named in ``keep``."""
+        if ids.is_empty():
+            return
+        for path in self.day_files():
+            if path.name in keep:
+                continue
+            hits = (
+                pl.scan_parquet(path)
+                .select(pl.col("interaction_id").is_in(ids.implode()).sum())
+                .collect()
+                .item()
+            )
+            if hits:
+                rest = pl.read_parquet(path).filter(~pl.col("interaction_id").is_in(ids.implode()).fill_null(False))
+                if rest.is_empty():
+                    path.unlink()
+                else:
+                    _atomic_write(path, rest.write_parquet)
+
+    def read(self, start: dt.datetime | None = None, end: dt.datetime | None = None) -> pl.DataFrame:
+        """Read the store (every day file), or the rows of ``[start, end)``.
+
+        Rows without a start time are kept when their end time, or their day file, is in the range.
+        """
+        return self.scan(start, end).collect()
+
+    def scan(self, start: dt.datetime | None = None, end: dt.datetime | None = None) -> pl.LazyFrame:
+        """Lazily read the store; see :meth:`read`."""
+        from ._schema import canonical_schema
+
+        files = self.day_files()
+        if not files:
+            return pl.LazyFrame(schema=canonical_schema(self.timezone))
+        if start is not None and end is not None:
+            first = start.astimezone(self._zone).date()
+            last = (end - dt.timedelta(microseconds=1)).astimezone(self._zone).date()
+            files = [p for p in files if _file_day(p) is None or first <= _file_day(p) <= last]  # type: ignore[operator]
+            if not files:
+                return pl.LazyFrame(schema=canonical_schema(self.timezone))
+        frames = [pl.scan_parquet(p) for p in files]
+        lazy = pl.concat(frames, how="diagonal_relaxed")
+        if start is not None and end is not None:
+            s = pl.lit(start).dt.convert_time_zone(self.timezone)
+            e = pl.lit(end).dt.convert_time_zone(self.timezone)
+            moment = pl.coalesce("start_date_time", "end_date_time")
+            lazy = lazy.filter(((moment >= s) & (moment < e)) | moment.is_null())
+        return lazy
+
+
+def _file_day(path: Path) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(path.stem)
+    except ValueError:
+        return None
+
+
+def _dedupe(frame: pl.DataFrame) -> pl.DataFrame:
+    from .explore import _dedupe as dedupe
+
+    return dedupe(frame)
+
+
+@dataclass
+class FetchSummary:
+    """What :func:`fetch` did: spans fetched and skipped, rows and day files written."""
+
+    store: Path
+    timezone: str
+    start: dt.datetime
+    end: dt.datetime
+    fetched: list[Span] = field(default_factory=list)
+    skipped: list[Span] = field(default_factory=list)
+    rows: int = 0
+    files: set[str] = field(default_factory=set)
+
+    def __str__(self) -> str:
+        range_text = f"{self.start.isoformat()} .. {self.end.isoformat()} ({self.timezone})"
+        if not self.fetched:
+            return f"{range_text}: already complete in {self.store}; nothing fetched (use --refetch to fetch again)"
+        return (
+            f"{range_text}: {len(self.fetched)} job(s), {self.rows:,} interactions into "
+            f"{len(self.files)} day file(s) in {self.store}"
+            + (f"; {len(self.skipped)} span(s) already complete" if self.skipped else "")
+        )
+
+
+def fetch(
+    start: str | dt.date | dt.datetime,
+    end: str | dt.date | dt.datetime,
+    *,
+    timezone: str = "UTC",
+    store: str | os.PathLike[str] = DEFAULT_STORE,
+    client: Any = None,
+    refetch: bool = False,
+    progress: bool | None = None,
+    summary: FetchSummary | None = None,
+) -> pl.DataFrame:
+    """Fetch ``[start, end)`` from Talkdesk into ``store`` and return its rows.
+
+    Only what the store's manifest does not already hold is fetched (``refetch=True`` fetches
+    everything again; the newer rows win). Each job's rows are merged into the day files and
+    its span marked complete as soon as it finishes, so an interrupted fetch keeps what was
+    done and the next call completes it.
+
+    Parameters
+    ----------
+    start, end
+        ``start`` included, ``end`` excluded: dates (``YYYY-MM-DD``, midnight in ``timezone``)
+        or ISO date-times. ``end`` is clamped to now - 60 s (Talkdesk's data lag).
+    timezone
+        The report timezone (IANA); the store keeps one.
+    store
+        The store directory.
+    client
+        An :class:`omnikit.explore.ExploreClient`; by default one with credentials from the
+        environment (``TALKDESK_*``).
+    refetch
+        Fetch spans the manifest already has, too.
+    progress
+        Show a progress bar on stderr; default: when stderr is a terminal.
+    summary
+        A :class:`FetchSummary` to fill in (the command line prints it).
+
+    Returns
+    -------
+    polars.DataFrame
+        The canonical rows of ``[start, end)`` in the store, after the fetch.
+
+    Examples
+    --------
+    >>> import omnikit as ok
+    >>> df = ok.fetch("2024-09-02", "2024-09-09", timezone="Europe/Lisbon")  # doctest: +SKIP
+    """
+    from .explore import ExploreClient, clamp_range, split_range
+
+    begin, finish = clamp_range(start, end, timezone)
+    target = Store(store, timezone=timezone)
+    if summary is None:
+        summary = FetchSummary(target.path, timezone, begin, finish)
+    else:
+        summary.store, summary.timezone, summary.start, summary.end = target.path, timezone, begin, finish
+    owns_client = client is None
+    if client is None:
+        client = ExploreClient()
+    try:
+        with target:
+            gaps = [(begin, finish)] if refetch else target.missing(begin, finish)
+            summary.skipped = subtract_spans(begin, finish, gaps)
+            spans = [span for gap in gaps for span in split_range(gap[0], gap[1], timezone)]
+            with _progress_bar(len(spans), progress) as bar:
+                for part in client.iter_spans(spans, timezone):
+                    written = target.write(part.frame, span_start=part.start)
+                    target.mark_complete(part.start, part.end, fetched_at=part.fetched_at, job_id=part.job_id)
+                    summary.fetched.append((part.start, part.end))
+                    summary.rows += part.frame.height
+                    summary.files.update(p.name for p in written)
+                    bar.update(1)
+            return target.read(begin, finish)
+    finally:
+        if owns_client:
+            client.close()
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _progress_bar(total: int, show: bool | None) -> Iterator[Any]:
+    if show is None:
+        show = sys.stderr.isatty()
+    if not show or total == 0:
+        yield _NoBar()
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc="omnikit fetch", unit="job", file=sys.stderr, leave=False) as bar:
+        yield bar
