@@ -19,6 +19,8 @@ from ._io import *  # noqa: F403
 from . import _metrics
 from ._metrics import *  # noqa: F403
 from ._schema import *  # noqa: F403
+from . import _store
+from ._store import *  # noqa: F403
 from ._synth import *  # noqa: F403
 from ._version import __version__
 
@@ -30,5 +32,6 @@ __all__ = [
     *_io.__all__,
     *_metrics.__all__,
     *_schema.__all__,
+    *_store.__all__,
     *_synth.__all__,
 ]

@@ -18,7 +18,7 @@ from ._version import __version__
 __all__ = ["main"]
 
 #: Modules under ``omnikit._commands`` that each register one subcommand, in --help order.
-COMMANDS: tuple[str, ...] = ("synth", "report", "demo")
+COMMANDS: tuple[str, ...] = ("synth", "report", "demo", "fetch")
 
 
 def build_parser() -> argparse.ArgumentParser:
