@@ -53,7 +53,7 @@ def get(entry: str) -> tuple[pl.DataFrame, dict[str, Any]] | None:
     data, meta = directory / f"{entry}.arrow", directory / f"{entry}.json"
     try:
         metadata = json.loads(meta.read_text())
-        frame = pl.read_ipc(data, memory_map=True)
+        frame = pl.read_ipc(data)
         os.utime(data)  # recently used
     except (OSError, ValueError, pl.exceptions.PolarsError):
         return None

@@ -377,7 +377,7 @@ def _canonicalize(raw: pl.DataFrame, *, timezone: str, source: str) -> tuple[pl.
     for column in CANONICAL_COLUMNS:
         if column not in raw.columns:
             dtype = canonical_schema(timezone)[column]
-            exprs.append(pl.lit(None, dtype=dtype).alias(column))
+            exprs.append(pl.repeat(None, raw.height, dtype=dtype).alias(column))
             continue
         dtype = raw.schema[column]
         if column in SECONDS_COLUMNS:

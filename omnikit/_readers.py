@@ -319,33 +319,36 @@ def _chunks(handle: io.BufferedReader, length: int, separator: int) -> Iterator[
 def _parse_chunk(buffer: bytearray, schema: dict[str, Any], ndjson: bool) -> pl.DataFrame:
     """Parse one chunk of entries, or raise ``_NotFast`` if the counts do not vouch for it."""
     data = np.frombuffer(buffer, dtype=np.uint8)
+    last = data.size - 1
     if not ndjson:
+        if buffer.find(b"\n") >= 0:
+            raise _NotFast  # pretty-printed: entries span lines
         # "},{" -> "}\n{" in place: same length, so no copy. A match inside a string value would
         # break that string over two lines, which polars rejects (and we fall back).
-        between = (data[1:-1] == _COMMA) & (data[:-2] == _RBRACE) & (data[2:] == _LBRACE)
-        if (data == _NEWLINE).any():
-            raise _NotFast  # pretty-printed: entries span lines
-        data[1:-1][between] = _NEWLINE
-        entries = int(between.sum()) + 1
+        commas = np.flatnonzero(data == _COMMA)
+        commas = commas[(commas > 0) & (commas < last)]
+        between = commas[(data[commas - 1] == _RBRACE) & (data[commas + 1] == _LBRACE)]
+        data[between] = _NEWLINE
+        entries = between.size + 1
     else:
-        entries = int(np.count_nonzero((data[1:] == _LBRACE) & (data[:-1] == _NEWLINE)))
-        entries += int(data.size > 0 and _first_non_space(data) == _LBRACE)
-    # Keys end in '":' (a quote inside a string is always escaped, so '\":' is not a key end).
-    key_end = (data[:-1] == _QUOTE) & (data[1:] == _COLON)
-    key_end[1:] &= data[:-2] != _BACKSLASH
-    keys = int(np.count_nonzero(key_end))
-    positions = np.flatnonzero(key_end) + 2
-    positions = positions[positions < data.size]
-    after = data[positions]
+        newlines = np.flatnonzero(data == _NEWLINE)
+        newlines = newlines[newlines < last]
+        entries = int(np.count_nonzero(data[newlines + 1] == _LBRACE))
+        entries += int(_first_non_space(data) == _LBRACE)
+    # Keys end in '":' (a quote inside a string is always escaped, so '\":' is not a key end);
+    # an explicit null is a value starting with 'n' right after that, or after one space.
+    colons = np.flatnonzero(data == _COLON)
+    colons = colons[(colons >= 2) & (colons < last - 1)]
+    colons = colons[(data[colons - 1] == _QUOTE) & (data[colons - 2] != _BACKSLASH)]
+    after = data[colons + 1]
     nulls = int(np.count_nonzero(after == _N))
-    spaced = positions[(after == _SPACE) & (positions + 1 < data.size)] + 1
-    nulls += int(np.count_nonzero(data[spaced] == _N))
+    spaced = colons[after == _SPACE] + 2
+    nulls += int(np.count_nonzero(data[spaced[spaced <= last]] == _N))
     try:
         frame = pl.read_ndjson(io.BytesIO(buffer), schema=schema)
     except pl.exceptions.PolarsError:
         raise _NotFast from None
-    expected_keys = frame.height * len(schema)
-    if frame.height != entries or keys != expected_keys:
+    if frame.height != entries or colons.size != frame.height * len(schema):
         raise _NotFast
     if sum(frame.null_count().row(0)) != nulls:
         raise _NotFast  # a field missing from an entry, or a value polars could not read
