@@ -1,3 +1,468 @@
-"""Charts of channel mix, waits, service level, patience (being written)."""
+"""Charts of the metrics: channel mix, wait-time distributions, service level, patience, hours.
 
-__all__: list[str] = []
+Each builder takes the small frame an omnikit metric returns (never raw interactions), so the
+size of a chart depends on channels, periods and bins, not on the number of interactions. The
+data is inlined in the Vega-Lite spec, so a chart renders offline.
+
+>>> import omnikit as ok
+>>> df = ok.synth_frame(10_000)  # doctest: +SKIP
+>>> ok.charts.service_level_chart(ok.service_level(df), target=0.8)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import altair as alt
+import polars as pl
+
+from .._errors import ParameterError
+from ._theme import base_chart, channel_color_scale, records, themed
+
+__all__ = [
+    "channel_mix_chart",
+    "channel_share_chart",
+    "hourly_heatmap",
+    "service_level_chart",
+    "survival_chart",
+    "wait_time_chart",
+]
+
+_CHANNEL = "interaction_type"
+_FACET_WIDTH = 520
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _require(frame: object, columns: Sequence[str], chart: str, metric: str) -> pl.DataFrame:
+    if isinstance(frame, pl.LazyFrame):
+        frame = frame.collect()
+    if not isinstance(frame, pl.DataFrame):
+        raise ParameterError(f"{chart}: expected the polars DataFrame returned by ok.{metric}(), got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ParameterError(
+            f"{chart}: the frame has no column(s) {', '.join(map(repr, missing))}; pass the frame "
+            f"returned by ok.{metric}() (it has {', '.join(frame.columns) or 'no columns'})"
+        )
+    return frame
+
+
+def _one_row_per(frame: pl.DataFrame, keys: Sequence[str], chart: str, metric: str) -> None:
+    if frame.select(keys).is_duplicated().any():
+        extra = [c for c in frame.columns if c not in keys]
+        raise ParameterError(
+            f"{chart}: more than one row per {', '.join(keys)}; the frame from ok.{metric}() was "
+            f"split by more columns than the chart shows ({', '.join(extra)}). Filter it to one "
+            "group first, or compute the metric with by='interaction_type'."
+        )
+
+
+def _channels(frame: pl.DataFrame, column: str = _CHANNEL) -> list[str]:
+    return sorted({"(none)" if c is None else c for c in frame[column].to_list()})
+
+
+def _color(frame: pl.DataFrame, column: str = _CHANNEL) -> alt.Color:
+    return alt.Color(f"{column}:N", title="Channel", scale=channel_color_scale(_channels(frame, column)))
+
+
+# --------------------------------------------------------------------------------------------
+# channel mix
+
+
+def channel_mix_chart(
+    mix: pl.DataFrame,
+    *,
+    stack: str = "share",
+    mark: str = "area",
+    title: str | None = None,
+) -> alt.TopLevelMixin:
+    """Stacked channel mix over time, from ``ok.channel_mix(df, every=...)``.
+
+    Parameters
+    ----------
+    mix
+        The frame from :func:`omnikit.channel_mix` with ``every=`` (it has ``period``); extra
+        ``by`` columns are summed over.
+    stack
+        ``"share"`` (each period stacks to 100 %) or ``"count"`` (interactions).
+    mark
+        ``"area"`` or ``"bar"``.
+
+    Examples
+    --------
+    >>> import omnikit as ok
+    >>> ok.charts.channel_mix_chart(ok.channel_mix(df, every="1d"))  # doctest: +SKIP
+    """
+    func = "channel_mix_chart"
+    mix = _require(mix, ["period", _CHANNEL, "interactions"], func, "channel_mix(df, every='1d')")
+    if stack not in ("share", "count"):
+        raise ParameterError(f"{func}: stack= must be 'share' or 'count', got {stack!r}")
+    if mark not in ("area", "bar"):
+        raise ParameterError(f"{func}: mark= must be 'area' or 'bar', got {mark!r}")
+    data = (
+        mix.filter(pl.col("period").is_not_null())
+        .group_by("period", _CHANNEL)
+        .agg(pl.col("interactions").sum())
+        .with_columns(share=pl.col("interactions") / pl.col("interactions").sum().over("period"))
+        .with_columns(period_label=pl.col("period").dt.replace_time_zone(None).dt.strftime("%Y-%m-%d %H:%M"))
+        .sort("period", _CHANNEL, nulls_last=True)
+    )
+    y = (
+        alt.Y("share:Q", title="Share of interactions", axis=alt.Axis(format="%"), stack="zero")
+        if stack == "share"
+        else alt.Y("interactions:Q", title="Interactions", stack="zero")
+    )
+    base = base_chart(
+        data,
+        title=title or "Channel mix over time",
+        subtitle="Share of each period's interactions by channel" if stack == "share" else "Interactions per period by channel",
+    )
+    chart = (base.mark_area(opacity=0.9) if mark == "area" else base.mark_bar()).encode(
+        x=alt.X("period:T", title="Period start (report timezone)", scale=alt.Scale(type="utc")),
+        y=y,
+        color=_color(data),
+        order=alt.Order(f"{_CHANNEL}:N"),
+        tooltip=[
+            alt.Tooltip("period_label:N", title="Period start"),
+            alt.Tooltip(f"{_CHANNEL}:N", title="Channel"),
+            alt.Tooltip("interactions:Q", title="Interactions", format=","),
+            alt.Tooltip("share:Q", title="Share", format=".1%"),
+        ],
+    )
+    return themed(chart)
+
+
+def channel_share_chart(mix: pl.DataFrame, *, title: str | None = None) -> alt.TopLevelMixin:
+    """Overall share of each channel (bars), from ``ok.channel_mix(df)`` (any ``by``/``every``).
+
+    Examples
+    --------
+    >>> import omnikit as ok
+    >>> ok.charts.channel_share_chart(ok.channel_mix(df))  # doctest: +SKIP
+    """
+    mix = _require(mix, [_CHANNEL, "interactions"], "channel_share_chart", "channel_mix")
+    data = (
+        mix.group_by(_CHANNEL)
+        .agg(pl.col("interactions").sum())
+        .with_columns(share=pl.col("interactions") / pl.col("interactions").sum())
+        .sort("interactions", _CHANNEL, descending=[True, False], nulls_last=True)
+    )
+    total = int(data["interactions"].sum()) if data.height else 0
+    base = base_chart(
+        data, title=title or "Channel mix", subtitle=f"{total:,} interactions", height=alt.Step(26)
+    )
+    bars = base.mark_bar().encode(
+        x=alt.X("share:Q", title="Share of interactions", axis=alt.Axis(format="%")),
+        y=alt.Y(f"{_CHANNEL}:N", title="Channel", sort="-x"),
+        color=alt.Color(f"{_CHANNEL}:N", legend=None, scale=channel_color_scale(_channels(data))),
+        tooltip=[
+            alt.Tooltip(f"{_CHANNEL}:N", title="Channel"),
+            alt.Tooltip("interactions:Q", title="Interactions", format=","),
+            alt.Tooltip("share:Q", title="Share", format=".1%"),
+        ],
+    )
+    labels = bars.mark_text(align="left", dx=4, fontSize=11).encode(
+        text=alt.Text("share:Q", format=".1%"), color=alt.value("#333333")
+    )
+    return themed(alt.layer(bars, labels))
+
+
+# --------------------------------------------------------------------------------------------
+# waiting times
+
+
+def wait_time_chart(
+    histogram: pl.DataFrame,
+    stats: pl.DataFrame | None = None,
+    *,
+    kind: str = "ecdf",
+    marks: Sequence[str] = ("p50", "p90"),
+    title: str | None = None,
+) -> alt.TopLevelMixin:
+    """Distribution of waiting times per channel, with percentiles marked.
+
+    Parameters
+    ----------
+    histogram
+        The frame from :func:`omnikit.wait_time_histogram` (by ``interaction_type``).
+    stats
+        Optionally the frame from :func:`omnikit.wait_time_stats` (same ``by``): its ``marks``
+        columns are drawn as vertical rules per channel.
+    kind
+        ``"ecdf"``: the share of waits below each time, one line per channel; ``"histogram"``:
+        one row of bars per channel.
+
+    Examples
+    --------
+    >>> import omnikit as ok
+    >>> ok.charts.wait_time_chart(ok.wait_time_histogram(df), ok.wait_time_stats(df))  # doctest: +SKIP
+    """
+    func = "wait_time_chart"
+    hist = _require(
+        histogram, [_CHANNEL, "bin_start", "bin_end", "count", "share", "cumulative_share"], func, "wait_time_histogram"
+    )
+    _one_row_per(hist, [_CHANNEL, "bin_start"], func, "wait_time_histogram")
+    if kind not in ("ecdf", "histogram"):
+        raise ParameterError(f"{func}: kind= must be 'ecdf' or 'histogram', got {kind!r}")
+    rules = pl.DataFrame(schema={_CHANNEL: pl.String, "percentile": pl.String, "seconds": pl.Float64})
+    if stats is not None:
+        stats = _require(stats, [_CHANNEL, *marks], func, "wait_time_stats")
+        _one_row_per(stats, [_CHANNEL], func, "wait_time_stats")
+        rules = (
+            stats.unpivot(index=_CHANNEL, on=list(marks), variable_name="percentile", value_name="seconds")
+            .with_columns(pl.col("seconds").cast(pl.Float64))
+            .filter(pl.col("seconds").is_not_null())
+        )
+    hist = hist.filter(pl.col("bin_end").is_not_null())  # the open last bin has no end to draw
+    color = _color(pl.concat([hist.select(_CHANNEL), rules.select(_CHANNEL)]))
+    dash = alt.StrokeDash(
+        "percentile:N", title="Percentile", scale=alt.Scale(domain=list(marks), range=[[1, 0], [6, 3], [2, 2], [8, 2, 2, 2]][: len(marks)] or [[1, 0]])
+    )
+    rule_tooltip = [
+        alt.Tooltip(f"{_CHANNEL}:N", title="Channel"),
+        alt.Tooltip("percentile:N", title="Percentile"),
+        alt.Tooltip("seconds:Q", title="Waiting time (s)", format=".1f"),
+    ]
+    subtitle = "Marked: " + ", ".join(marks) if stats is not None else None
+    if kind == "ecdf":
+        start = hist.filter(pl.col("bin") == 0).with_columns(bin_end=pl.col("bin_start"), cumulative_share=pl.lit(0.0))
+        points = pl.concat([start, hist]).sort(_CHANNEL, "bin_end", nulls_last=True)
+        base = base_chart(points, title=title or "Waiting time distribution", subtitle=subtitle)
+        lines = base.mark_line(interpolate="linear").encode(
+            x=alt.X("bin_end:Q", title="Waiting time (s)"),
+            y=alt.Y("cumulative_share:Q", title="Share of waits shorter (cumulative)", axis=alt.Axis(format="%")),
+            color=color,
+            tooltip=[
+                alt.Tooltip(f"{_CHANNEL}:N", title="Channel"),
+                alt.Tooltip("bin_end:Q", title="Waited less than (s)"),
+                alt.Tooltip("cumulative_share:Q", title="Share", format=".1%"),
+            ],
+        )
+        layers = [lines]
+        if rules.height:
+            layers.append(
+                alt.Chart(alt.Data(values=records(rules)))
+                .mark_rule(strokeWidth=1.5)
+                .encode(x="seconds:Q", color=color, strokeDash=dash, tooltip=rule_tooltip)
+            )
+        return themed(alt.layer(*layers))
+    combined = pl.concat([hist.with_columns(layer=pl.lit("bin")), rules.with_columns(layer=pl.lit("rule"))], how="diagonal_relaxed")
+    base = alt.Chart().properties(width=_FACET_WIDTH, height=90)
+    bars = base.transform_filter(alt.datum.layer == "bin").mark_rect().encode(
+        x=alt.X("bin_start:Q", title="Waiting time (s)"),
+        x2="bin_end:Q",
+        y=alt.Y("share:Q", title="Share", axis=alt.Axis(format="%")),
+        y2=alt.datum(0),
+        color=color,
+        tooltip=[
+            alt.Tooltip(f"{_CHANNEL}:N", title="Channel"),
+            alt.Tooltip("bin_start:Q", title="From (s)"),
+            alt.Tooltip("bin_end:Q", title="To (s, excluded)"),
+            alt.Tooltip("count:Q", title="Interactions", format=","),
+            alt.Tooltip("share:Q", title="Share", format=".1%"),
+        ],
+    )
+    layers = [bars]
+    if rules.height:
+        layers.append(
+            base.transform_filter(alt.datum.layer == "rule")
+            .mark_rule(color="#333333", strokeWidth=1.5)
+            .encode(x="seconds:Q", strokeDash=dash, tooltip=rule_tooltip)
+        )
+    chart = alt.layer(*layers, data=alt.Data(values=records(combined))).facet(
+        row=alt.Row(f"{_CHANNEL}:N", title="Channel", header=alt.Header(labelAngle=0, labelAlign="left"))
+    ).properties(title=alt.TitleParams(title or "Waiting time distribution", subtitle=subtitle or "", anchor="start"))
+    return themed(chart)
+
+
+# --------------------------------------------------------------------------------------------
+# service level
+
+
+def service_level_chart(
+    service: pl.DataFrame,
+    *,
+    target: float | None = 0.8,
+    threshold: float | None = None,
+    title: str | None = None,
+) -> alt.TopLevelMixin:
+    """Service level per channel (bars) against a target (a dashed rule).
+
+    Parameters
+    ----------
+    service
+        The frame from :func:`omnikit.service_level` (by ``interaction_type``).
+    target
+        The target service level in [0, 1], drawn as a rule; ``None`` for none.
+    threshold
+        The ``threshold`` (seconds) the frame was computed with, shown in the subtitle.
+
+    Examples
+    --------
+    >>> import omnikit as ok
+    >>> ok.charts.service_level_chart(ok.service_level(df, threshold=30), target=0.8, threshold=30)  # doctest: +SKIP
+    """
+    func = "service_level_chart"
+    data = _require(service, [_CHANNEL, "service_level", "offered", "answered_within", "abandon_rate", "asa"], func, "service_level")
+    _one_row_per(data, [_CHANNEL], func, "service_level")
+    if target is not None and (isinstance(target, bool) or not isinstance(target, (int, float)) or not 0 <= target <= 1):
+        raise ParameterError(f"{func}: target= must be a share in [0, 1] (0.8 for 80 %), got {target!r}")
+    data = data.sort(_CHANNEL, nulls_last=True)
+    within = f"answered within {threshold:g} s" if threshold is not None else "answered within the threshold"
+    subtitle = f"Share of offered INBOUND interactions {within}" + (f"; target {target:.0%}" if target is not None else "")
+    base = base_chart(data, title=title or "Service level by channel", subtitle=subtitle, height=alt.Step(26))
+    bars = base.mark_bar().encode(
+        x=alt.X("service_level:Q", title="Service level (%)", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y(f"{_CHANNEL}:N", title="Channel"),
+        color=alt.Color(f"{_CHANNEL}:N", legend=None, scale=channel_color_scale(_channels(data))),
+        tooltip=[
+            alt.Tooltip(f"{_CHANNEL}:N", title="Channel"),
+            alt.Tooltip("service_level:Q", title="Service level", format=".1%"),
+            alt.Tooltip("offered:Q", title="Offered", format=","),
+            alt.Tooltip("answered_within:Q", title="Answered within", format=","),
+            alt.Tooltip("abandon_rate:Q", title="Abandon rate", format=".1%"),
+            alt.Tooltip("asa:Q", title="Average speed of answer (s)", format=".1f"),
+        ],
+    )
+    layers = [bars]
+    if target is not None:
+        target_frame = pl.DataFrame({"target": [float(target)]})
+        layers.append(
+            alt.Chart(alt.Data(values=records(target_frame)))
+            .mark_rule(color="#C0392B", strokeDash=[6, 4], strokeWidth=2)
+            .encode(x="target:Q", tooltip=[alt.Tooltip("target:Q", title="Target", format=".0%")])
+        )
+    return themed(alt.layer(*layers))
+
+
+# --------------------------------------------------------------------------------------------
+# patience
+
+
+def survival_chart(
+    survival: pl.DataFrame,
+    *,
+    points: int = 120,
+    title: str | None = None,
+) -> alt.TopLevelMixin:
+    """Patience curves per channel: the Kaplan–Meier share of customers still waiting after t s.
+
+    The step curve is read at ``points`` evenly spaced times from 0 to the longest wait (the
+    value at t is the estimate after the last event at or before t), so the chart's size does
+    not depend on how many distinct waits the data has.
+
+    Parameters
+    ----------
+    survival
+        The frame from :func:`omnikit.wait_time_survival` (by ``interaction_type``).
+
+    Examples
+    --------
+    >>> import omnikit as ok
+    >>> ok.charts.survival_chart(ok.wait_time_survival(df))  # doctest: +SKIP
+    """
+    func = "survival_chart"
+    data = _require(survival, [_CHANNEL, "time", "survival", "at_risk"], func, "wait_time_survival")
+    _one_row_per(data, [_CHANNEL, "time"], func, "wait_time_survival")
+    if isinstance(points, bool) or not isinstance(points, int) or points < 2:
+        raise ParameterError(f"{func}: points= must be an int >= 2, got {points!r}")
+    data = data.with_columns(pl.col(_CHANNEL).fill_null("(none)"))
+    channels = data.select(_CHANNEL).unique().sort(_CHANNEL)
+    tmax = float(data["time"].max() or 0)
+    grid = pl.DataFrame({"t": [tmax * i / (points - 1) for i in range(points)]})
+    curve = (
+        channels.join(grid, how="cross")
+        .sort(_CHANNEL, "t")
+        .join_asof(
+            data.select(_CHANNEL, pl.col("time").cast(pl.Float64), "survival", "at_risk").sort(_CHANNEL, "time"),
+            left_on="t",
+            right_on="time",
+            by=_CHANNEL,
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .select(_CHANNEL, pl.col("t").round(2).alias("time"), pl.col("survival").fill_null(1.0))
+    )
+    base = base_chart(
+        curve,
+        title=title or "Customer patience by channel",
+        subtitle="Kaplan–Meier: share of INBOUND customers still willing to wait (answered waits censored)",
+    )
+    chart = base.mark_line(interpolate="step-after").encode(
+        x=alt.X("time:Q", title="Waiting time (s)"),
+        y=alt.Y("survival:Q", title="Still waiting (%)", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        color=_color(curve),
+        tooltip=[
+            alt.Tooltip(f"{_CHANNEL}:N", title="Channel"),
+            alt.Tooltip("time:Q", title="After (s)", format=".0f"),
+            alt.Tooltip("survival:Q", title="Still waiting", format=".1%"),
+        ],
+    )
+    return themed(chart)
+
+
+# --------------------------------------------------------------------------------------------
+# hour of week
+
+_HOURLY = {
+    "volume": ("Interactions", "blues", ","),
+    "median_wait": ("Median wait (s)", "orangered", ".1f"),
+    "service_level": ("Service level", "redyellowgreen", ".1%"),
+}
+
+
+def hourly_heatmap(profile: pl.DataFrame, *, title: str | None = None) -> alt.TopLevelMixin:
+    """Hour-of-week heatmap (weekday × hour) of ``ok.hourly_profile(df, value=...)``.
+
+    With ``by=`` one extra column, there is one heatmap per group (rows of a facet).
+
+    Examples
+    --------
+    >>> import omnikit as ok
+    >>> ok.charts.hourly_heatmap(ok.hourly_profile(df, value="median_wait"))  # doctest: +SKIP
+    """
+    func = "hourly_heatmap"
+    data = _require(profile, ["weekday", "hour"], func, "hourly_profile")
+    values = [v for v in _HOURLY if v in data.columns]
+    if len(values) != 1:
+        raise ParameterError(f"{func}: the frame must have one of the columns volume, median_wait, service_level (from ok.hourly_profile)")
+    value = values[0]
+    label, scheme, fmt = _HOURLY[value]
+    count = {"volume": None, "median_wait": "n", "service_level": "offered"}[value]
+    keys = [c for c in data.columns if c not in ("weekday", "hour", value, count)]
+    if len(keys) > 1:
+        raise ParameterError(f"{func}: the frame is split by {', '.join(keys)}; chart at most one by= column")
+    _one_row_per(data, [*keys, "weekday", "hour"], func, "hourly_profile")
+    data = data.with_columns(
+        day=pl.col("weekday").replace_strict(dict(enumerate(_WEEKDAYS, start=1)), return_dtype=pl.String),
+        hours=pl.format("{}:00–{}:00", pl.col("hour").cast(pl.String).str.zfill(2), (pl.col("hour") + 1).cast(pl.String).str.zfill(2)),
+    )
+    color_scale = alt.Scale(scheme=scheme, domain=[0, 1]) if value == "service_level" else alt.Scale(scheme=scheme)
+    tooltip = [
+        alt.Tooltip("day:N", title="Day"),
+        alt.Tooltip("hours:N", title="Hour"),
+        alt.Tooltip(f"{value}:Q", title=label, format=fmt),
+    ]
+    if count:
+        tooltip.append(alt.Tooltip(f"{count}:Q", title="Waits" if count == "n" else "Offered", format=","))
+    for key in keys:
+        tooltip.insert(0, alt.Tooltip(f"{key}:N", title="Channel" if key == _CHANNEL else key))
+    subtitle = "Hour of week in the report's timezone"
+    encode = {
+        "x": alt.X("hour:O", title="Hour of day"),
+        "y": alt.Y("day:N", title=None, sort=list(_WEEKDAYS)),
+        "color": alt.Color(f"{value}:Q", title=label, scale=color_scale, legend=alt.Legend(format=fmt)),
+        "tooltip": tooltip,
+    }
+    heading = title or {"volume": "Interactions by hour of week", "median_wait": "Median wait by hour of week", "service_level": "Service level by hour of week"}[value]
+    if not keys:
+        chart = base_chart(data, title=heading, subtitle=subtitle, width=alt.Step(22), height=alt.Step(22))
+        return themed(chart.mark_rect().encode(**encode))
+    chart = alt.Chart(alt.Data(values=records(data))).mark_rect().encode(**encode).properties(
+        width=alt.Step(22), height=alt.Step(22)
+    ).facet(
+        row=alt.Row(f"{keys[0]}:N", title="Channel" if keys[0] == _CHANNEL else keys[0], header=alt.Header(labelAngle=0, labelAlign="left"))
+    ).properties(
+        title=alt.TitleParams(heading, subtitle=subtitle, anchor="start")
+    )
+    return themed(chart)
