@@ -7,8 +7,6 @@ The public surface is ``__all__``; ``tests/test_exported_members.py`` keeps it e
 Each line below re-exports one module's own ``__all__``.
 """
 
-from __future__ import annotations
-
 from . import _errors, _io, _schema, _synth
 from ._errors import *  # noqa: F403
 from . import _export, _redact, _report
