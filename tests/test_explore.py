@@ -14,7 +14,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
-import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -34,35 +33,22 @@ TZ = "Europe/Lisbon"
 UTC = dt.timezone.utc
 
 
-def make_frame(n: int = 1500, *, start: str = "2024-09-01", days: int = 80, seed: int = 0) -> pl.DataFrame:
-    """A canonical frame (UTC) of ``n`` interactions spread over ``days``, a few without a start."""
-    rng = np.random.default_rng(seed)
-    t0 = dt.datetime.fromisoformat(start).replace(tzinfo=UTC)
-    offsets = np.sort(rng.integers(0, days * 86400, n))
-    duration = rng.integers(1, 900, n)
-    starts = [t0 + dt.timedelta(seconds=int(s)) for s in offsets]
-    frame = pl.DataFrame(
-        {
-            "interaction_id": [f"{seed:02d}{i:08x}" for i in range(n)],
-            "waiting_time": rng.integers(0, 120, n),
-            "start_date_time": starts,
-            "end_date_time": [s + dt.timedelta(seconds=int(d)) for s, d in zip(starts, duration)],
-            "duration": duration,
-            "interaction_type": rng.choice(["VOICE", "CHAT", "EMAIL", "WHATSAPP"], n),
-            "interaction_status": rng.choice(["FINISHED", "ABANDONED", "MISSED"], n),
-            "interaction_direction": rng.choice(["INBOUND", "OUTBOUND"], n),
-            "agent_type": rng.choice(["USER", "VIRTUAL_AGENT"], n),
-            "contact": [f"+3519{i:08d}" for i in range(n)],
-        }
-    )
-    # Every 97th interaction has no start time (the report has such rows); it goes by its end.
-    frame = frame.with_columns(
+def make_frame(n: int = 1500, *, start: str = "2024-09-01", days: int = 80, seed: int = 3) -> pl.DataFrame:
+    """``ok.synth_frame`` rows (UTC) with every 97th start time missing (the report has such rows).
+
+    Instants in the second 01:00 hour of 2024-10-27 in Lisbon are left out: the report writes
+    wall-clock times without an offset, so they read back as the first 01:00 hour (by definition).
+    """
+    frame = ok.synth_frame(n, seed=seed, start=start, days=days, timezone="UTC")
+    repeated = (pl.col("start_date_time").is_between(t_utc("2024-10-27 01:00"), t_utc("2024-10-27 02:00"), closed="left")
+                | pl.col("end_date_time").is_between(t_utc("2024-10-27 01:00"), t_utc("2024-10-27 02:00"), closed="left"))
+    return frame.filter(~repeated.fill_null(False)).with_columns(
         pl.when(pl.int_range(pl.len()) % 97 == 5).then(None).otherwise(pl.col("start_date_time")).alias("start_date_time")
     )
-    schema = ok.canonical_schema("UTC")
-    return frame.with_columns(
-        [pl.lit(None, dtype=pl.String).alias(c) for c in ok.CANONICAL_COLUMNS if c not in frame.columns]
-    ).select(ok.CANONICAL_COLUMNS).cast(dict(schema))
+
+
+def t_utc(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def in_tz(frame: pl.DataFrame, timezone: str = TZ) -> pl.DataFrame:
