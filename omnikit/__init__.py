@@ -15,7 +15,10 @@ from ._redact import *  # noqa: F403
 from ._report import *  # noqa: F403
 from ._io import *  # noqa: F403
 from . import _metrics
+from . import _customers, _journeys
 from ._metrics import *  # noqa: F403
+from ._customers import *  # noqa: F403
+from ._journeys import *  # noqa: F403
 from ._schema import *  # noqa: F403
 from . import _store
 from ._store import *  # noqa: F403
@@ -29,6 +32,8 @@ __all__ = [
     *_report.__all__,
     *_io.__all__,
     *_metrics.__all__,
+    *_customers.__all__,
+    *_journeys.__all__,
     *_schema.__all__,
     *_store.__all__,
     *_synth.__all__,

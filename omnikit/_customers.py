@@ -1,0 +1,428 @@
+"""Customers: one person stitched across phone, SMS, WhatsApp, email and chat.
+
+:func:`resolve_customers` gives every interaction a ``customer_id``. Two interactions belong to the
+same customer when they share an *identifier*, transitively (connected components of the graph
+whose nodes are identifiers, computed by :func:`scipy.sparse.csgraph.connected_components`):
+
+``contact_id``
+    the report's contact id, as written (surrounding white space removed).
+``phone``
+    the ``contact`` as an E.164 number, when :mod:`phonenumbers` parses it (``default_region`` for
+    numbers written without a country code) as a *possible* number: ``(510) 876-9640``,
+    ``510-876-9640``, ``510.876.9640`` and ``+1 510 876 9640`` are all ``+15108769640``.
+``email``
+    the ``contact`` trimmed and lower-cased, when it is a valid e-mail address in the sense of the
+    HTML Living Standard (``<input type=email>``) with at least one dot in the domain. Text such
+    as ``[email protected]`` (what a web page's address obfuscation leaves behind) is not.
+``name``
+    only with ``link_by_name=True``: the ``name`` case-folded, white space collapsed.
+
+A ``contact`` that is a URL (``scheme://...`` or ``www....``, the page a chat came from) is no
+identifier, nor is anything that is neither a phone number nor an e-mail address. A phone, email
+or name seen on rows with more than ``max_contact_ids`` distinct ``contact_id`` values (a
+switchboard, a shared mailbox, a common name) does not link. A row left with no identifier is a
+customer of its own.
+
+``customer_id`` is ``"C-"`` followed by 16 hex digits of a BLAKE2b hash of the customer's
+smallest identifier (a ``contact_id`` when the customer has one), so it is the same for the same
+input whatever the row order, and no contact detail can be read back from it. Set the environment
+variable ``OMNIKIT_CUSTOMER_KEY`` to a secret to key the hash (then nobody without the secret can
+even *test* a guessed phone number against an id); without it the hash is unkeyed.
+
+:func:`customer_links` shows, per customer, which identifiers joined its interactions. It prints
+phone numbers, e-mail addresses and names: it is for internal analysis, not for shared reports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import phonenumbers
+import polars as pl
+import scipy.sparse
+from scipy.sparse.csgraph import connected_components
+
+from ._errors import ParameterError
+
+__all__ = ["customer_links", "resolve_customers"]
+
+#: Identifier kinds, in the order used to pick the identifier a ``customer_id`` is derived from.
+IDENTIFIER_KINDS: tuple[str, ...] = ("contact_id", "email", "phone", "name")
+
+_KIND_CONTACT_ID, _KIND_EMAIL, _KIND_PHONE, _KIND_NAME = range(4)
+_KIND_OWN = 9  # a row without identifier: its own node (interaction id or row content)
+
+#: A URL: ``scheme://...`` or ``www.``; such a contact is never an identifier.
+URL_PATTERN = r"(?i)^(?:[a-z][a-z0-9+.\-]*://|www\.)"
+#: The HTML Living Standard's "valid e-mail address", with at least one dot in the domain,
+#: applied to the trimmed, lower-cased contact (an optional ``mailto:`` is removed first).
+EMAIL_PATTERN = (
+    r"^[a-z0-9.!#$%&'*+/=?^_`{|}~\-]+@"
+    r"[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?)+$"
+)
+#: Separators removed before a phone number is parsed (phonenumbers ignores them too); parsing
+#: each distinct separator-free string once is what keeps phone normalisation fast.
+_PHONE_SEPARATORS = r"[\s().\-/\u00a0\u2010-\u2015]"
+
+_REQUIRED = ("interaction_id", "contact", "contact_id", "name")
+_OPTIONS = frozenset({"default_region", "link_by_name", "max_contact_ids"})
+
+
+def resolve_customers(
+    df: pl.DataFrame | pl.LazyFrame,
+    *,
+    default_region: str | None = "US",
+    link_by_name: bool = False,
+    max_contact_ids: int | None = 3,
+) -> pl.DataFrame | pl.LazyFrame:
+    """Return ``df`` with a ``customer_id`` column: who each interaction was with.
+
+    Parameters
+    ----------
+    df
+        A canonical frame (``ok.load``), eager or lazy. Needs ``interaction_id``, ``contact``,
+        ``contact_id`` and ``name``. A ``customer_id`` column already there is replaced.
+    default_region
+        ISO 3166 region (``"US"``, ``"PT"``) for phone numbers written without a country code;
+        ``None`` links only numbers written with one.
+    link_by_name
+        Also link rows by the customer ``name`` (case-folded, white space collapsed).
+    max_contact_ids
+        A phone, email or name seen on rows with more than this many distinct ``contact_id``
+        values does not link (switchboards, shared mailboxes). ``None``: no limit.
+
+    Returns
+    -------
+    polars.DataFrame or polars.LazyFrame
+        ``df`` (same type, same rows and order) plus ``customer_id`` (String, ``"C-"`` + 16 hex
+        digits). A LazyFrame is read once here to resolve and stays lazy.
+
+    Examples
+    --------
+    >>> import omnikit as ok, polars as pl
+    >>> df = pl.DataFrame({"interaction_id": ["a", "b", "c"],
+    ...                    "contact": ["(510) 876-9640", "+1 510 876 9640", "https://shop.example"],
+    ...                    "contact_id": [None, None, None], "name": [None, None, None]})
+    >>> ok.resolve_customers(df)["customer_id"].n_unique()
+    2
+    """
+    _check_options(default_region, link_by_name, max_contact_ids)
+    lazy = df.lazy() if isinstance(df, pl.DataFrame) else df
+    _check_columns(lazy)
+    ids = _identifier_frame(lazy)
+    customer = _resolve(ids, default_region, link_by_name, max_contact_ids)
+    if isinstance(df, pl.DataFrame):
+        return df.with_columns(customer.alias("customer_id"))
+    mapping = pl.LazyFrame({"__omnikit_row": np.arange(len(customer), dtype=np.uint32), "customer_id": customer})
+    return (
+        df.drop("customer_id", strict=False)
+        .with_row_index("__omnikit_row")
+        .join(mapping, on="__omnikit_row", how="left", maintain_order="left")
+        .drop("__omnikit_row")
+    )
+
+
+def customer_links(
+    df: pl.DataFrame | pl.LazyFrame,
+    *,
+    default_region: str | None = "US",
+    link_by_name: bool = False,
+    max_contact_ids: int | None = 3,
+) -> pl.DataFrame:
+    """Return, per customer, the identifiers found on its interactions and whether they linked.
+
+    This explains a resolution: two contacts were merged because they share a ``linked``
+    identifier; a switchboard number shows ``linked=False`` with its ``contact_ids`` count.
+    **It shows phone numbers, e-mail addresses and names: keep it internal.**
+
+    Parameters
+    ----------
+    df
+        A canonical frame, eager or lazy. If it has a ``customer_id`` column that one is used;
+        otherwise customers are resolved with the options below.
+    default_region, link_by_name, max_contact_ids
+        As in :func:`resolve_customers`.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``customer_id, kind`` (one of ``IDENTIFIER_KINDS``), ``identifier`` (normalised),
+        ``interactions`` (this customer's rows carrying it), ``contact_ids`` (distinct contact ids
+        on all rows carrying it, in the whole input) and ``linked`` (False when the
+        ``max_contact_ids`` guard stopped it from linking), sorted by customer, kind, identifier.
+
+    Examples
+    --------
+    >>> import omnikit as ok, polars as pl
+    >>> df = pl.DataFrame({"interaction_id": ["a", "b"], "contact": ["510-876-9640", "A@B.com"],
+    ...                    "contact_id": ["k1", "k1"], "name": [None, None]})
+    >>> ok.customer_links(df).select("kind", "identifier", "interactions").rows()
+    [('contact_id', 'k1', 2), ('email', 'a@b.com', 1), ('phone', '+15108769640', 1)]
+    """
+    _check_options(default_region, link_by_name, max_contact_ids)
+    lazy = df.lazy() if isinstance(df, pl.DataFrame) else df
+    _check_columns(lazy)
+    has_customer = "customer_id" in lazy.collect_schema().names()
+    ids = _identifier_frame(lazy, keep_customer=has_customer)
+    customer = ids["customer_id"] if has_customer else _resolve(ids, default_region, link_by_name, max_contact_ids)
+    tuples = _tuples(ids.drop("customer_id", strict=False), link_by_name)
+    long = _guarded(_identifiers(tuples, default_region, link_by_name), max_contact_ids)
+    rows = tuples.select("__t", "__rows").explode("__rows")
+    long = long.join(rows, on="__t", how="inner")
+    return (
+        long.with_columns(customer_id=customer.gather(long["__rows"]))
+        .group_by("customer_id", "kind", "key")
+        .agg(
+            interactions=pl.len().cast(pl.Int64),
+            contact_ids=pl.col("contact_ids").first().cast(pl.Int64),
+            linked=pl.col("linked").first(),
+        )
+        .sort("customer_id", "kind", "key")
+        .select(
+            "customer_id",
+            pl.col("kind").replace_strict(list(range(4)), list(IDENTIFIER_KINDS), return_dtype=pl.String),
+            pl.col("key").alias("identifier"),
+            "interactions",
+            "contact_ids",
+            "linked",
+        )
+    )
+
+
+# --- validation ----------------------------------------------------------------------------
+
+
+def _check_options(default_region: str | None, link_by_name: bool, max_contact_ids: int | None) -> None:
+    if default_region is not None and default_region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ParameterError(
+            f"default_region={default_region!r} is not a region phonenumbers knows; "
+            "use an upper-case ISO 3166 code such as 'US' or 'PT', or None"
+        )
+    if not isinstance(link_by_name, bool):
+        raise ParameterError(f"link_by_name must be True or False, not {link_by_name!r}")
+    if max_contact_ids is not None and (
+        isinstance(max_contact_ids, bool) or not isinstance(max_contact_ids, int) or max_contact_ids < 0
+    ):
+        raise ParameterError(
+            f"max_contact_ids must be a whole number >= 0 or None, not {max_contact_ids!r}"
+        )
+
+
+def check_resolve_options(options: dict[str, object]) -> None:
+    """Raise :class:`ParameterError` for keyword arguments ``resolve_customers`` does not take."""
+    unknown = sorted(set(options) - _OPTIONS)
+    if unknown:
+        raise ParameterError(
+            f"unknown option(s) {', '.join(unknown)}; resolve options are "
+            f"{', '.join(sorted(_OPTIONS))}"
+        )
+
+
+def _check_columns(lazy: pl.LazyFrame) -> None:
+    names = lazy.collect_schema().names()
+    missing = [c for c in _REQUIRED if c not in names]
+    if missing:
+        raise ParameterError(
+            f"cannot resolve customers: the frame has no column(s) {', '.join(missing)}; "
+            "pass a canonical frame from ok.load"
+        )
+
+
+# --- identifiers ---------------------------------------------------------------------------
+
+
+def _identifier_frame(lazy: pl.LazyFrame, *, keep_customer: bool = False) -> pl.DataFrame:
+    """Collect what resolution needs: the id columns, and the content of rows without any id."""
+    schema = lazy.collect_schema()
+    everything = pl.concat_str(
+        [pl.col(c).cast(pl.String).fill_null("\x00") for c in schema.names() if c != "customer_id"],
+        separator="\x1f",
+    )
+    columns = [
+        pl.col("interaction_id").cast(pl.String),
+        *[pl.col(c).cast(pl.String).str.strip_chars().replace("", None) for c in ("contact_id", "contact", "name")],
+        pl.when(pl.col("interaction_id").is_null()).then(everything).alias("__content"),
+    ]
+    if keep_customer:
+        columns.append(pl.col("customer_id").cast(pl.String))
+    return lazy.select(columns).collect()
+
+
+def _tuples(ids: pl.DataFrame, link_by_name: bool) -> pl.DataFrame:
+    """Distinct ``(contact_id, contact[, name][, customer_id])``: ``__t`` and the rows (``__rows``)."""
+    keys = ["contact_id", "contact"] + (["name"] if link_by_name else [])
+    if "customer_id" in ids.columns:
+        keys.append("customer_id")
+    return (
+        ids.select(*keys, __rows=pl.int_range(pl.len(), dtype=pl.UInt32))
+        .group_by(keys)
+        .agg("__rows")
+        .with_row_index("__t")
+    )
+
+
+def _contact_keys(contacts: pl.Series, default_region: str | None) -> pl.DataFrame:
+    """Map distinct contact strings to ``kind`` (email or phone) and normalised ``key``."""
+    frame = pl.DataFrame({"contact": contacts.drop_nulls().unique()})
+    contact = pl.col("contact")
+    frame = frame.filter(~contact.str.contains(URL_PATTERN))
+    has_at = contact.str.contains("@", literal=True)
+    email = frame.filter(has_at).select(
+        "contact", key=contact.str.to_lowercase().str.replace(r"^mailto:", "")
+    ).filter(pl.col("key").str.contains(EMAIL_PATTERN))
+    phone = frame.filter(~has_at & contact.str.contains(r"\d")).select(
+        "contact", raw=contact.str.replace_all(_PHONE_SEPARATORS, "")
+    )
+    numbers = _parse_phones(phone["raw"].unique(), default_region)
+    phone = phone.join(numbers, on="raw", how="inner").select("contact", key="e164")
+    return pl.concat(
+        [
+            email.select("contact", kind=pl.lit(_KIND_EMAIL, pl.Int8), key="key"),
+            phone.select("contact", kind=pl.lit(_KIND_PHONE, pl.Int8), key="key"),
+        ]
+    )
+
+
+def _name_keys(names: pl.Series) -> pl.DataFrame:
+    """Map distinct names to their key: white space collapsed, case-folded."""
+    distinct = names.drop_nulls().unique()
+    collapsed = distinct.str.replace_all(r"\s+", " ").to_list()
+    return pl.DataFrame(
+        {"name": distinct, "key": [s.casefold() for s in collapsed]},
+        schema={"name": pl.String, "key": pl.String},
+    )
+
+
+def _identifiers(tuples: pl.DataFrame, default_region: str | None, link_by_name: bool) -> pl.DataFrame:
+    """Long frame ``__t, kind, key, cid``: every identifier of every distinct tuple."""
+    parts = [
+        tuples.select("__t", kind=pl.lit(_KIND_CONTACT_ID, pl.Int8), key="contact_id", cid="contact_id")
+        .drop_nulls("key"),
+        tuples.select("__t", "contact", cid="contact_id")
+        .join(_contact_keys(tuples["contact"], default_region), on="contact", how="inner")
+        .select("__t", "kind", "key", "cid"),
+    ]
+    if link_by_name:
+        parts.append(
+            tuples.select("__t", "name", cid="contact_id")
+            .join(_name_keys(tuples["name"]), on="name", how="inner")
+            .select("__t", kind=pl.lit(_KIND_NAME, pl.Int8), key="key", cid="cid")
+        )
+    return pl.concat(parts)
+
+
+def _parse_chunk(texts: list[str], region: str | None) -> list[str | None]:
+    """E.164 of each text when phonenumbers parses it as a possible number, else None."""
+    parse, possible, fmt = phonenumbers.parse, phonenumbers.is_possible_number, phonenumbers.format_number
+    e164, error = phonenumbers.PhoneNumberFormat.E164, phonenumbers.NumberParseException
+    out: list[str | None] = []
+    for text in texts:
+        try:
+            number = parse(text, region)
+        except error:
+            out.append(None)
+            continue
+        out.append(fmt(number, e164) if possible(number) else None)
+    return out
+
+
+#: With at least this many distinct phone strings, phonenumbers runs in worker processes.
+PARALLEL_PHONES = 200_000
+
+
+def _parse_phones(raw: pl.Series, region: str | None) -> pl.DataFrame:
+    """Map each distinct separator-free contact string to its E.164 number (possible ones only)."""
+    texts = raw.to_list()
+    workers = min(os.cpu_count() or 1, 8)
+    if len(texts) < PARALLEL_PHONES or workers < 2:
+        parsed = _parse_chunk(texts, region)
+    else:
+        size = -(-len(texts) // (workers * 4))
+        chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
+        context = multiprocessing.get_context("spawn")  # never fork a process running polars
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            parsed = [e for part in pool.map(_parse_chunk, chunks, [region] * len(chunks)) for e in part]
+    return pl.DataFrame({"raw": texts, "e164": parsed}, schema={"raw": pl.String, "e164": pl.String}).drop_nulls()
+
+
+def _guarded(long: pl.DataFrame, max_contact_ids: int | None) -> pl.DataFrame:
+    """Add ``contact_ids`` (distinct contact ids seen with the identifier) and ``linked``."""
+    counts = long.group_by("kind", "key").agg(contact_ids=pl.col("cid").drop_nulls().n_unique())
+    limit = pl.lit(True) if max_contact_ids is None else pl.col("contact_ids") <= max_contact_ids
+    counts = counts.with_columns(linked=(pl.col("kind") == _KIND_CONTACT_ID) | limit)
+    return long.join(counts, on=["kind", "key"], how="left")
+
+
+# --- components ----------------------------------------------------------------------------
+
+
+def _resolve(
+    ids: pl.DataFrame, default_region: str | None, link_by_name: bool, max_contact_ids: int | None
+) -> pl.Series:
+    """The ``customer_id`` of every row of ``ids``, in row order."""
+    tuples = _tuples(ids.drop("customer_id", strict=False), link_by_name)
+    long = _guarded(_identifiers(tuples, default_region, link_by_name), max_contact_ids)
+    long = long.filter("linked").select("__t", "kind", "key")
+    nodes = long.select("kind", "key").unique().sort("kind", "key").with_row_index("node")
+    edges = long.join(nodes, on=["kind", "key"], how="inner").select("__t", "node")
+    # Each tuple links all of its identifiers to the smallest one (its anchor).
+    anchors = edges.group_by("__t").agg(anchor=pl.col("node").min())
+    edges = edges.join(anchors, on="__t", how="inner")
+    k = nodes.height
+    graph = scipy.sparse.coo_matrix(
+        (np.ones(edges.height, dtype=np.int8), (edges["anchor"].to_numpy(), edges["node"].to_numpy())),
+        shape=(k, k),
+    ).tocsr()
+    n_comp, labels = connected_components(graph, directed=False)
+    # A component is named after its smallest node (nodes are sorted by kind, then key).
+    first = np.full(n_comp, k, dtype=np.int64)
+    np.minimum.at(first, labels, np.arange(k))
+    smallest = nodes.select(pl.format("{}:{}", "kind", "key")).to_series().gather(first)
+    index = np.empty(ids.height, dtype=np.int64)
+    linked = tuples.select("__t", "__rows").join(anchors, on="__t", how="inner").explode("__rows")
+    index[linked["__rows"].to_numpy()] = labels[linked["anchor"].to_numpy()]
+    # A row without a linking identifier is its own customer: its interaction id, else its content.
+    own, own_keys = _own_keys(ids, tuples.join(anchors, on="__t", how="anti"))
+    index[own["__row"].to_numpy()] = n_comp + own["__key"].to_numpy()
+    names = _pseudonyms(smallest.to_list() + own_keys)
+    return pl.Series("customer_id", names, dtype=pl.String).gather(index)
+
+
+def _own_keys(ids: pl.DataFrame, unlinked: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    """Rows of ``unlinked`` tuples with the index ``__key`` into their distinct own keys."""
+    rows = unlinked.select("__rows").explode("__rows").rename({"__rows": "__row"})
+    rows = rows.join(
+        ids.select("interaction_id", "__content", __row=pl.int_range(pl.len(), dtype=pl.UInt32)),
+        on="__row",
+        how="left",
+    )
+    content = pl.col("__content")
+    # Identical rows without any id are told apart by their rank among themselves (order-free).
+    occurrence = pl.int_range(pl.len()).over(content).cast(pl.String)
+    rows = rows.with_columns(
+        key=pl.when(pl.col("interaction_id").is_not_null())
+        .then(pl.format("{}:{}", pl.lit(_KIND_OWN), "interaction_id"))
+        .otherwise(pl.concat_str([pl.lit(f"{_KIND_OWN}:"), content, pl.lit("\x1e"), occurrence]))
+    )
+    distinct = rows.select("key").unique().with_row_index("__key")
+    rows = rows.join(distinct, on="key", how="left").select("__row", "__key")
+    return rows, distinct["key"].to_list()
+
+
+def _pseudonyms(keys: Iterable[str]) -> list[str]:
+    """``"C-"`` + 16 hex digits of BLAKE2b of each key (keyed by ``OMNIKIT_CUSTOMER_KEY``)."""
+    secret = os.environ.get("OMNIKIT_CUSTOMER_KEY", "").encode()[:64]
+    keys = list(keys)
+    for size in (8, 32):  # 32 bytes only after a 64-bit collision: never merge two customers
+        out = [
+            "C-" + hashlib.blake2b(key.encode(), digest_size=size, key=secret, person=b"omnikit.customer").hexdigest()
+            for key in keys
+        ]
+        if len(set(out)) == len(set(keys)):
+            break
+    return out

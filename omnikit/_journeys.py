@@ -1,0 +1,338 @@
+"""Journeys: a customer's interactions across channels, cut where they pause.
+
+A customer's interactions with a ``start_date_time``, ordered by (``start_date_time``,
+``interaction_id``), form one journey until the next one starts more than ``gap`` after the
+previous one starts (exactly ``gap`` later still belongs to the same journey). Customers come from
+a ``customer_id`` column when the frame has one, otherwise from
+:func:`omnikit.resolve_customers` with the ``resolve_options`` given.
+
+- :func:`journeys`: one row per journey (path, channels, answered, bot-to-human escalation);
+- :func:`channel_transitions`: from which channel to which the next step of a journey went;
+- :func:`repeat_contacts`: how often a customer comes back within a window;
+- :func:`top_paths`: the most common journey paths.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import polars as pl
+
+from ._customers import check_resolve_options, resolve_customers
+from ._errors import ParameterError
+
+try:  # the metrics module owns the outcome of each status
+    from ._metrics import OUTCOMES as _OUTCOMES
+except ImportError:  # pragma: no cover - only while the metrics module is not there
+    _OUTCOMES = {"FINISHED": "answered", "ASSIGNED": "answered"}
+
+__all__ = ["channel_transitions", "journeys", "repeat_contacts", "top_paths"]
+
+#: How a missing ``interaction_type`` is written in a ``path``.
+UNKNOWN_CHANNEL = "UNKNOWN"
+
+_STEP_COLUMNS = (
+    "interaction_id",
+    "start_date_time",
+    "end_date_time",
+    "interaction_type",
+    "interaction_status",
+    "agent_type",
+)
+
+
+def journeys(df: pl.DataFrame | pl.LazyFrame, *, gap: str | dt.timedelta = "24h", **resolve_options: object) -> pl.DataFrame:
+    """Return one row per customer journey.
+
+    Parameters
+    ----------
+    df
+        A canonical frame, eager or lazy. With a ``customer_id`` column that one is used (and no
+        ``resolve_options`` may be given); otherwise customers are resolved first.
+    gap
+        A new journey starts when the next interaction starts more than ``gap`` after the
+        previous one starts: a polars duration string (``"24h"``, ``"30m"``, ``"1d"``: calendar
+        units follow the frame's timezone, as in ``Expr.dt.offset_by``) or a ``timedelta``.
+    **resolve_options
+        ``default_region``, ``link_by_name``, ``max_contact_ids`` for
+        :func:`omnikit.resolve_customers`.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``customer_id, journey_id`` (the customer id, ``-`` and the journey's number for that
+        customer, from 1), ``started_at`` (first start), ``ended_at`` (latest end, or start when
+        an interaction has no end), ``interactions``, ``channels`` (List of ``interaction_type``
+        in order), ``path`` (those joined by ``" > "``, consecutive repeats collapsed, a missing
+        type written ``UNKNOWN``), ``n_channels`` (distinct non-null types), ``switched``
+        (``n_channels > 1``), ``first_channel, last_channel, answered`` (any step answered per
+        ``ok.OUTCOMES``), ``bot_to_human`` (a ``VIRTUAL_AGENT`` step later followed by a
+        ``USER`` step). Sorted by customer and start. Rows without ``start_date_time`` are in no
+        journey.
+
+    Examples
+    --------
+    >>> import omnikit as ok
+    >>> j = ok.journeys(ok.load("report.json"))  # doctest: +SKIP
+    >>> j.select("path", "switched", "bot_to_human").head()  # doctest: +SKIP
+    """
+    steps = _steps(_with_customers(df, resolve_options), gap)
+    answered = [status for status, outcome in _OUTCOMES.items() if outcome == "answered"]
+    channel = pl.col("interaction_type")
+    index = pl.col("__i")
+    return (
+        steps.group_by("__journey")
+        .agg(
+            pl.col("customer_id").first(),
+            started_at=pl.col("start_date_time").first(),
+            ended_at=pl.coalesce("end_date_time", "start_date_time").max(),
+            interactions=pl.len().cast(pl.Int64),
+            channels=channel,
+            path=channel.fill_null(UNKNOWN_CHANNEL).filter("__collapse").str.join(" > "),
+            n_channels=channel.drop_nulls().n_unique().cast(pl.Int64),
+            first_channel=channel.first(),
+            last_channel=channel.last(),
+            answered=pl.col("interaction_status").is_in(answered).any(),
+            bot_to_human=(
+                index.filter(pl.col("agent_type") == "VIRTUAL_AGENT").min()
+                < index.filter(pl.col("agent_type") == "USER").max()
+            ).fill_null(False),
+        )
+        .sort("__journey")
+        .with_columns(
+            journey_id=pl.format(
+                "{}-{}",
+                "customer_id",
+                pl.col("__journey") - pl.col("__journey").min().over("customer_id") + 1,
+            ),
+            switched=pl.col("n_channels") > 1,
+        )
+        .select(
+            "customer_id",
+            "journey_id",
+            "started_at",
+            "ended_at",
+            "interactions",
+            "channels",
+            "path",
+            "n_channels",
+            "switched",
+            "first_channel",
+            "last_channel",
+            "answered",
+            "bot_to_human",
+        )
+        .collect()
+    )
+
+
+def channel_transitions(
+    df: pl.DataFrame | pl.LazyFrame, *, gap: str | dt.timedelta = "24h", **resolve_options: object
+) -> pl.DataFrame:
+    """Count consecutive pairs of interactions within journeys, by channel.
+
+    Parameters
+    ----------
+    df, gap, **resolve_options
+        As in :func:`journeys`.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``from_channel, to_channel, transitions, share`` (transitions / all transitions from the
+        same ``from_channel``), sorted by ``from_channel, to_channel``. A journey of ``k``
+        interactions gives ``k - 1`` transitions.
+
+    Examples
+    --------
+    >>> import omnikit as ok
+    >>> ok.channel_transitions(ok.load("report.json"))  # doctest: +SKIP
+    """
+    steps = _steps(_with_customers(df, resolve_options), gap)
+    return (
+        steps.select(
+            from_channel=pl.col("interaction_type").shift(1),
+            to_channel=pl.col("interaction_type"),
+            first=pl.col("__new"),
+        )
+        .filter(~pl.col("first"))
+        .group_by("from_channel", "to_channel")
+        .agg(transitions=pl.len().cast(pl.Int64))
+        .with_columns(share=pl.col("transitions") / pl.col("transitions").sum().over("from_channel"))
+        .sort("from_channel", "to_channel", nulls_last=True)
+        .collect()
+    )
+
+
+def repeat_contacts(
+    df: pl.DataFrame | pl.LazyFrame,
+    *,
+    window: str | dt.timedelta = "7d",
+    by: str | Sequence[str] | None = None,
+    **resolve_options: object,
+) -> pl.DataFrame:
+    """Share of interactions after which the same customer came back within ``window``.
+
+    Over interactions with a ``start_date_time``, an interaction is *repeated* when the same
+    customer's next interaction (ordered by ``start_date_time``, ``interaction_id``) starts at
+    most ``window`` after it starts.
+
+    Parameters
+    ----------
+    df
+        A canonical frame, eager or lazy (see :func:`journeys` about ``customer_id``).
+    window
+        A polars duration string (``"7d"``, ``"24h"``) or a ``timedelta``.
+    by
+        ``None``, a column name or a list of column names of the interaction (e.g.
+        ``"interaction_type"``: the channel the customer came back *after*).
+    **resolve_options
+        As in :func:`journeys`.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``*by, interactions, repeated, repeat_rate`` (``repeated / interactions``).
+
+    Examples
+    --------
+    >>> import omnikit as ok
+    >>> ok.repeat_contacts(ok.load("report.json"), window="3d", by="interaction_type")  # doctest: +SKIP
+    """
+    keys = _by_columns(by)
+    lazy = _with_customers(df, resolve_options)
+    missing = [c for c in keys if c not in lazy.collect_schema().names()]
+    if missing:
+        raise ParameterError(f"by: the frame has no column(s) {', '.join(missing)}")
+    start = pl.col("start_date_time")
+    same = pl.col("customer_id") == pl.col("customer_id").shift(-1)
+    repeated = same & (start.shift(-1) <= _after(start, window, "window"))
+    summary = (
+        _ordered(lazy, keys)
+        .with_columns(__repeated=repeated.fill_null(False))
+        .group_by(keys or pl.lit(0).alias("__all"))
+        .agg(interactions=pl.len().cast(pl.Int64), repeated=pl.col("__repeated").sum().cast(pl.Int64))
+        .with_columns(repeat_rate=pl.col("repeated") / pl.col("interactions"))
+    )
+    if keys:
+        return summary.sort(keys, nulls_last=True).collect()
+    return summary.drop("__all").collect()
+
+
+def top_paths(
+    df: pl.DataFrame | pl.LazyFrame, n: int = 10, *, gap: str | dt.timedelta = "24h", **resolve_options: object
+) -> pl.DataFrame:
+    """The ``n`` most common journey paths, with counts and shares.
+
+    Parameters
+    ----------
+    df
+        The frame :func:`journeys` returns (it has ``path``), or a canonical frame, whose
+        journeys are computed with ``gap`` and ``resolve_options``.
+    n
+        How many paths to keep.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``path, journeys, share`` (``journeys`` / all journeys), most common first; ties in
+        alphabetical order of ``path``.
+
+    Examples
+    --------
+    >>> import omnikit as ok
+    >>> ok.top_paths(ok.journeys(ok.load("report.json")), n=5)  # doctest: +SKIP
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ParameterError(f"n must be a whole number >= 1, not {n!r}")
+    lazy = df.lazy() if isinstance(df, pl.DataFrame) else df
+    if "path" not in lazy.collect_schema().names():
+        lazy = journeys(lazy, gap=gap, **resolve_options).lazy()
+    elif resolve_options:
+        raise ParameterError("top_paths got a journeys frame; resolve options would be ignored")
+    return (
+        lazy.group_by("path")
+        .agg(journeys=pl.len().cast(pl.Int64))
+        .with_columns(share=pl.col("journeys") / pl.col("journeys").sum())
+        .sort(["journeys", "path"], descending=[True, False], nulls_last=True)
+        .head(n)
+        .collect()
+    )
+
+
+# --- shared steps --------------------------------------------------------------------------
+
+
+def _with_customers(df: pl.DataFrame | pl.LazyFrame, resolve_options: dict[str, object]) -> pl.LazyFrame:
+    """``df`` as a LazyFrame with ``customer_id``: the existing column, or a resolution."""
+    check_resolve_options(resolve_options)
+    if not isinstance(df, (pl.DataFrame, pl.LazyFrame)):
+        raise ParameterError(f"expected a polars DataFrame or LazyFrame, got {type(df).__name__}")
+    names = df.collect_schema().names()
+    missing = [c for c in _STEP_COLUMNS if c not in names]
+    if missing:
+        raise ParameterError(
+            f"the frame has no column(s) {', '.join(missing)}; pass a canonical frame from ok.load"
+        )
+    if "customer_id" in names:
+        if resolve_options:
+            raise ParameterError(
+                "the frame already has customer_id, so resolve options "
+                f"({', '.join(sorted(resolve_options))}) would be ignored; drop the column to re-resolve"
+            )
+        return df.lazy()
+    return resolve_customers(df, **resolve_options).lazy()  # type: ignore[arg-type]
+
+
+def _ordered(lazy: pl.LazyFrame, extra: Sequence[str] = ()) -> pl.LazyFrame:
+    """Rows with a start time, ordered by customer, start time and interaction id."""
+    columns = list(dict.fromkeys(["customer_id", *_STEP_COLUMNS, *extra]))
+    return (
+        lazy.select(columns)
+        .filter(pl.col("start_date_time").is_not_null())
+        .sort("customer_id", "start_date_time", "interaction_id", nulls_last=True)
+    )
+
+
+def _steps(lazy: pl.LazyFrame, gap: str | dt.timedelta) -> pl.LazyFrame:
+    """Ordered steps with ``__new`` (starts a journey), ``__journey`` (a running number),
+    ``__collapse`` (differs from the previous step's channel) and ``__i`` (position)."""
+    customer, start = pl.col("customer_id"), pl.col("start_date_time")
+    new = (customer != customer.shift(1)) | (start > _after(start.shift(1), gap, "gap"))
+    channel = pl.col("interaction_type").fill_null(UNKNOWN_CHANNEL)
+    return (
+        _ordered(lazy)
+        .with_columns(__new=new.fill_null(True))
+        .with_columns(
+            __journey=pl.col("__new").cum_sum(),
+            __collapse=pl.col("__new") | (channel != channel.shift(1)),
+            __i=pl.int_range(pl.len()),
+        )
+    )
+
+
+def _after(start: pl.Expr, span: str | dt.timedelta, name: str) -> pl.Expr:
+    """``start`` moved ``span`` later (polars duration string or timedelta, not negative)."""
+    if isinstance(span, dt.timedelta):
+        if span < dt.timedelta(0):
+            raise ParameterError(f"{name} must not be negative, got {span!r}")
+        return start + span
+    if not isinstance(span, str):
+        raise ParameterError(f"{name} must be a duration string like '24h' or a timedelta, not {span!r}")
+    probe = dt.datetime(2024, 1, 1)
+    try:
+        moved = pl.select(pl.lit(probe).dt.offset_by(span)).item()
+    except Exception as error:  # polars says why the string is not a duration
+        raise ParameterError(f"{name}={span!r} is not a polars duration string such as '24h' or '7d'") from error
+    if moved < probe:
+        raise ParameterError(f"{name} must not be negative, got {span!r}")
+    return start.dt.offset_by(span)
+
+
+def _by_columns(by: str | Sequence[str] | None) -> list[str]:
+    if by is None:
+        return []
+    if isinstance(by, str):
+        return [by]
+    return list(by)
