@@ -54,6 +54,12 @@ _TEMPLATE = r"""
   .jp-Cell { padding: 0; }
   .jp-OutputArea-output { overflow-x: auto; max-width: 100%; }
   .jp-RenderedHTMLCommon table { font-size: 0.9rem; }
+  table.omnikit-table { border-collapse: collapse; margin: 0.5rem 0 1rem; }
+  table.omnikit-table th, table.omnikit-table td { padding: 0.3rem 0.7rem; border-bottom: 1px solid #ddd; }
+  table.omnikit-table td { white-space: nowrap; }
+  table.omnikit-table td:not(:first-child), table.omnikit-table th:not(:first-child) { text-align: right; }
+  table.omnikit-table td:first-child { text-align: left; }
+  table.omnikit-table caption { caption-side: top; text-align: left; font-weight: 600; padding-bottom: 0.3rem; }
   .omnikit-chart { max-width: 100%; overflow-x: auto; padding: 0.25rem 0 0.75rem; }
   .omnikit-chart-error { color: #b00020; }
   @media (max-width: 640px) {
