@@ -275,12 +275,16 @@ class Store:
         tagged = frame.with_columns(days.alias("__day"))
         written: list[Path] = []
         names: set[str] = set()
+        ids = tagged.select("interaction_id", "__day").filter(pl.col("interaction_id").is_not_null())
         for (day,), part in tagged.partition_by("__day", as_dict=True, maintain_order=True).items():
             part = part.drop("__day")
             path = self.path / f"{day.isoformat()}.parquet"
             names.add(path.name)
             if path.exists():
-                part = pl.concat([pl.read_parquet(path), part], how="diagonal_relaxed")
+                # An interaction this batch puts on another day leaves this file.
+                elsewhere = ids.filter(pl.col("__day") != day).get_column("interaction_id").implode()
+                old = pl.read_parquet(path).filter(~pl.col("interaction_id").is_in(elsewhere).fill_null(False))
+                part = pl.concat([old, part], how="diagonal_relaxed")
             part = _dedupe(part).sort("start_date_time", nulls_last=True, maintain_order=True)
             _atomic_write(path, part.write_parquet)
             written.append(path)
@@ -465,5 +469,5 @@ def _progress_bar(total: int, show: bool | None) -> Iterator[Any]:
         return
     from tqdm import tqdm
 
-    with tqdm(total=total, desc="omnikit fetch", unit="job", file=sys.stderr, leave=False) as bar:
+    with tqdm(total=total, desc="omnikit fetch", unit="job", file=sys.stderr, leave=False, mininterval=0) as bar:
         yield bar

@@ -89,6 +89,15 @@ def test_an_interaction_that_changes_day_leaves_its_old_file(tmp_path):
     }
 
 
+def test_an_interaction_leaves_a_day_the_same_batch_also_writes(tmp_path):
+    with Store(tmp_path, timezone=TZ) as store:
+        store.write(rows(("a", "2024-09-02 10:00", None, "OPEN"), ("b", "2024-09-02 11:00", None, "OPEN")),
+                    span_start=t("2024-09-02 00:00"))
+        store.write(rows(("a", "2024-09-03 10:00", None, "MOVED"), ("b", "2024-09-02 11:00", None, "DONE")),
+                    span_start=t("2024-09-02 00:00"))
+    assert day_contents(store) == {"2024-09-02.parquet": [("b", "DONE")], "2024-09-03.parquet": [("a", "MOVED")]}
+
+
 def test_rows_without_an_interaction_id_are_kept_once(tmp_path):
     batch = rows((None, "2024-09-02 10:00", None, "FINISHED"), (None, "2024-09-02 11:00", None, "FINISHED"))
     with Store(tmp_path, timezone=TZ) as store:

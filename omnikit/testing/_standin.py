@@ -112,6 +112,7 @@ class TalkdeskStandIn:
     frame
         The report's rows as a canonical frame (any timezone); a job serves the rows whose
         ``start_date_time`` (or ``end_date_time`` when the start is null) is in its span.
+        Assign ``standin.frame`` to change the data between fetches (later states).
     client_id, client_secret, account
         The credentials the token endpoint accepts.
     job_seconds
@@ -158,7 +159,6 @@ class TalkdeskStandIn:
         self.token_requests = 0
         self.download_started = threading.Event()
         self._signing_key = secrets.token_bytes(16)
-        self._time_key = _time_key(frame)
         self._api = _Server(("127.0.0.1", 0), _ApiHandler, self)
         self._storage = _Server(("127.0.0.1", 0), _StorageHandler, self)
         self._threads: list[threading.Thread] = []
@@ -233,7 +233,8 @@ class TalkdeskStandIn:
     def expected(self, start: dt.datetime, end: dt.datetime) -> pl.DataFrame:
         """The rows a fetch of ``[start, end)`` should end with (as served)."""
         start, end = start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc)
-        mask = (self._time_key >= start) & (self._time_key < end)
+        key = _time_key(self.frame)
+        mask = (key >= start) & (key < end)
         return self.frame.filter(mask)
 
     # -- the service --------------------------------------------------------------------------
