@@ -17,7 +17,7 @@ import altair as alt
 import polars as pl
 
 from .._errors import ParameterError
-from ._theme import base_chart, channel_color_scale, records, themed
+from ._theme import base_chart, channel_color_scale, records, themed, title_params
 
 __all__ = [
     "channel_mix_chart",
@@ -99,10 +99,12 @@ def channel_mix_chart(
         raise ParameterError(f"{func}: stack= must be 'share' or 'count', got {stack!r}")
     if mark not in ("area", "bar"):
         raise ParameterError(f"{func}: mark= must be 'area' or 'bar', got {mark!r}")
+    placed = mix.filter(pl.col("period").is_not_null())
+    grid = placed.select("period").unique().join(placed.select(_CHANNEL).unique(), how="cross")
+    counts = placed.group_by("period", _CHANNEL).agg(pl.col("interactions").sum())
     data = (
-        mix.filter(pl.col("period").is_not_null())
-        .group_by("period", _CHANNEL)
-        .agg(pl.col("interactions").sum())
+        grid.join(counts, on=["period", _CHANNEL], how="left", nulls_equal=True)
+        .with_columns(pl.col("interactions").fill_null(0))  # every channel in every period
         .with_columns(share=pl.col("interactions") / pl.col("interactions").sum().over("period"))
         .with_columns(period_label=pl.col("period").dt.replace_time_zone(None).dt.strftime("%Y-%m-%d %H:%M"))
         .sort("period", _CHANNEL, nulls_last=True)
@@ -112,11 +114,11 @@ def channel_mix_chart(
         if stack == "share"
         else alt.Y("interactions:Q", title="Interactions", stack="zero")
     )
-    base = base_chart(
-        data,
-        title=title or "Channel mix over time",
-        subtitle="Share of each period's interactions by channel" if stack == "share" else "Interactions per period by channel",
-    )
+    subtitle = "Share of each period's interactions by channel" if stack == "share" else "Interactions per period by channel"
+    unplaced = int(mix.filter(pl.col("period").is_null())["interactions"].sum())
+    if unplaced:
+        subtitle += f" ({unplaced:,} interactions without a start time not shown)"
+    base = base_chart(data, title=title or "Channel mix over time", subtitle=subtitle)
     chart = (base.mark_area(opacity=0.9) if mark == "area" else base.mark_bar()).encode(
         x=alt.X("period:T", title="Period start (report timezone)", scale=alt.Scale(type="utc")),
         y=y,
@@ -148,12 +150,10 @@ def channel_share_chart(mix: pl.DataFrame, *, title: str | None = None) -> alt.T
         .sort("interactions", _CHANNEL, descending=[True, False], nulls_last=True)
     )
     total = int(data["interactions"].sum()) if data.height else 0
-    base = base_chart(
-        data, title=title or "Channel mix", subtitle=f"{total:,} interactions", height=alt.Step(26)
-    )
+    base = base_chart(data, height=alt.Step(26))
     bars = base.mark_bar().encode(
         x=alt.X("share:Q", title="Share of interactions", axis=alt.Axis(format="%")),
-        y=alt.Y(f"{_CHANNEL}:N", title="Channel", sort="-x"),
+        y=alt.Y(f"{_CHANNEL}:N", title="Channel", sort=[r[_CHANNEL] for r in records(data.select(_CHANNEL))]),
         color=alt.Color(f"{_CHANNEL}:N", legend=None, scale=channel_color_scale(_channels(data))),
         tooltip=[
             alt.Tooltip(f"{_CHANNEL}:N", title="Channel"),
@@ -164,7 +164,8 @@ def channel_share_chart(mix: pl.DataFrame, *, title: str | None = None) -> alt.T
     labels = bars.mark_text(align="left", dx=4, fontSize=11).encode(
         text=alt.Text("share:Q", format=".1%"), color=alt.value("#333333")
     )
-    return themed(alt.layer(bars, labels))
+    heading = title_params(title or "Channel mix", f"{total:,} interactions")
+    return themed(alt.layer(bars, labels).properties(title=heading))
 
 
 # --------------------------------------------------------------------------------------------
@@ -227,7 +228,7 @@ def wait_time_chart(
     if kind == "ecdf":
         start = hist.filter(pl.col("bin") == 0).with_columns(bin_end=pl.col("bin_start"), cumulative_share=pl.lit(0.0))
         points = pl.concat([start, hist]).sort(_CHANNEL, "bin_end", nulls_last=True)
-        base = base_chart(points, title=title or "Waiting time distribution", subtitle=subtitle)
+        base = base_chart(points)
         lines = base.mark_line(interpolate="linear").encode(
             x=alt.X("bin_end:Q", title="Waiting time (s)"),
             y=alt.Y("cumulative_share:Q", title="Share of waits shorter (cumulative)", axis=alt.Axis(format="%")),
@@ -245,7 +246,8 @@ def wait_time_chart(
                 .mark_rule(strokeWidth=1.5)
                 .encode(x="seconds:Q", color=color, strokeDash=dash, tooltip=rule_tooltip)
             )
-        return themed(alt.layer(*layers))
+        heading = title_params(title or "Waiting time distribution", subtitle)
+        return themed(alt.layer(*layers).properties(title=heading))
     combined = pl.concat([hist.with_columns(layer=pl.lit("bin")), rules.with_columns(layer=pl.lit("rule"))], how="diagonal_relaxed")
     base = alt.Chart().properties(width=_FACET_WIDTH, height=90)
     bars = base.transform_filter(alt.datum.layer == "bin").mark_rect().encode(
@@ -271,7 +273,7 @@ def wait_time_chart(
         )
     chart = alt.layer(*layers, data=alt.Data(values=records(combined))).facet(
         row=alt.Row(f"{_CHANNEL}:N", title="Channel", header=alt.Header(labelAngle=0, labelAlign="left"))
-    ).properties(title=alt.TitleParams(title or "Waiting time distribution", subtitle=subtitle or "", anchor="start"))
+    ).properties(title=title_params(title or "Waiting time distribution", subtitle))
     return themed(chart)
 
 
@@ -310,7 +312,7 @@ def service_level_chart(
     data = data.sort(_CHANNEL, nulls_last=True)
     within = f"answered within {threshold:g} s" if threshold is not None else "answered within the threshold"
     subtitle = f"Share of offered INBOUND interactions {within}" + (f"; target {target:.0%}" if target is not None else "")
-    base = base_chart(data, title=title or "Service level by channel", subtitle=subtitle, height=alt.Step(26))
+    base = base_chart(data, height=alt.Step(26))
     bars = base.mark_bar().encode(
         x=alt.X("service_level:Q", title="Service level (%)", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         y=alt.Y(f"{_CHANNEL}:N", title="Channel"),
@@ -332,7 +334,8 @@ def service_level_chart(
             .mark_rule(color="#C0392B", strokeDash=[6, 4], strokeWidth=2)
             .encode(x="target:Q", tooltip=[alt.Tooltip("target:Q", title="Target", format=".0%")])
         )
-    return themed(alt.layer(*layers))
+    heading = title_params(title or "Service level by channel", subtitle)
+    return themed(alt.layer(*layers).properties(title=heading))
 
 
 # --------------------------------------------------------------------------------------------
@@ -463,6 +466,6 @@ def hourly_heatmap(profile: pl.DataFrame, *, title: str | None = None) -> alt.To
     ).facet(
         row=alt.Row(f"{keys[0]}:N", title="Channel" if keys[0] == _CHANNEL else keys[0], header=alt.Header(labelAngle=0, labelAlign="left"))
     ).properties(
-        title=alt.TitleParams(heading, subtitle=subtitle, anchor="start")
+        title=title_params(heading, subtitle)
     )
     return themed(chart)

@@ -36,6 +36,7 @@ __all__ = [
     "channel_color_scale",
     "records",
     "themed",
+    "title_params",
 ]
 
 #: One fixed colour per known ``interaction_type`` (colour-blind friendly, Okabe–Ito based).
@@ -100,21 +101,28 @@ def records(frame: pl.DataFrame, *, digits: int = 6) -> list[dict[str, Any]]:
     return rows
 
 
-def base_chart(
-    frame: pl.DataFrame,
-    *,
-    title: str,
-    subtitle: str | None = None,
-    width: int | str = WIDTH,
-    height: int | str = HEIGHT,
-) -> alt.Chart:
-    """Start a chart on ``frame``'s rows inlined as values, with omnikit's title and size."""
+def title_params(title: str, subtitle: str | None = None) -> alt.TitleParams:
+    """omnikit's chart title: left-aligned, with an optional grey subtitle."""
     params: dict[str, Any] = {"text": title, "anchor": "start"}
     if subtitle:
         params["subtitle"] = subtitle
-    return alt.Chart(alt.Data(values=records(frame))).properties(
-        title=alt.TitleParams(**params), width=width, height=height
-    )
+    return alt.TitleParams(**params)
+
+
+def base_chart(
+    frame: pl.DataFrame,
+    *,
+    title: str | None = None,
+    subtitle: str | None = None,
+    width: Any = WIDTH,
+    height: Any = HEIGHT,
+) -> alt.Chart:
+    """Start a chart on ``frame``'s rows inlined as values, with omnikit's title and size.
+
+    For a layered chart leave ``title`` out here and give :func:`title_params` to the layer.
+    """
+    chart = alt.Chart(alt.Data(values=records(frame))).properties(width=width, height=height)
+    return chart.properties(title=title_params(title, subtitle)) if title else chart
 
 
 def themed(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
