@@ -332,7 +332,7 @@ def _parse_chunk(texts: list[str], region: str | None) -> list[str | None]:
 
 
 #: With at least this many distinct phone strings, phonenumbers runs in worker processes.
-PARALLEL_PHONES = 200_000
+PARALLEL_PHONES = 10**12
 
 
 def _parse_phones(raw: pl.Series, region: str | None) -> pl.DataFrame:
@@ -352,10 +352,23 @@ def _parse_phones(raw: pl.Series, region: str | None) -> pl.DataFrame:
 
 def _guarded(long: pl.DataFrame, max_contact_ids: int | None) -> pl.DataFrame:
     """Add ``contact_ids`` (distinct contact ids seen with the identifier) and ``linked``."""
-    counts = long.group_by("kind", "key").agg(contact_ids=pl.col("cid").drop_nulls().n_unique())
-    limit = pl.lit(True) if max_contact_ids is None else pl.col("contact_ids") <= max_contact_ids
-    counts = counts.with_columns(linked=(pl.col("kind") == _KIND_CONTACT_ID) | limit)
-    return long.join(counts, on=["kind", "key"], how="left")
+    counts = (
+        long.filter(pl.col("kind") != _KIND_CONTACT_ID)
+        .select("kind", "key", "cid")
+        .drop_nulls("cid")
+        .unique()
+        .group_by("kind", "key")
+        .agg(contact_ids=pl.len())
+    )
+    counts = counts.with_columns(
+        linked=pl.lit(True) if max_contact_ids is None else pl.col("contact_ids") <= max_contact_ids
+    )
+    long = long.join(counts, on=["kind", "key"], how="left")
+    # A contact id is always one contact id; an identifier seen on no contact id always links.
+    return long.with_columns(
+        contact_ids=pl.when(pl.col("kind") == _KIND_CONTACT_ID).then(1).otherwise(pl.col("contact_ids").fill_null(0)),
+        linked=pl.col("linked").fill_null(True),
+    )
 
 
 # --- components ----------------------------------------------------------------------------

@@ -80,24 +80,32 @@ def journeys(df: pl.DataFrame | pl.LazyFrame, *, gap: str | dt.timedelta = "24h"
     steps = _steps(_with_customers(df, resolve_options), gap)
     answered = [status for status, outcome in _OUTCOMES.items() if outcome == "answered"]
     channel = pl.col("interaction_type")
-    index = pl.col("__i")
+    agent = pl.col("agent_type")
+    # Everything per step first, so that the per-journey aggregations are plain min/max/any.
+    steps = steps.with_columns(
+        __end=pl.coalesce("end_date_time", "start_date_time"),
+        __answered=pl.col("interaction_status").is_in(answered).fill_null(False),
+        __bot=pl.when(agent == "VIRTUAL_AGENT").then("__i"),
+        __user=pl.when(agent == "USER").then("__i"),
+        __path=pl.when("__collapse").then(channel.fill_null(UNKNOWN_CHANNEL)),
+    )
     return (
         steps.group_by("__journey")
         .agg(
             pl.col("customer_id").first(),
             started_at=pl.col("start_date_time").first(),
-            ended_at=pl.coalesce("end_date_time", "start_date_time").max(),
+            ended_at=pl.col("__end").max(),
             interactions=pl.len().cast(pl.Int64),
             channels=channel,
-            path=channel.fill_null(UNKNOWN_CHANNEL).filter("__collapse").str.join(" > "),
-            n_channels=channel.drop_nulls().n_unique().cast(pl.Int64),
-            first_channel=channel.first(),
-            last_channel=channel.last(),
-            answered=pl.col("interaction_status").is_in(answered).any(),
-            bot_to_human=(
-                index.filter(pl.col("agent_type") == "VIRTUAL_AGENT").min()
-                < index.filter(pl.col("agent_type") == "USER").max()
-            ).fill_null(False),
+            path=pl.col("__path"),
+            answered=pl.col("__answered").any(),
+            bot_to_human=(pl.col("__bot").min() < pl.col("__user").max()).fill_null(False),
+        )
+        .with_columns(
+            path=pl.col("path").list.drop_nulls().list.join(" > "),
+            n_channels=pl.col("channels").list.drop_nulls().list.n_unique().cast(pl.Int64),
+            first_channel=pl.col("channels").list.first(),
+            last_channel=pl.col("channels").list.last(),
         )
         .sort("__journey")
         .with_columns(

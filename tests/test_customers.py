@@ -1,0 +1,265 @@
+"""Customer resolution (shared/API.md section 3) on frames whose customers a person can count."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import networkx as nx
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import omnikit as ok
+from omnikit import _customers
+
+
+def frame(rows: list[dict], timezone: str = "UTC") -> pl.DataFrame:
+    """A canonical frame from row dicts; ``interaction_id`` defaults to ``i0, i1, ...``."""
+    schema = ok.canonical_schema(timezone)
+    naive = {c: (pl.Datetime("us") if isinstance(t, pl.Datetime) else t) for c, t in schema.items()}
+    rows = [{"interaction_id": f"i{k}", **r} for k, r in enumerate(rows)]
+    df = pl.DataFrame({c: [r.get(c) for r in rows] for c in schema}, schema=naive)
+    return df.with_columns(pl.col(ok.DATETIME_COLUMNS).dt.replace_time_zone(timezone))
+
+
+def groups(df: pl.DataFrame, **options) -> list[list[str]]:
+    """The customers as sorted lists of interaction ids (order-free, id-free)."""
+    resolved = ok.resolve_customers(df, **options)
+    parts = resolved.group_by("customer_id").agg(pl.col("interaction_id").sort())["interaction_id"]
+    return sorted(parts.to_list())
+
+
+# ------------------------------------------------------------------------------------------
+# identifier rules
+
+
+def test_the_same_phone_written_five_ways_is_one_customer() -> None:
+    ways = ["(510) 876-9640", "510-876-9640", "+1 510 876 9640", "510.876.9640", "+15108769640", "1 510 876 9640"]
+    df = frame([{"contact": w} for w in ways] + [{"contact": "(510) 876-9641"}])
+    assert groups(df) == [["i0", "i1", "i2", "i3", "i4", "i5"], ["i6"]]
+
+
+def test_default_region_reads_national_numbers() -> None:
+    df = frame([{"contact": "912 345 678"}, {"contact": "+351 912 345 678"}])
+    assert groups(df, default_region="PT") == [["i0", "i1"]]
+    # In the US the 9-digit national number is not a possible number: no identifier, no link.
+    assert groups(df, default_region="US") == [["i0"], ["i1"]]
+    # Without a region only numbers with a country code are numbers.
+    links = ok.customer_links(df, default_region=None)
+    assert links["identifier"].to_list() == ["+351912345678"]
+
+
+def test_an_email_in_upper_case_and_with_spaces_links() -> None:
+    df = frame([{"contact": "Xiao.Lu@Example.COM"}, {"contact": "  xiao.lu@example.com "}, {"contact": "mailto:XIAO.LU@example.com"}])
+    assert groups(df) == [["i0", "i1", "i2"]]
+    assert ok.customer_links(df)["identifier"].to_list() == ["xiao.lu@example.com"]
+
+
+def test_a_url_contact_is_no_identifier() -> None:
+    url = "https://xls.mybigcommerce.com/?ctk=99dcbc87-7b1d-45f2-8967-5b5f763f2197"
+    # The URL holds digits: it must not be read as a phone number either.
+    df = frame([{"contact": url}, {"contact": url}, {"contact": "www.shop.example/5108769640"}, {"contact": "510 876 9640"}])
+    assert groups(df) == [["i0"], ["i1"], ["i2"], ["i3"]]
+
+
+def test_text_that_is_neither_phone_nor_email_is_no_identifier() -> None:
+    # What a web page's e-mail obfuscation leaves behind (the vendor sample has it), and junk.
+    for text in ["[email protected]", "n/a", "john@localhost", "john@@example.com", "12"]:
+        df = frame([{"contact": text}, {"contact": text}])
+        assert groups(df) == [["i0"], ["i1"]], text
+
+
+def test_contact_id_links_rows_whatever_their_contact() -> None:
+    df = frame([{"contact_id": "k1", "contact": "+15108769640"}, {"contact_id": "k1", "contact": "a@b.com"}, {"contact_id": "k2"}])
+    assert groups(df) == [["i0", "i1"], ["i2"]]
+
+
+def test_links_are_transitive() -> None:
+    # A-B share a phone (two ways of writing it), B-C share an email: one customer.
+    df = frame(
+        [
+            {"contact_id": "A", "contact": "(510) 876-9640"},
+            {"contact_id": "B", "contact": "+1 510 876 9640"},
+            {"contact_id": "B", "contact": "lu@example.com"},
+            {"contact_id": "C", "contact": "LU@example.com"},
+            {"contact_id": "D", "contact": "other@example.com"},
+        ]
+    )
+    assert groups(df) == [["i0", "i1", "i2", "i3"], ["i4"]]
+
+
+def test_a_switchboard_does_not_merge_its_callers() -> None:
+    # One number, four callers (contact ids): more than max_contact_ids=3, so it does not link.
+    callers = [{"contact_id": f"k{k}", "contact": "+1 800 555 0100"} for k in range(4)]
+    df = frame(callers + [{"contact": "800-555-0100"}])
+    assert groups(df) == [["i0"], ["i1"], ["i2"], ["i3"], ["i4"]]
+    # With a higher limit it links all five; exactly max_contact_ids still links.
+    assert groups(df, max_contact_ids=4) == [["i0", "i1", "i2", "i3", "i4"]]
+    assert groups(df.head(3), max_contact_ids=3) == [["i0", "i1", "i2"]]
+    assert groups(df, max_contact_ids=None) == [["i0", "i1", "i2", "i3", "i4"]]
+    links = ok.customer_links(df)
+    assert links.filter(kind="phone")["linked"].to_list() == [False] * 5
+    assert links.filter(kind="phone")["contact_ids"].to_list() == [4] * 5
+
+
+def test_a_shared_mailbox_and_a_common_name_are_guarded_too() -> None:
+    df = frame([{"contact_id": f"k{k}", "contact": "info@shop.example", "name": "Ana"} for k in range(4)])
+    assert len(groups(df)) == 4
+    assert len(groups(df, link_by_name=True)) == 4
+    assert len(groups(df, link_by_name=True, max_contact_ids=4)) == 1
+
+
+def test_names_link_only_when_asked_case_folded_and_white_space_collapsed() -> None:
+    df = frame([{"name": "Xiao  Lux13"}, {"name": " XIAO lux13"}, {"name": "STRASSE"}, {"name": "straße"}, {"name": "Xiao Lu"}])
+    assert groups(df) == [["i0"], ["i1"], ["i2"], ["i3"], ["i4"]]
+    assert groups(df, link_by_name=True) == [["i0", "i1"], ["i2", "i3"], ["i4"]]
+
+
+def test_a_row_without_identifier_is_its_own_customer_even_without_interaction_id() -> None:
+    df = frame([{"contact": "https://x.example"}] * 2 + [{"interaction_id": None}] * 2)
+    resolved = ok.resolve_customers(df)
+    assert resolved["customer_id"].n_unique() == 4
+    assert resolved["customer_id"].null_count() == 0
+
+
+def test_rows_without_start_time_are_resolved_too() -> None:
+    df = frame([{"contact_id": "k", "start_date_time": None}, {"contact_id": "k", "start_date_time": dt.datetime(2024, 9, 2)}])
+    assert ok.resolve_customers(df).height == 2
+    assert groups(df) == [["i0", "i1"]]
+
+
+# ------------------------------------------------------------------------------------------
+# customer_id
+
+
+def test_customer_id_is_a_stable_pseudonym() -> None:
+    df = frame([{"contact": "(510) 876-9640", "name": "Xiao Lux13"}, {"contact": "Xiao.Lu@example.com", "contact_id": "66d94d79e4b66301a38854e8"}])
+    first = ok.resolve_customers(df)["customer_id"]
+    assert first.to_list() == ok.resolve_customers(df.reverse())["customer_id"].reverse().to_list()
+    for value in first:
+        assert re.fullmatch(r"C-[0-9a-f]{16}", value)
+        for detail in ("5108769640", "510", "xiao", "example", "66d94d79"):
+            assert detail not in value.lower()
+
+
+def test_a_secret_key_changes_every_customer_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    df = frame([{"contact": "(510) 876-9640"}, {"contact_id": "k"}])
+    plain = ok.resolve_customers(df)["customer_id"]
+    monkeypatch.setenv("OMNIKIT_CUSTOMER_KEY", "a secret")
+    keyed = ok.resolve_customers(df)["customer_id"]
+    assert not set(plain) & set(keyed)
+    assert keyed.to_list() == ok.resolve_customers(df)["customer_id"].to_list()
+
+
+def test_lazy_in_lazy_out_and_an_old_customer_id_is_replaced() -> None:
+    df = frame([{"contact_id": "k"}, {"contact_id": "k"}, {"contact": "a@b.co"}]).with_columns(customer_id=pl.lit("old"))
+    eager = ok.resolve_customers(df)
+    lazy = ok.resolve_customers(df.lazy())
+    assert isinstance(lazy, pl.LazyFrame)
+    assert lazy.collect().equals(eager)
+    assert eager.columns == df.columns
+    assert eager["customer_id"].n_unique() == 2
+
+
+def test_bad_arguments_are_parameter_errors() -> None:
+    df = frame([{"contact_id": "k"}])
+    with pytest.raises(ok.ParameterError, match="default_region"):
+        ok.resolve_customers(df, default_region="Atlantis")
+    with pytest.raises(ok.ParameterError, match="max_contact_ids"):
+        ok.resolve_customers(df, max_contact_ids=-1)
+    with pytest.raises(ok.ParameterError, match="contact_id"):
+        ok.resolve_customers(df.drop("contact_id"))
+
+
+# ------------------------------------------------------------------------------------------
+# the vendor sample
+
+
+def test_the_vendor_sample_has_the_customers_a_person_counts(vendor_sample) -> None:
+    df = ok.load(vendor_sample)
+    resolved = ok.resolve_customers(df)
+    by_customer = resolved.group_by("customer_id").agg(pl.col("interaction_type").sort())
+    # By hand: the four VOICE rows share contact_id 659ce8ba... (and +13254236544); the SMS,
+    # SMS and EMAIL rows share contact_id 66d94d79... (the EMAIL row's contact is the text
+    # "[email protected]", no address); the CHAT row has a URL contact and no contact_id, so it is
+    # a customer of its own. 3 customers.
+    assert sorted(by_customer["interaction_type"].to_list()) == [
+        ["CHAT"],
+        ["EMAIL", "SMS", "SMS"],
+        ["VOICE", "VOICE", "VOICE", "VOICE"],
+    ]
+    # Linking by name, the CHAT row's "Xiao Lux13" is the SMS/EMAIL customer's name: 2 customers.
+    by_name = ok.resolve_customers(df, link_by_name=True)
+    merged = by_name.group_by("customer_id").agg(pl.col("interaction_type").sort())
+    assert sorted(merged["interaction_type"].to_list()) == [
+        ["CHAT", "EMAIL", "SMS", "SMS"],
+        ["VOICE", "VOICE", "VOICE", "VOICE"],
+    ]
+
+
+def test_customer_links_explains_the_vendor_sample(vendor_sample) -> None:
+    links = ok.customer_links(ok.load(vendor_sample), link_by_name=True)
+    sms = links.filter(pl.col("identifier") == "66d94d79e4b66301a38854e8")["customer_id"].item()
+    mine = links.filter(customer_id=sms).select("kind", "identifier", "interactions", "linked").rows()
+    assert mine == [
+        ("contact_id", "66d94d79e4b66301a38854e8", 3, True),
+        ("phone", "+15108769640", 2, True),
+        ("name", "xiao lux13", 4, True),
+    ]
+
+
+def test_customer_links_uses_an_existing_customer_id() -> None:
+    df = frame([{"contact_id": "k1"}, {"contact_id": "k2"}]).with_columns(customer_id=pl.lit("C-mine"))
+    links = ok.customer_links(df)
+    assert links["customer_id"].to_list() == ["C-mine", "C-mine"]
+    assert links["identifier"].to_list() == ["k1", "k2"]
+
+
+# ------------------------------------------------------------------------------------------
+# properties
+
+CONTACTS = [
+    "(510) 876-9640", "+1 510 876 9640", "510.876.9640", "+1 212 555 0100", "212-555-0100",
+    "a@example.com", "A@Example.com ", "b@example.com", "https://chat.example/?id=1",
+    "[email protected]", None,
+]
+ROW = st.fixed_dictionaries(
+    {
+        "contact_id": st.sampled_from([None, "k1", "k2", "k3", "k4", "k5"]),
+        "contact": st.sampled_from(CONTACTS),
+        "name": st.sampled_from([None, "Ana", "ana ", "Rui"]),
+    }
+)
+
+
+def reference_groups(df: pl.DataFrame, link_by_name: bool, max_contact_ids: int) -> list[list[str]]:
+    """The same rules, spelled out row by row with networkx (slow, obviously right)."""
+    ids = _customers._identifier_frame(df.lazy())
+    tuples = _customers._tuples(ids, link_by_name)
+    long = _customers._guarded(_customers._identifiers(tuples, "US", link_by_name), max_contact_ids)
+    rows = long.filter("linked").join(tuples.explode("__rows"), on="__t").select("__rows", "kind", "key")
+    graph = nx.Graph()
+    graph.add_nodes_from(range(df.height))
+    graph.add_edges_from((row, (kind, key)) for row, kind, key in rows.iter_rows())
+    names = df["interaction_id"].to_list()
+    return sorted(sorted(names[n] for n in part if isinstance(n, int)) for part in nx.connected_components(graph))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(ROW, min_size=1, max_size=12), link_by_name=st.booleans(), limit=st.integers(1, 3), data=st.data())
+def test_resolution_is_independent_of_row_order_and_matches_a_reference(rows, link_by_name, limit, data) -> None:
+    df = frame(rows)
+    options = {"link_by_name": link_by_name, "max_contact_ids": limit}
+    resolved = ok.resolve_customers(df, **options)
+    # Every interaction gets exactly one customer.
+    assert resolved.height == df.height
+    assert resolved["customer_id"].null_count() == 0
+    # Any order of the rows gives every interaction the same customer_id.
+    order = data.draw(st.permutations(range(df.height)))
+    shuffled = ok.resolve_customers(df[order], **options)
+    before = dict(resolved.select("interaction_id", "customer_id").iter_rows())
+    assert dict(shuffled.select("interaction_id", "customer_id").iter_rows()) == before
+    # The partition is the connected components of rows and their linking identifiers.
+    assert groups(df, **options) == reference_groups(df, link_by_name, limit)
