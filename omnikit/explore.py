@@ -371,9 +371,11 @@ class ExploreClient:
     max_concurrent_jobs
         Jobs running at once (the API allows 15 per account, shared with other users).
     format
-        ``"json"`` (default) or ``"csv"``: the file format asked of the API.
+        ``"json"`` (default) or ``"csv"``: the file format asked of the API. Both are read by
+        :func:`omnikit.load` into the same frame; JSON is the default because a body cut short
+        no longer parses (its envelope is incomplete), while a cut CSV can still look whole.
     poll_interval, max_poll_interval
-        First and largest wait between job status checks, in seconds (the wait grows 1.5x).
+        First and largest wait between job status checks, in seconds (the wait grows 1.25x).
     timeout
         Seconds a whole :meth:`fetch` may take before :class:`~omnikit.ExploreTimeoutError`.
     retries
@@ -671,7 +673,7 @@ class ExploreClient:
             if state not in _RUNNING and state not in ("done", "ready", "completed", "finished"):
                 logger.debug("job %s has unknown status %r; still polling", job_id, state)
             self._sleep(interval, deadline, what)
-            interval = min(self.max_poll_interval, interval * 1.5)
+            interval = min(self.max_poll_interval, interval * 1.25)
 
     def download(self, files_url: str, dest: Path, *, deadline: float | None = None, what: str = "") -> int:
         """Download a job's file to ``dest``; return its size in bytes.

@@ -392,11 +392,9 @@ def vendor_bytes(frame: pl.DataFrame, timezone: str, fmt: str = "json") -> bytes
     vendor = vendor_frame(frame, timezone)
     if fmt == "csv":
         return vendor.write_csv().encode()
-    if vendor.is_empty():
-        lines = b""
-    else:
-        lines = vendor.write_ndjson().encode().rstrip(b"\n").replace(b"\n", b",\n")
-    return b'{"entries": [\n' + lines + b'\n], "total": ' + str(vendor.height).encode() + b"}\n"
+    # Compact, as the Explore API writes it: {"entries":[{...},{...}],"total":N}
+    lines = b"" if vendor.is_empty() else vendor.write_ndjson().encode().rstrip(b"\n").replace(b"\n", b",")
+    return b'{"entries":[' + lines + b'],"total":' + str(vendor.height).encode() + b"}"
 
 
 class _Server(http.server.ThreadingHTTPServer):
