@@ -2,9 +2,10 @@
 
 An entry is keyed by the file's absolute path, size and modification time, the timezone it was
 read in, and omnikit's version. It is an uncompressed Arrow IPC file of the canonical frame,
-memory-mapped when read back, plus a small JSON sidecar with the bad-cell summary (so a cached
+memory-mapped when read back (so a cached load copies nothing), plus a small JSON sidecar with the bad-cell summary (so a cached
 load warns exactly like the first one). Both are written to temporary names and renamed into
-place, sidecar first, so a reader never sees half an entry. Files are private to the user (0600).
+place, sidecar first, so a reader never sees half an entry. Writing happens on a background
+thread, so the first load does not wait for it. Files are private to the user (0600).
 
 The cache lives in ``$OMNIKIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/omnikit``, else
 ``~/.cache/omnikit``; it holds report data, so it is as sensitive as the reports themselves.
@@ -17,10 +18,13 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.ipc
 
 from ._version import __version__
 
@@ -47,21 +51,40 @@ def key(path: Path, timezone: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:40]
 
 
+_writing: dict[str, threading.Thread] = {}
+
+
 def get(entry: str) -> tuple[pl.DataFrame, dict[str, Any]] | None:
-    """Return the cached frame and its metadata, or None."""
+    """Return the cached frame (memory-mapped, not copied) and its metadata, or None."""
+    pending = _writing.get(entry)
+    if pending is not None:
+        pending.join()
     directory = cache_dir()
     data, meta = directory / f"{entry}.arrow", directory / f"{entry}.json"
     try:
         metadata = json.loads(meta.read_text())
-        frame = pl.read_ipc(data)
+        with pa.memory_map(str(data)) as source:
+            table = pa.ipc.open_file(source).read_all()
+        frame = pl.from_arrow(table)
         os.utime(data)  # recently used
-    except (OSError, ValueError, pl.exceptions.PolarsError):
+    except (OSError, ValueError, pa.ArrowException, pl.exceptions.PolarsError):
         return None
+    assert isinstance(frame, pl.DataFrame)
     return frame, metadata
 
 
 def put(entry: str, frame: pl.DataFrame, metadata: dict[str, Any]) -> None:
-    """Store a frame and its metadata; failures to write the cache are not errors."""
+    """Store a frame and its metadata on a background thread; the caller does not wait.
+
+    The thread is not a daemon, so the interpreter finishes the write before it exits; a load
+    of the same entry meanwhile waits for it. Failures to write the cache are not errors.
+    """
+    thread = threading.Thread(target=_put, args=(entry, frame, metadata), name=f"omnikit-cache-{entry[:8]}")
+    _writing[entry] = thread
+    thread.start()
+
+
+def _put(entry: str, frame: pl.DataFrame, metadata: dict[str, Any]) -> None:
     directory = cache_dir()
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -70,10 +93,14 @@ def put(entry: str, frame: pl.DataFrame, metadata: dict[str, Any]) -> None:
         _evict(directory)
     except (OSError, pl.exceptions.PolarsError):
         pass
+    finally:
+        _writing.pop(entry, None)
 
 
 def clear() -> None:
     """Remove every cached entry."""
+    for thread in list(_writing.values()):
+        thread.join()
     directory = cache_dir()
     for path in directory.glob("*.arrow"):
         path.unlink(missing_ok=True)

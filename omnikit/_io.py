@@ -372,46 +372,40 @@ def _canonicalize(raw: pl.DataFrame, *, timezone: str, source: str) -> tuple[pl.
             rows = raw.with_row_index("_row").filter(missing).get_column("_row").head(_EXAMPLES)
             problems.add("interaction_id", count, (f"row {r + 1} of {source}" for r in rows))
 
+    schema = canonical_schema(timezone)
     exprs: list[pl.Expr] = []
-    checks: list[tuple[str, pl.Expr | None]] = []
+    checked: list[str] = []  # columns whose values can turn out bad
     for column in CANONICAL_COLUMNS:
         if column not in raw.columns:
-            dtype = canonical_schema(timezone)[column]
-            exprs.append(pl.repeat(None, raw.height, dtype=dtype).alias(column))
-            continue
-        dtype = raw.schema[column]
-        if column in SECONDS_COLUMNS:
-            value, original = _seconds(column, dtype)
+            exprs.append(pl.repeat(None, raw.height, dtype=schema[column]).alias(column))
+        elif column in SECONDS_COLUMNS:
+            exprs.append(_seconds(column, raw.schema[column]).alias(column))
+            checked.append(column)
         elif column in DATETIME_COLUMNS:
-            value, original = _datetime(raw, column, dtype, timezone)
+            exprs.append(_datetime(column, raw.schema[column], timezone).alias(column))
+            checked.append(column)
         else:
-            value, original = _text(column, dtype), None
-        exprs.append(value.alias(column))
-        if original is not None:
-            checks.append((column, original))
-    extras = [c for c in raw.columns if c not in CANONICAL_COLUMNS]
-    exprs.extend(_text(c, raw.schema[c]).alias(c) for c in extras)
-
-    frame = raw.select(*exprs, *[_original(raw, c).alias(f"_orig_{c}") for c, _ in checks])
-    if checks:
-        flags = frame.select(
-            (pl.col(f"_orig_{c}").is_not_null() & pl.col(c).is_null()).alias(c) for c, _ in checks
-        )
-        counts = flags.sum().row(0, named=True)
-        for column, count in counts.items():
-            if count:
-                ids = frame.filter(flags.get_column(column)).get_column("interaction_id").head(_EXAMPLES)
-                problems.add(column, int(count), (f"interaction_id {i} in {source}" for i in ids))
-        frame = frame.drop([f"_orig_{c}" for c, _ in checks])
+            exprs.append(_text(column, raw.schema[column]).alias(column))
+    exprs.extend(_text(c, raw.schema[c]).alias(c) for c in raw.columns if c not in CANONICAL_COLUMNS)
+    # A cell is bad when the source had a value and the canonical column has none.
+    frame = raw.select(exprs)
+    for column in checked:
+        original = raw.get_column(column)
+        bad = original.is_not_null() & frame.get_column(column).is_null()
+        if original.dtype == pl.String:
+            bad = bad & (original.str.len_bytes() > 0)
+            if bad.any() and column in DATETIME_COLUMNS:
+                # Other ISO 8601 spellings (T separator, fractions, offsets) only when needed.
+                value = frame.get_column(column).fill_null(_datetime_other_formats(original, timezone))
+                frame = frame.with_columns(value.alias(column))
+                bad = bad & value.is_null()
+            if bad.any():  # blank text is no value, not a bad cell
+                bad = bad & (original.str.strip_chars() != "")
+        count = int(bad.sum())
+        if count:
+            ids = frame.filter(bad).get_column("interaction_id").head(_EXAMPLES)
+            problems.add(column, count, (f"interaction_id {i} in {source}" for i in ids))
     return frame, problems
-
-
-def _original(raw: pl.DataFrame, column: str) -> pl.Expr:
-    """The source value, with empty or blank text counted as no value."""
-    expr = pl.col(column)
-    if raw.schema[column] == pl.String:
-        return pl.when(expr.str.strip_chars() == "").then(None).otherwise(expr)
-    return expr
 
 
 def _text(column: str, dtype: pl.DataType) -> pl.Expr:
@@ -425,51 +419,45 @@ def _text(column: str, dtype: pl.DataType) -> pl.Expr:
     return expr.cast(pl.String, strict=False)
 
 
-def _seconds(column: str, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
+def _seconds(column: str, dtype: pl.DataType) -> pl.Expr:
     expr = pl.col(column)
     if dtype.is_integer():
-        value = pl.when(expr >= 0).then(expr.cast(pl.Int64, strict=False))
-        return value, expr
+        return pl.when(expr >= 0).then(expr.cast(pl.Int64, strict=False))
     if dtype == pl.String:
         number = expr.str.strip_chars().cast(pl.Float64, strict=False)
     elif dtype.is_float():
         number = expr.cast(pl.Float64)
-    elif dtype == pl.Null:
-        return pl.lit(None, dtype=pl.Int64), expr
-    else:  # booleans, nested values: never a number of seconds
-        return pl.lit(None, dtype=pl.Int64), expr
+    else:  # null, booleans, nested values: never a number of seconds
+        return pl.lit(None, dtype=pl.Int64)
     whole = number.is_finite() & (number >= 0) & (number == number.floor()) & (number < 2.0**53)
-    return pl.when(whole).then(number.cast(pl.Int64)), expr
+    return pl.when(whole).then(number.cast(pl.Int64))
 
 
-def _datetime(raw: pl.DataFrame, column: str, dtype: pl.DataType, timezone: str) -> tuple[pl.Expr, pl.Expr]:
+def _datetime(column: str, dtype: pl.DataType, timezone: str) -> pl.Expr:
     expr = pl.col(column)
     if isinstance(dtype, pl.Datetime):
         value = expr.dt.cast_time_unit("us")
         if dtype.time_zone is None:
-            value = value.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
-        else:
-            value = value.dt.convert_time_zone(timezone)
-        return value, expr
+            return value.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
+        return value.dt.convert_time_zone(timezone)
     if isinstance(dtype, pl.Date):
-        value = expr.cast(pl.Datetime("us")).dt.replace_time_zone(
-            timezone, ambiguous="earliest", non_existent="null"
+        naive = expr.cast(pl.Datetime("us"))
+    elif dtype == pl.String:
+        naive = expr.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False)
+    else:
+        return pl.lit(None, dtype=pl.Datetime("us", timezone))
+    return naive.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
+
+
+def _datetime_other_formats(text: pl.Series, timezone: str) -> pl.Series:
+    """Parse ISO 8601 spellings other than the report's own, with or without an offset."""
+    frame = text.str.strip_chars().to_frame("t")
+    naive = pl.coalesce(pl.col("t").str.strptime(pl.Datetime("us"), f, strict=False) for f in _NAIVE_FORMATS)
+    zoned = pl.col("t").str.replace(r"[Zz]$", "+00:00")
+    aware = pl.coalesce(zoned.str.to_datetime(f, time_unit="us", strict=False) for f in _AWARE_FORMATS)
+    return frame.select(
+        pl.coalesce(
+            naive.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null"),
+            aware.dt.convert_time_zone(timezone),
         )
-        return value, expr
-    if dtype != pl.String:
-        return pl.lit(None, dtype=pl.Datetime("us", timezone)), expr
-    text = expr.str.strip_chars()
-    naive = text.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False)
-    # Other ISO 8601 spellings are tried only when the report's own format leaves values unread.
-    unread = raw.select((text.is_not_null() & (text != "") & naive.is_null()).any()).item()
-    aware = None
-    if unread:
-        naive = pl.coalesce(naive, *(text.str.strptime(pl.Datetime("us"), f, strict=False) for f in _NAIVE_FORMATS))
-        zoned = text.str.replace(r"[Zz]$", "+00:00")
-        aware = pl.coalesce(
-            *(zoned.str.to_datetime(f, time_unit="us", strict=False) for f in _AWARE_FORMATS)
-        ).dt.convert_time_zone(timezone)
-    value = naive.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
-    if aware is not None:
-        value = pl.coalesce(value, aware)
-    return value, expr
+    ).to_series()
