@@ -19,9 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import altair as alt
-import jinja2
 import nbformat
-from nbconvert import HTMLExporter
 
 from ._errors import ParameterError
 
@@ -225,6 +223,9 @@ def export_html(
     >>> import omnikit as ok
     >>> page = ok.export_html("reports/weekly_report.ipynb", "reports/weekly_report.html")  # doctest: +SKIP
     """
+    import jinja2
+    from nbconvert import HTMLExporter
+
     name = "report"
     if isinstance(notebook, nbformat.NotebookNode):
         nb = notebook

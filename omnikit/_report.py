@@ -315,16 +315,19 @@ def _this_interpreter_kernel_manager() -> type:
     return ThisInterpreterKernelManager
 
 
-def _failed_cell(output: Path) -> int | None:
+def _failed_cell(output: Path) -> tuple[int | None, str]:
+    """Index (in the kept output notebook) and first line of the cell that failed or hung."""
     try:
         nb = nbformat.read(output, as_version=4)
     except (OSError, ValueError):
-        return None
+        return None, "?"
     for index, cell in enumerate(nb.cells):
         status = cell.get("metadata", {}).get("papermill", {}).get("status")
-        if status in ("running", "failed"):
-            return index
-    return None
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if status in ("failed", "running") or errors:
+            lines = cell.source.strip().splitlines()
+            return index, (lines[0][:80] if lines else "")
+    return None, "?"
 
 
 def render_report(
@@ -433,23 +436,23 @@ def render_report(
             **_kernel_options(kernel_name),
         )
     except PapermillExecutionError as error:
+        cell, line = _failed_cell(output)
         raise ReportExecutionError(
-            f"report {name!r} ({path.name}) failed in cell {error.cell_index} "
-            f"(execution count {error.exec_count}): {error.ename}: {error.evalue}; "
-            f"the partly executed notebook is {output}",
+            f"report {name!r} ({path.name}) failed in cell {cell} (In [{error.exec_count}]: {line}): "
+            f"{error.ename}: {error.evalue}; the partly executed notebook is {output}",
             notebook=name,
-            cell=error.cell_index,
+            cell=cell,
             ename=error.ename,
             evalue=error.evalue,
             output_path=str(output),
         ) from None
     except (TimeoutError, RuntimeError) as error:  # cell timeout, dead kernel
-        cell = _failed_cell(output)
+        cell, line = _failed_cell(output)
         reason = (
             f"a cell ran longer than {timeout} s" if isinstance(error, TimeoutError) else str(error) or "the kernel died"
         )
         raise ReportExecutionError(
-            f"report {name!r} ({path.name}) stopped in cell {cell}: {type(error).__name__}: {reason}; "
+            f"report {name!r} ({path.name}) stopped in cell {cell} ({line}): {type(error).__name__}: {reason}; "
             f"the partly executed notebook is {output}",
             notebook=name,
             cell=cell,
