@@ -824,16 +824,20 @@ class _Spec:
             + np.array([1, 2, 3, 6])[(h3 >> np.uint64(40)).astype(np.int64) % 4] * 10_000_000
             + (h3 % np.uint64(10_000_000)).astype(np.int64),
         )
-        use_switch = switch & (chan == VOICE) & (rng.random(rows) < 0.85)
+        # How this row writes the customer's identifiers. A handover continues the bot's
+        # session, so it shows the same contact, written the same way.
+        r = rng.random((rows, 10))
+        after_bot = np.flatnonzero(handover)
+        r[after_bot] = r[after_bot - 1]
+        use_switch = switch & (chan == VOICE) & (r[:, 8] < 0.85)
         area = np.where(use_switch, np.asarray(_SWITCHBOARD_AREAS)[switch_no % 6], area)
         exch = np.where(use_switch, 555, exch)
         line = np.where(use_switch, 100 + switch_no, line)
         intl = intl & ~use_switch
-        shared_mail = switch & (rng.random(rows) < 0.7)
+        shared_mail = switch & (r[:, 9] < 0.7)
 
         phone_num = np.where(intl, foreign, area * 10_000_000 + exch * 10_000 + line)
 
-        r = rng.random((rows, 8))
         phone_fmt = np.searchsorted(np.cumsum([0.45, 0.18, 0.14, 0.12, 0.08, 0.03]), r[:, 0])
         mail_fmt = np.searchsorted(np.cumsum([0.55, 0.18, 0.08, 0.05, 0.05, 0.04, 0.05]), r[:, 1])
         name_fmt = np.searchsorted(np.cumsum([0.66, 0.08, 0.10, 0.05, 0.04, 0.03, 0.04]), r[:, 2])
@@ -927,10 +931,13 @@ class _Spec:
     def _agents(self, count: int) -> pl.DataFrame:
         idx = np.arange(count, dtype=np.uint64)
         h = _mix(idx ^ self.key(20))
-        first = [_FIRST[int(v) % len(_FIRST)] for v in h]
-        last = [_LAST[int(v >> np.uint64(16)) % len(_LAST)] for v in h]
-        lower = [(int(v >> np.uint64(32)) % 10) < 3 for v in h]
-        names = [f"{f} {s}".lower() if low else f"{f} {s}" for f, s, low in zip(first, last, lower)]
+        # Distinct (first, last) pairs, so that an agent's name identifies them.
+        pairs = np.random.default_rng([self.seed, 20]).permutation(len(_FIRST) * len(_LAST))[:count]
+        lower = (h >> np.uint64(32)) % np.uint64(10) < 3
+        names = [
+            f"{_FIRST[p % len(_FIRST)]} {_LAST[p // len(_FIRST)]}" for p in pairs.tolist()
+        ]
+        names = [name.lower() if low else name for name, low in zip(names, lower.tolist())]
         when = np.uint64(1_600_000_000) + (h >> np.uint64(40)) % np.uint64(120_000_000)
         ids = _strings(np.hstack([_hex_chars(when, 8), _hex_chars(_mix(idx ^ self.key(21)), 16)]))
         groups = [_GROUPS[int(v >> np.uint64(48)) % len(_GROUPS)] for v in h]
