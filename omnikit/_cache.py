@@ -28,7 +28,7 @@ import pyarrow.ipc
 
 from ._version import __version__
 
-__all__ = ["AUTO_MIN_BYTES", "cache_dir", "clear", "get", "key", "put"]
+__all__ = ["AUTO_MIN_BYTES", "cache_dir", "clear", "flush", "get", "key", "put"]
 
 #: With ``cache=None``, files at least this large are cached.
 AUTO_MIN_BYTES = 4 << 20
@@ -97,10 +97,15 @@ def _put(entry: str, frame: pl.DataFrame, metadata: dict[str, Any]) -> None:
         _writing.pop(entry, None)
 
 
-def clear() -> None:
-    """Remove every cached entry."""
+def flush() -> None:
+    """Wait until every background write has finished."""
     for thread in list(_writing.values()):
         thread.join()
+
+
+def clear() -> None:
+    """Remove every cached entry."""
+    flush()
     directory = cache_dir()
     for path in directory.glob("*.arrow"):
         path.unlink(missing_ok=True)

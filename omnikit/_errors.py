@@ -23,6 +23,10 @@ Messages say what was wrong, where (file, line, field, interaction id) and what 
 
 from __future__ import annotations
 
+import sys
+import warnings
+from pathlib import Path
+
 __all__ = [
     "AuthenticationError",
     "DataQualityWarning",
@@ -124,3 +128,14 @@ class ExploreTimeoutError(ExploreError):
 
 class DataQualityWarning(UserWarning):
     """Some cells or rows were not understood; what was done with them is in the message."""
+
+
+_PACKAGE = str(Path(__file__).resolve().parent)
+
+
+def warn_data_quality(message: str) -> None:
+    """Emit a :class:`DataQualityWarning` attributed to the caller's code, outside omnikit."""
+    level, frame = 2, sys._getframe(1)  # stacklevel 2 is the frame that called us
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_PACKAGE):
+        level, frame = level + 1, frame.f_back  # type: ignore[assignment]
+    warnings.warn(message, DataQualityWarning, stacklevel=level)

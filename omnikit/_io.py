@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import glob as globlib
 import os
-import warnings
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from typing import Any, Union
 import polars as pl
 
 from . import _cache, _readers
-from ._errors import DataQualityWarning, ParameterError, ReportFormatError, ReportValidationError
+from ._errors import ParameterError, ReportFormatError, ReportValidationError, warn_data_quality
 from ._schema import CANONICAL_COLUMNS, DATETIME_COLUMNS, SECONDS_COLUMNS, canonical_schema, normalize_name
 
 __all__ = ["load", "scan"]
@@ -85,7 +84,7 @@ class Problems:
             + "\n".join(lines)
             + "\nPass strict=True to raise instead."
         )
-        warnings.warn(message, DataQualityWarning, stacklevel=4)
+        warn_data_quality(message)
 
 
 _WHY = {

@@ -435,6 +435,7 @@ def test_cached_load_is_identical_and_follows_file_changes(tmp_path: Path) -> No
     path = write(tmp_path / "r.json", ENTRIES)
     _cache.clear()
     first = ok.load(path, cache=True)
+    _cache.flush()  # the entry is written on a background thread
     assert list(_cache.cache_dir().glob("*.arrow"))
     assert_frame_equal(ok.load(path, cache=True), first)
     write(path, ENTRIES[:2])
@@ -484,3 +485,9 @@ def test_scan_of_other_sources_loads_with_the_same_checks(tmp_path: Path) -> Non
     with pytest.warns(ok.DataQualityWarning):
         lazy = ok.scan(path)
     assert lazy.collect()["waiting_time"].to_list() == [None]
+
+
+def test_data_quality_warning_points_at_the_callers_line() -> None:
+    with pytest.warns(ok.DataQualityWarning) as record:
+        ok.load([entry("neg", waiting_time=-1)])
+    assert record[0].filename == __file__
