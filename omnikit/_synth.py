@@ -92,7 +92,7 @@ VOICE, CHAT, EMAIL, SMS, WHATSAPP, DIGITAL = range(len(_CHANNELS))
 _CHANNEL_P = np.array([0.44, 0.22, 0.13, 0.09, 0.115, 0.005])
 _OUTBOUND_P = np.array([0.25, 0.0, 0.15, 0.30, 0.10, 0.0])
 _BOT_P = np.array([0.10, 0.45, 0.0, 0.0, 0.35, 0.30])  # a journey's first inbound step is a bot
-_CONTACT_ID_P = np.array([0.90, 0.55, 0.92, 0.90, 0.88, 0.50])
+_CONTACT_ID_P = np.array([0.90, 0.65, 0.92, 0.90, 0.88, 0.50])
 _NAME_P = np.array([0.92, 0.80, 0.96, 0.85, 0.90, 0.70])
 # Log-normal wait (answered inbound) and handling time: median seconds and sigma per channel.
 _WAIT = np.array([[22, 1.15], [25, 0.8], [3 * 3600, 0.9], [240, 1.0], [90, 1.0], [40, 0.9]])
@@ -359,7 +359,7 @@ def synth_report(
     days: int = 28,
     customers: int | None = None,
     timezone: str | None = None,
-    chunk_size: int = 4 * _BLOCK,
+    chunk_size: int = _BLOCK,
 ) -> Path:
     """Write a synthetic report file of ``n`` interactions in the vendor's format.
 
@@ -922,9 +922,8 @@ class _Spec:
             }
         )
         if self.timezone is not None and self.timezone != "UTC":
-            frame = frame.with_columns(
-                _existing(pl.col("t_start"), self.timezone),
-                _existing(pl.col("t_end"), self.timezone),
+            frame = frame.with_columns(_existing(pl.col("t_start"), self.timezone)).with_columns(
+                _existing(pl.col("t_start") + pl.col("duration").clip(0), self.timezone).alias("t_end")
             )
         return frame.select(_vendor_columns(agents, bots))
 
