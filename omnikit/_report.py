@@ -483,7 +483,7 @@ def _title_of(output: Path, name: str) -> str:
 # Inside a notebook: data for the period, and the recorded results
 
 
-@dataclass
+@dataclass(repr=False)
 class ReportData:
     """The data of a report period, made by :func:`report_data`.
 
@@ -506,6 +506,10 @@ class ReportData:
     def elapsed(self) -> float:
         """Seconds since :func:`report_data` was called: the notebook's own computing time."""
         return time.perf_counter() - self.began
+
+    def __repr__(self) -> str:
+        previous = f", previous={self.previous_period!r} ({self.previous.height} rows)" if self.previous is not None else ""
+        return f"ReportData(period={self.period!r} ({self.frame.height} rows){previous}, redacted={self.redacted})"
 
     def _repr_markdown_(self) -> str:
         lines = [
@@ -577,8 +581,9 @@ def report_data(
     interaction; a missing ``start`` is ``days`` days before ``end`` when ``compare`` is set,
     else the first day of data (with ``start`` given and ``end`` missing, and ``compare`` set,
     the period is ``days`` days from ``start``). With ``compare=True`` the period of the same
-    length just before is returned as ``previous``. Customers are resolved over all the data
-    loaded (so a customer keeps one ``customer_id`` across both periods) before redaction.
+    length just before is returned as ``previous``. Customers are resolved over the
+    interactions of the report (both periods together, so a customer keeps one ``customer_id``
+    across them; data outside the report is not used), then the frames are redacted.
     Interactions without a ``start_date_time`` belong to no period: a
     :class:`~omnikit.DataQualityWarning` says how many.
 
@@ -607,10 +612,6 @@ def report_data(
         label = ", ".join(Path(p).name for p in (paths if isinstance(paths, list) else [paths]))
     frame = load(paths, timezone=timezone)
     loaded = frame.height
-    frame = resolve_customers(frame, default_region=default_region, link_by_name=link_by_name)
-    if redact:
-        frame = redact_frame(frame)
-
     undated = frame.select(pl.col("start_date_time").is_null().sum()).item()
     if undated:
         warnings.warn(
@@ -618,7 +619,9 @@ def report_data(
             DataQualityWarning,
             stacklevel=2,
         )
-    first, last = frame.select(pl.col("start_date_time").min().alias("first"), pl.col("start_date_time").max().alias("last")).row(0)
+    first, last = frame.select(
+        pl.col("start_date_time").min().alias("first"), pl.col("start_date_time").max().alias("last")
+    ).row(0)
     if first is None and (start_at is None or end_at is None):
         raise ParameterError(f"{label}: no interaction has a start_date_time, so there is no period to report")
     length = dt.timedelta(days=days)
@@ -637,15 +640,16 @@ def report_data(
             start_at = dt.datetime(first_day.year, first_day.month, first_day.day, tzinfo=tz)
     if start_at >= end_at:
         raise ParameterError(f"start ({start_at.isoformat()}) must be before end ({end_at.isoformat()})")
+    previous_start = start_at - (end_at - start_at) if compare else None
 
-    def between(lo: dt.datetime, hi: dt.datetime) -> pl.DataFrame:
-        return frame.filter((pl.col("start_date_time") >= lo) & (pl.col("start_date_time") < hi))
-
-    current = between(start_at, end_at)
-    previous = previous_start = None
-    if compare:
-        previous_start = start_at - (end_at - start_at)
-        previous = between(previous_start, start_at)
+    # Customers are resolved over the interactions of the report (both periods), then redacted.
+    lo = previous_start or start_at
+    frame = frame.filter((pl.col("start_date_time") >= lo) & (pl.col("start_date_time") < end_at))
+    frame = resolve_customers(frame, default_region=default_region, link_by_name=link_by_name)
+    if redact:
+        frame = redact_frame(frame)
+    current = frame.filter(pl.col("start_date_time") >= start_at) if compare else frame
+    previous = frame.filter(pl.col("start_date_time") < start_at) if compare else None
     return ReportData(
         frame=current,
         start=start_at,
@@ -828,6 +832,7 @@ def headline_numbers(
     formula: str = "talkdesk",
     gap: str = "24h",
     window: str = "7d",
+    trips: pl.DataFrame | None = None,
 ) -> dict[str, float | None]:
     """The week at a glance: one number each for volume, service, patience and journeys.
 
@@ -839,7 +844,8 @@ def headline_numbers(
     ``repeat_rate`` (:func:`omnikit.repeat_contacts`, with ``window``).
 
     ``df`` must have a ``customer_id`` column (:func:`omnikit.resolve_customers`, or
-    :func:`report_data`).
+    :func:`report_data`). ``trips`` may pass ``ok.journeys(df, gap=gap)`` when it is already
+    computed.
 
     Examples
     --------
@@ -855,7 +861,8 @@ def headline_numbers(
     service = service_level(df, threshold=threshold, short_abandon=short_abandon, formula=formula, by=None)
     waits = wait_time_stats(df, by=None, percentiles=(0.5, 0.9))
     survival = wait_time_survival(df, by=None)
-    trips = journeys(df, gap=gap)
+    if trips is None:
+        trips = journeys(df, gap=gap)
     repeats = repeat_contacts(df, window=window)
 
     def first(frame: pl.DataFrame, column: str) -> float | None:
@@ -915,7 +922,7 @@ HEADLINE_FORMATS: dict[str, str] = {
 }
 
 #: How :func:`report_table` writes a value, by format name.
-_FORMATS = ("count", "percent", "seconds", "number", "text")
+_FORMATS = ("count", "percent", "seconds", "number", "datetime", "text")
 
 
 class ReportTable:
@@ -946,6 +953,8 @@ class ReportTable:
             text = f"{value:+,.0f}" if change else f"{value:,.0f}"
         elif kind == "number":
             text = f"{value:+,.2f}" if change else f"{value:,.2f}"
+        elif kind == "datetime" and isinstance(value, dt.datetime):
+            text = value.strftime("%a %d %b %Y %H:%M")
         else:
             text = str(value)
         if change and isinstance(value, (int, float)) and value != 0:
@@ -987,7 +996,7 @@ def report_table(
     """Show a small result frame as a plain HTML table for a manager.
 
     ``formats`` maps a column to ``"count"`` (1,234), ``"percent"`` (81.2%), ``"seconds"``
-    (23.0 s), ``"number"`` or ``"text"``; change columns from :func:`compare_periods`
+    (23.0 s), ``"number"``, ``"datetime"`` (Mon 09 Sep 2024 09:11) or ``"text"``; change columns from :func:`compare_periods`
     (``*_change``, ``*_change_rel``) are written with a sign and ▲/▼ (percentages change in
     percentage points, "pp"). The rows of a ``metric`` column (from :func:`compare_periods` of
     :func:`headline_numbers`) are named and formatted as :data:`HEADLINE_LABELS` and

@@ -319,3 +319,12 @@ def test_redaction_is_recorded_in_the_parameters(rendered):
     for report in rendered.values():
         nb = nbformat.read(report.notebook, as_version=4)
         assert nb.metadata.papermill.parameters["redact"] is True
+
+
+def test_without_redaction_the_journeys_report_shows_the_customer(source, tmp_path):
+    """--no-redact is for internal use: the example journey then names its customer."""
+    report = ok.render_report("journeys", sources=[source], timezone=TIMEZONE, out=tmp_path, redact=False)
+    texts = texts_of(report.notebook, report.html)
+    for where, text in texts.items():
+        assert any(name in text for name, _, _ in KNOWN), where
+    assert "Not redacted" in texts[report.html.name]
