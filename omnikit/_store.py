@@ -45,6 +45,9 @@ _VERSION = 1
 
 Span = tuple[dt.datetime, dt.datetime]
 
+#: zstd at level 1: as small as the default level here, and about twice as fast to write.
+_PARQUET: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
+
 
 def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
@@ -270,6 +273,9 @@ class Store:
             )
         if frame.is_empty():
             return []
+        ids_column = frame.get_column("interaction_id")
+        if ids_column.null_count() or ids_column.n_unique() != frame.height:
+            frame = _dedupe(frame)
         fallback = span_start.astimezone(self._zone).date()
         days = self._days(frame, fallback)
         tagged = frame.with_columns(days.alias("__day"))
@@ -284,32 +290,36 @@ class Store:
                 # An interaction this batch puts on another day leaves this file.
                 elsewhere = ids.filter(pl.col("__day") != day).get_column("interaction_id").implode()
                 old = pl.read_parquet(path).filter(~pl.col("interaction_id").is_in(elsewhere).fill_null(False))
-                part = pl.concat([old, part], how="diagonal_relaxed")
-            part = _dedupe(part).sort("start_date_time", nulls_last=True, maintain_order=True)
-            _atomic_write(path, part.write_parquet)
+                part = _dedupe(pl.concat([old, part], how="diagonal_relaxed"))
+            part = part.sort("start_date_time", nulls_last=True, maintain_order=True)
+            _atomic_write(path, lambda out, part=part: part.write_parquet(out, **_PARQUET))
             written.append(path)
         self._evict(frame.get_column("interaction_id").drop_nulls().unique(), keep=names)
         return written
 
     def _evict(self, ids: pl.Series, *, keep: set[str]) -> None:
         """Take the interactions ``ids`` out of every day file not named in ``keep``."""
-        if ids.is_empty():
+        others = [p for p in self.day_files() if p.name not in keep]
+        if ids.is_empty() or not others:
             return
-        for path in self.day_files():
-            if path.name in keep:
-                continue
-            hits = (
-                pl.scan_parquet(path)
-                .select(pl.col("interaction_id").is_in(ids.implode()).sum())
-                .collect()
-                .item()
-            )
-            if hits:
-                rest = pl.read_parquet(path).filter(~pl.col("interaction_id").is_in(ids.implode()).fill_null(False))
-                if rest.is_empty():
-                    path.unlink()
-                else:
-                    _atomic_write(path, rest.write_parquet)
+        # One parallel scan of the id column of every other file finds the few files to rewrite.
+        wanted = ids.implode()
+        hits = (
+            pl.scan_parquet(others, include_file_paths="__file", missing_columns="insert", extra_columns="ignore")
+            .select("interaction_id", "__file")
+            .filter(pl.col("interaction_id").is_in(wanted))
+            .select(pl.col("__file").unique())
+            .collect()
+            .get_column("__file")
+            .to_list()
+        )
+        for name in hits:
+            path = Path(name)
+            rest = pl.read_parquet(path).filter(~pl.col("interaction_id").is_in(wanted).fill_null(False))
+            if rest.is_empty():
+                path.unlink()
+            else:
+                _atomic_write(path, lambda out, rest=rest: rest.write_parquet(out, **_PARQUET))
 
     def read(self, start: dt.datetime | None = None, end: dt.datetime | None = None) -> pl.DataFrame:
         """Read the store (every day file), or the rows of ``[start, end)``.
