@@ -7,6 +7,7 @@ and one real report; ``tests/test_notebooks.py`` runs every report notebook in d
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -272,3 +273,186 @@ def test_a_built_wheel_contains_the_notebooks_and_finds_them(tmp_path):
     paths = json.loads(found.stdout)
     assert sorted(paths) == sorted(ok.list_reports())
     assert all(Path(p).is_relative_to(installed) for p in paths.values())
+
+
+# ------------------------------------------------------------------------------------------------
+# The helpers the notebooks call
+
+
+def entries_frame(rows: list[tuple[str, str | None, str, str | None]]) -> dict:
+    """A vendor envelope: (interaction id, start "YYYY-MM-DD HH:MM:SS" or None, channel, phone)."""
+    entries = []
+    for interaction_id, start, channel, phone in rows:
+        entries.append({
+            "interaction_id": interaction_id, "waiting_time": 10, "start_date-time": start or "",
+            "end_date-time": start or "", "duration": 60, "interaction_type": channel,
+            "interaction_status": "FINISHED", "interaction_direction": "INBOUND", "agent_type": "USER",
+            "groups": "", "agent_name": "", "agent_id": "", "external_id": "", "name": "Ana Lima",
+            "contact": phone or "", "contact_id": "", "disposition_name": "",
+            "transcription-recording": "", "notes": "",
+        })
+    return {"entries": entries, "total": len(entries)}
+
+
+@pytest.fixture
+def two_weeks(tmp_path) -> Path:
+    rows = [
+        ("a", "2024-09-02 10:00:00", "VOICE", "(510) 876-9640"),   # Monday, week 1
+        ("b", "2024-09-08 23:59:59", "EMAIL", "+1 510 876 9640"),  # Sunday, week 1: same customer
+        ("c", "2024-09-09 00:00:00", "CHAT", "510-876-9640"),      # Monday, week 2: same customer
+        ("d", "2024-09-12 08:00:00", "VOICE", "(415) 555-0100"),
+        ("e", "2024-09-15 18:00:00", "SMS", None),
+    ]
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(entries_frame(rows)), encoding="utf-8")
+    return path
+
+
+def test_report_data_defaults_to_the_days_of_the_data(two_weeks):
+    data = ok.report_data(two_weeks)
+    assert data.period == "2024-09-02 to 2024-09-15"
+    assert data.frame["interaction_id"].to_list() == ["a", "b", "c", "d", "e"]
+    assert data.previous is None and data.loaded == 5
+
+
+def test_report_data_compares_the_last_seven_days_with_the_seven_before(two_weeks):
+    data = ok.report_data(two_weeks, compare=True)
+    assert (data.period, data.previous_period) == ("2024-09-09 to 2024-09-15", "2024-09-02 to 2024-09-08")
+    assert data.frame["interaction_id"].to_list() == ["c", "d", "e"]
+    assert data.previous["interaction_id"].to_list() == ["a", "b"]
+    # one customer across both periods: the same pseudonym on both sides
+    assert data.previous["customer_id"].n_unique() == 1
+    assert data.frame.filter(pl.col("interaction_id") == "c")["customer_id"][0] == data.previous["customer_id"][0]
+
+
+def test_report_data_start_and_end(two_weeks):
+    data = ok.report_data(two_weeks, start="2024-09-08", end="2024-09-09T00:00:01")
+    assert data.frame["interaction_id"].to_list() == ["b", "c"]  # start included, end excluded
+    assert data.period == "2024-09-08T00:00+00:00 to 2024-09-09T00:00+00:00 (end excluded)"
+    week = ok.report_data(two_weeks, start="2024-09-03", compare=True)
+    assert week.period == "2024-09-03 to 2024-09-09" and week.frame["interaction_id"].to_list() == ["b", "c"]
+    lisbon = ok.report_data(two_weeks, start="2024-09-09", end="2024-09-10", timezone="Europe/Lisbon")
+    assert lisbon.start.utcoffset().total_seconds() == 3600 and lisbon.frame["interaction_id"].to_list() == ["c"]
+
+
+def test_report_data_redacts_unless_asked_not_to(two_weeks):
+    data = ok.report_data(two_weeks)
+    assert data.redacted and data.frame["name"].null_count() == 5 and data.frame["contact"].null_count() == 5
+    assert data.frame["customer_id"].n_unique() == 3  # linked before the contacts were blanked
+    plain = ok.report_data(two_weeks, redact=False)
+    assert plain.frame["name"].to_list() == ["Ana Lima"] * 5
+    assert "Privacy" in data._repr_markdown_() and "Not redacted" in plain._repr_markdown_()
+
+
+def test_report_data_says_how_many_interactions_have_no_start(tmp_path):
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(entries_frame([("a", "2024-09-02 10:00:00", "VOICE", None), ("b", "not a date", "CHAT", None)])))
+    with pytest.warns(ok.DataQualityWarning) as caught:
+        data = ok.report_data(path)
+    assert any("1 of 2 interactions have no start_date_time" in str(w.message) for w in caught)
+    assert data.frame["interaction_id"].to_list() == ["a"]
+
+
+def test_report_data_without_a_source_makes_sample_data():
+    data = ok.report_data(None, sample_rows=300, seed=3)
+    assert data.loaded == 300 and "sample data (300 synthetic interactions, seed 3)" == data.source_label
+
+
+def test_report_data_checks_its_arguments(two_weeks):
+    with pytest.raises(ok.ParameterError, match="not a date"):
+        ok.report_data(two_weeks, start="someday")
+    with pytest.raises(ok.ParameterError, match="must be before end"):
+        ok.report_data(two_weeks, start="2024-09-10", end="2024-09-09")
+    with pytest.raises(ok.ParameterError, match="not a known IANA timezone"):
+        ok.report_data(two_weeks, timezone="Lisbon")
+
+
+def test_compare_periods_puts_each_key_beside_its_previous_value():
+    now = pl.DataFrame({"channel": ["VOICE", "CHAT"], "n": [30, 10], "share": [0.75, 0.25]})
+    before = pl.DataFrame({"channel": ["VOICE", "SMS"], "n": [20, 5], "share": [0.8, 0.2]})
+    out = ok.compare_periods(now, before, on="channel").sort("channel")
+    assert out.columns == ["channel", "n", "n_previous", "n_change", "n_change_rel",
+                           "share", "share_previous", "share_change", "share_change_rel"]
+    rows = {row["channel"]: row for row in out.to_dicts()}
+    assert rows["VOICE"]["n_change"] == 10 and rows["VOICE"]["n_change_rel"] == pytest.approx(0.5)
+    assert rows["VOICE"]["share_change"] == pytest.approx(-0.05)
+    assert rows["CHAT"]["n_previous"] is None and rows["CHAT"]["n_change"] is None  # new this week
+    assert rows["SMS"]["n"] is None and rows["SMS"]["n_previous"] == 5  # gone this week, still shown
+    assert ok.compare_periods(now, before, on="channel", values=["n"], relative=False).columns == [
+        "channel", "n", "n_previous", "n_change"]
+
+
+def test_compare_periods_of_numbers_and_of_nothing_before():
+    out = ok.compare_periods({"interactions": 120, "service_level": 0.8}, {"interactions": 0, "service_level": 0.5})
+    assert out.to_dicts() == [
+        {"metric": "interactions", "value": 120.0, "value_previous": 0.0, "value_change": 120.0, "value_change_rel": None},
+        {"metric": "service_level", "value": 0.8, "value_previous": 0.5,
+         "value_change": pytest.approx(0.3), "value_change_rel": pytest.approx(0.6)},
+    ]
+    alone = ok.compare_periods({"interactions": 7}, None)
+    assert alone.row(0) == ("interactions", 7.0, None, None, None)
+    with pytest.raises(ok.ParameterError, match="two dicts or two frames"):
+        ok.compare_periods({"a": 1}, pl.DataFrame({"a": [1]}))
+
+
+def test_median_patience_is_the_first_time_half_gave_up():
+    curve = pl.DataFrame({"time": [5, 20, 45, 90], "survival": [0.95, 0.6, 0.5, 0.1]})
+    assert ok.median_patience(curve) == 45.0
+    assert ok.median_patience(curve.head(2)) is None  # more than half still waiting at the end
+
+
+def test_headline_numbers_by_hand():
+    start = pl.datetime(2024, 9, 9, 9, time_zone="UTC")
+    frame = pl.DataFrame(
+        {
+            "interaction_id": ["1", "2", "3", "4"],
+            "waiting_time": [10, 30, 4, 100],
+            "interaction_type": ["VOICE", "VOICE", "CHAT", "VOICE"],
+            "interaction_status": ["FINISHED", "FINISHED", "SHORT_ABANDONED", "ABANDONED"],
+            "interaction_direction": ["INBOUND"] * 4,
+            "agent_type": ["VIRTUAL_AGENT", "USER", "USER", "USER"],
+            "customer_id": ["C-1", "C-1", "C-2", "C-3"],
+        }
+    ).with_columns(
+        start_date_time=pl.select(pl.datetime_range(start, start + pl.duration(hours=3), "1h")).to_series(),
+        end_date_time=pl.select(pl.datetime_range(start, start + pl.duration(hours=3), "1h")).to_series(),
+    )
+    numbers = ok.headline_numbers(frame, threshold=20)
+    assert numbers["interactions"] == 4 and numbers["offered"] == 4 and numbers["customers"] == 3
+    # answered within 20 s: 1 of (4 offered - 1 short abandon); abandoned: 1 of 3
+    assert numbers["service_level"] == pytest.approx(1 / 3)
+    assert numbers["abandon_rate"] == pytest.approx(1 / 3)
+    assert numbers["asa"] == pytest.approx(20.0)
+    assert numbers["journeys"] == 3  # C-1's two interactions are one hour apart: one journey
+    assert numbers["bot_to_human_share"] == pytest.approx(1 / 3)
+    assert numbers["median_wait"] == pytest.approx(20.0)
+    with pytest.raises(ok.ParameterError, match="resolve customers first"):
+        ok.headline_numbers(frame.drop("customer_id"))
+
+
+def test_report_table_writes_numbers_for_a_manager():
+    week = ok.compare_periods({"service_level": 0.812, "asa": 12.0, "interactions": 1234}, {"service_level": 0.8, "asa": 15.5, "interactions": 1000})
+    page = ok.report_table(week, labels={"value": "This week"})._repr_html_()
+    assert "<th>This week</th>" in page and "<th>Previous period</th>" in page
+    assert "<td>Service level</td><td>81.2%</td><td>80.0%</td><td>▲ +1.2 pp</td><td>▲ +1.5%</td>" in page
+    assert "<td>Average speed of answer</td><td>12.0 s</td><td>15.5 s</td><td>▼ -3.5 s</td>" in page
+    assert "<td>1,234</td><td>1,000</td><td>▲ +234</td>" in page
+    table = ok.report_table(pl.DataFrame({"at": [dt.datetime(2024, 9, 9, 9, 11)], "note": [None]}), formats={"at": "datetime"})
+    assert "<td>Mon 09 Sep 2024 09:11</td><td>–</td>" in table._repr_html_()
+    with pytest.raises(ok.ParameterError, match="format 'pct'"):
+        ok.report_table(pl.DataFrame({"a": [1]}), formats={"a": "pct"})
+
+
+def test_read_results_merges_what_the_notebook_recorded(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("record")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={ok.RESULTS_MIMETYPE: {"a": 1, "b": [1, 2]}}),
+        nbformat.v4.new_output("display_data", data={"text/plain": "other output"}),
+        nbformat.v4.new_output("display_data", data={ok.RESULTS_MIMETYPE: {"b": None}}),
+    ]
+    nb.cells = [nbformat.v4.new_markdown_cell("x"), cell]
+    nbformat.write(nb, tmp_path / "r.ipynb")
+    assert ok.read_results(tmp_path / "r.ipynb") == {"a": 1, "b": None}
+    assert report_module._jsonable({"t": dt.date(2024, 9, 9), "f": float("nan"), "df": pl.DataFrame({"x": [1]})}) == {
+        "t": "2024-09-09", "f": None, "df": [{"x": 1}]}
