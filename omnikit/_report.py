@@ -433,6 +433,8 @@ def render_report(
             progress_bar=sys.stderr.isatty() if progress is None else progress,
             log_output=False,
             execution_timeout=timeout,
+            # the kernel's warning that it talks over TCP on localhost is noise on every run
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
             **_kernel_options(kernel_name),
         )
     except PapermillExecutionError as error:
@@ -548,13 +550,14 @@ def _describe(start: dt.datetime, end: dt.datetime) -> str:
     return f"{start.isoformat(timespec='minutes')} to {end.isoformat(timespec='minutes')} (end excluded)"
 
 
-def _sample_source(rows: int, seed: int, timezone: str) -> list[str]:
-    """Write sample report files (``ok.synth_reports``) to a temporary folder; return their paths."""
-    from . import _synth
+def _load_sample(rows: int, seed: int, timezone: str) -> pl.DataFrame:
+    """Write sample report files (``ok.synth_reports``) to a temporary folder and load them."""
+    from ._io import load
+    from ._synth import synth_reports
 
-    folder = Path(tempfile.mkdtemp(prefix="omnikit-sample-"))
-    written = _synth.synth_reports(folder, rows, seed=seed, timezone=timezone)
-    return [str(path) for path in written] if written else [str(folder)]
+    with tempfile.TemporaryDirectory(prefix="omnikit-sample-") as folder:
+        written = synth_reports(folder, rows, seed=seed, timezone=timezone)
+        return load(written, timezone=timezone, cache=False)
 
 
 def report_data(
@@ -605,12 +608,12 @@ def report_data(
     if days <= 0:
         raise ParameterError(f"days: expected a positive number of days, got {days!r}")
     if source is None or (isinstance(source, (list, tuple)) and not source):
-        paths: Any = _sample_source(sample_rows, seed, timezone)
+        frame = _load_sample(sample_rows, seed, timezone)
         label = f"sample data ({sample_rows:,} synthetic interactions, seed {seed})"
     else:
-        paths = [os.fspath(s) for s in source] if isinstance(source, (list, tuple)) else os.fspath(source)
-        label = ", ".join(Path(p).name for p in (paths if isinstance(paths, list) else [paths]))
-    frame = load(paths, timezone=timezone)
+        paths = [os.fspath(s) for s in source] if isinstance(source, (list, tuple)) else [os.fspath(source)]
+        label = ", ".join(Path(p).name or p for p in paths)
+        frame = load(paths if len(paths) > 1 else paths[0], timezone=timezone)
     loaded = frame.height
     undated = frame.select(pl.col("start_date_time").is_null().sum()).item()
     if undated:
