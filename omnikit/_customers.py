@@ -36,10 +36,12 @@ phone numbers, e-mail addresses and names: it is for internal analysis, not for 
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
+import inspect
 import os
+import subprocess
+import sys
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import phonenumbers
@@ -331,22 +333,61 @@ def _parse_chunk(texts: list[str], region: str | None) -> list[str | None]:
     return out
 
 
-#: With at least this many distinct phone strings, phonenumbers runs in worker processes.
-PARALLEL_PHONES = 10**12
+#: With at least this many distinct phone strings, phonenumbers runs in worker processes too.
+PARALLEL_PHONES = 100_000
+
+def _worker_source() -> str:
+    """A ``python -c`` program running :func:`_parse_chunk` with only phonenumbers imported:
+    it reads the region and newline-separated strings, and writes one E.164 (or empty) line each."""
+    return "\n".join(
+        [
+            "import sys",
+            "import phonenumbers",
+            inspect.getsource(_parse_chunk),
+            "region, *texts = sys.stdin.read().split('\\n')",
+            "sys.stdout.write('\\n'.join(e or '' for e in _parse_chunk(texts, region or None)))",
+        ]
+    )
 
 
 def _parse_phones(raw: pl.Series, region: str | None) -> pl.DataFrame:
-    """Map each distinct separator-free contact string to its E.164 number (possible ones only)."""
+    """Map each distinct separator-free contact string to its E.164 number (possible ones only).
+
+    phonenumbers is pure Python (about 10 us a string), so a large set of strings is split over
+    the CPUs: this process parses one share while ``python -c`` workers parse the others (plain
+    subprocesses talking over pipes, so a caller's script needs no ``__main__`` guard and no
+    process running polars is ever forked).
+    """
     texts = raw.to_list()
-    workers = min(os.cpu_count() or 1, 8)
-    if len(texts) < PARALLEL_PHONES or workers < 2:
+    workers = min(os.cpu_count() or 1, 8) - 1
+    if len(texts) < PARALLEL_PHONES or workers < 1:
         parsed = _parse_chunk(texts, region)
     else:
-        size = -(-len(texts) // (workers * 4))
+        size = -(-len(texts) // (workers + 1))
         chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
-        context = multiprocessing.get_context("spawn")  # never fork a process running polars
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            parsed = [e for part in pool.map(_parse_chunk, chunks, [region] * len(chunks)) for e in part]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", _worker_source()],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+                env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+            )
+            for _ in chunks[1:]
+        ]
+        with ThreadPoolExecutor(len(procs)) as pool:
+            futures = [
+                pool.submit(proc.communicate, "\n".join([region or "", *chunk]))
+                for proc, chunk in zip(procs, chunks[1:])
+            ]
+            parsed = _parse_chunk(chunks[0], region)
+            for proc, chunk, future in zip(procs, chunks[1:], futures):
+                out, _ = future.result()
+                lines = out.split("\n") if chunk else []
+                if proc.returncode != 0 or len(lines) != len(chunk):  # pragma: no cover - defensive
+                    lines = _parse_chunk(chunk, region)
+                parsed.extend(line or None for line in lines)
     return pl.DataFrame({"raw": texts, "e164": parsed}, schema={"raw": pl.String, "e164": pl.String}).drop_nulls()
 
 
