@@ -7,10 +7,10 @@ is not a report, naming the file and, for JSON, the line and column.
 
 JSON has two paths that give the same frame:
 
-- a fast path for compact JSON (the form the Explore API writes) and NDJSON: the file is read in
-  chunks; in each chunk the commas between entries become newlines in place (``},{`` and
-  ``}\\n{`` have the same length), and polars parses the chunk as NDJSON on a worker thread while
-  the next chunk is read. Every chunk is checked against byte-level counts of keys, ``null``
+- a fast path for JSON (compact, as the Explore API writes it, or pretty-printed) and NDJSON:
+  the file is read in chunks; in each chunk the entries are put one a line in place (compact:
+  ``},{`` becomes ``}\\n{``, the same length; pretty: newlines inside an entry become spaces),
+  and polars parses the chunk as NDJSON on a worker thread while the next chunk is read. Every chunk is checked against byte-level counts of keys, ``null``
   values and entries, so an unknown field, a missing field, a duplicated key or a value polars would
   read differently is never lost: any mismatch sends the whole file down the general path;
 - the general path: ``orjson`` decodes the document and each field becomes a column.
@@ -291,8 +291,12 @@ def _first_object(data: bytes) -> dict[str, Any]:
 
 
 def _chunks(handle: io.BufferedReader, length: int, separator: int) -> Iterator[bytearray]:
-    """Yield bytearrays of whole entries: cut after a ``}`` that a separator and ``{`` follow."""
-    boundary = b"}\n{" if separator == _NEWLINE else b"},{"
+    """Yield bytearrays of whole entries, cut after a ``}`` that ends an entry.
+
+    In NDJSON an entry ends at ``}\\n{``; in a JSON array at ``},{`` (compact) or ``},\\n``
+    (pretty: a raw newline is never inside a JSON string, so this is always structure).
+    """
+    boundaries = (b"}\n{",) if separator == _NEWLINE else (b"},{", b"},\n")
     carry = b""
     remaining = length
     while remaining > 0:
@@ -305,7 +309,7 @@ def _chunks(handle: io.BufferedReader, length: int, separator: int) -> Iterator[
         if remaining == 0:
             yield buffer
             return
-        cut = buffer.rfind(boundary)
+        cut = max(buffer.rfind(boundary) for boundary in boundaries)
         if cut < 0:
             carry = bytes(buffer)
             continue
@@ -319,15 +323,15 @@ def _chunks(handle: io.BufferedReader, length: int, separator: int) -> Iterator[
 def _parse_chunk(buffer: bytearray, schema: dict[str, Any], ndjson: bool) -> pl.DataFrame:
     """Parse one chunk of entries, or raise ``_NotFast`` if the counts do not vouch for it."""
     data = np.frombuffer(buffer, dtype=np.uint8)
-    if not ndjson:
-        if buffer.find(b"\n") >= 0:
-            raise _NotFast  # pretty-printed: entries span lines
-        # "},{" -> "}\n{" in place: same length, so no copy. A match inside a string value would
-        # break that string over two lines, which polars rejects (and we fall back).
+    if not ndjson and buffer.find(b"\n") < 0:
+        # Compact: "},{" -> "}\n{" in place (same length, no copy). A match inside a string value
+        # breaks that string over two lines, which polars rejects (and we fall back).
         braces = np.flatnonzero(data[:-2] == _RBRACE)
         between = braces[(data[braces + 1] == _COMMA) & (data[braces + 2] == _LBRACE)] + 1
         data[between] = _NEWLINE
         entries = between.size + 1
+    elif not ndjson:
+        entries = _one_entry_a_line(buffer, data)
     else:
         newlines = np.flatnonzero(data[:-1] == _NEWLINE)
         entries = int(np.count_nonzero(data[newlines + 1] == _LBRACE))
@@ -348,6 +352,29 @@ def _parse_chunk(buffer: bytearray, schema: dict[str, Any], ndjson: bool) -> pl.
     if nulls and nulls != _count(buffer, '":nu') and nulls != _count(buffer, '":nu') + _count(buffer, '": n'):
         raise _NotFast  # a field missing from an entry, or a value polars could not read
     return frame
+
+
+def _one_entry_a_line(buffer: bytearray, data: np.ndarray) -> int:
+    """Pretty-printed entries -> one entry a line, in place; return how many entries.
+
+    In valid JSON a raw newline is whitespace, never part of a string, so every newline becomes
+    a space except those after an entry's ``},``, whose comma becomes a space instead. That a
+    newline is not inside a string is checked: every line must hold an even number of unescaped
+    quotes.
+    """
+    if buffer.find(b'\\\\"') >= 0:
+        raise _NotFast  # an escaped backslash before a quote: leave it to the general path
+    newlines = np.flatnonzero(data == _NEWLINE)
+    quotes = np.flatnonzero(data == _QUOTE)
+    quotes = quotes[data[np.maximum(quotes - 1, 0)] != _BACKSLASH]  # drop escaped quotes
+    if quotes.size % 2 or np.any(np.diff(np.searchsorted(quotes, newlines), prepend=0) % 2):
+        raise _NotFast  # a line with an odd number of quotes: not JSON we can vouch for
+    inner = newlines[newlines >= 2]
+    ends = inner[(data[inner - 1] == _COMMA) & (data[inner - 2] == _RBRACE)]
+    data[newlines] = _SPACE
+    data[ends] = _NEWLINE
+    data[ends - 1] = _SPACE
+    return ends.size + 1
 
 
 def _count(buffer: bytearray, pattern: str) -> int:

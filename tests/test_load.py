@@ -398,32 +398,40 @@ FAST_CASES = {
     "separator inside a string": [entry("a", notes='he said "},{" twice'), entry("b")],
     "escaped quotes and colons": [entry("a", notes='x\\":null', name='"Q": n'), entry("b")],
     "unicode": [entry("a", name="Zoë Ñúñez 李"), entry("b")],
+    "quoted notes": [entry("a", notes='Said the parcel was "left at the door", then {}'), entry("b")],
     "null everywhere": [{k: None for k in FIELDS} | {"interaction_id": "n"}, entry("b")],
 }
 
 
 @pytest.mark.parametrize("case", list(FAST_CASES))
-@pytest.mark.parametrize("fmt", ["json", "ndjson"])
+@pytest.mark.parametrize("fmt", ["json", "pretty", "ndjson"])
 def test_fast_path_equals_general_path(tmp_path: Path, case: str, fmt: str) -> None:
-    path = write(tmp_path / f"r.{fmt}", FAST_CASES[case])
-    reader = _readers.read_json if fmt == "json" else _readers.read_ndjson
+    path = write(tmp_path / f"r.{fmt.replace('pretty', 'json')}", FAST_CASES[case], indent=fmt == "pretty")
+    reader = _readers.read_ndjson if fmt == "ndjson" else _readers.read_json
     assert_frame_equal(canonicalize(reader(path, fast=True)), canonicalize(reader(path, fast=False)))
 
 
-def test_fast_path_is_taken_for_clean_compact_json(tmp_path: Path) -> None:
-    path = write(tmp_path / "r.json", FAST_CASES["clean"])
-    frame = _readers._read_fast(path, ndjson=False)
-    assert frame.height == 50
+@pytest.mark.parametrize("indent", [False, True])
+@pytest.mark.parametrize("case", ["clean", "quoted notes", "unicode", "null everywhere"])
+def test_fast_path_is_taken_for_ordinary_json(tmp_path: Path, indent: bool, case: str) -> None:
+    path = write(tmp_path / "r.json", FAST_CASES[case], indent=indent)
+    frame = _readers._read_fast(path, ndjson=False)  # raises _NotFast if it would fall back
+    assert frame.height == len(FAST_CASES[case])
+
+
+def test_fast_path_is_taken_for_the_vendor_sample(vendor_sample: Path) -> None:
+    frame = _readers._read_fast(vendor_sample, ndjson=False)
+    assert_frame_equal(canonicalize(frame), ok.load(vendor_sample, cache=False))
 
 
 def test_fast_path_spans_many_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_readers, "_CHUNK_BYTES", 1000)
     rows = [entry(f"id{i}", waiting_time=i % 7, notes="x" * (i % 13)) for i in range(300)]
-    for fmt in ("json", "ndjson"):
-        path = write(tmp_path / f"r.{fmt}", rows)
+    for fmt in ("json", "pretty", "ndjson"):
+        path = write(tmp_path / f"r.{fmt.replace('pretty', 'json')}", rows, indent=fmt == "pretty")
         fast = _readers._read_fast(path, ndjson=fmt == "ndjson")
         assert fast.height == 300
-        reader = _readers.read_json if fmt == "json" else _readers.read_ndjson
+        reader = _readers.read_ndjson if fmt == "ndjson" else _readers.read_json
         assert_frame_equal(canonicalize(fast), canonicalize(reader(path, fast=False)))
 
 

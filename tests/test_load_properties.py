@@ -84,8 +84,12 @@ def test_any_report_round_trips_through_every_format(entries: list[dict[str, Any
 @given(entries=reports())
 def test_fast_json_path_equals_general_path(entries: list[dict[str, Any]]) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        for fmt, reader in [("json", _readers.read_json), ("ndjson", _readers.read_ndjson)]:
-            path = write(Path(folder) / f"r.{fmt}", entries, fmt=fmt)
+        for fmt, reader, indent in [
+            ("json", _readers.read_json, False),
+            ("json", _readers.read_json, True),
+            ("ndjson", _readers.read_ndjson, False),
+        ]:
+            path = write(Path(folder) / f"r.{fmt}", entries, fmt=fmt, indent=indent)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ok.DataQualityWarning)
                 fast = canonicalize(reader(path, fast=True))
