@@ -1,3 +1,258 @@
-"""Charts of journeys and transitions (being written)."""
+"""Charts of customers and journeys: channel transitions, top paths, one customer's timeline.
 
-__all__: list[str] = []
+:func:`transition_heatmap` and :func:`top_paths_chart` take the small frames that
+``ok.channel_transitions`` and ``ok.top_paths`` return, so their size depends on channels and
+paths, not on interactions. :func:`customer_timeline` takes one customer's interactions (a few
+rows) and inlines only what it draws: times, channels, statuses, agent types -- never the
+customer's name, contact or ids.
+
+>>> import omnikit as ok
+>>> df = ok.synth_frame(10_000)  # doctest: +SKIP
+>>> ok.charts.transition_heatmap(ok.channel_transitions(df))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import altair as alt
+import polars as pl
+
+from .._errors import ParameterError
+from ._theme import base_chart, channel_color_scale, records, themed, title_params
+
+__all__ = ["customer_timeline", "top_paths_chart", "transition_heatmap"]
+
+#: What the timeline shows of each interaction (nothing that identifies the customer).
+TIMELINE_FIELDS = (
+    "start_date_time",
+    "end_date_time",
+    "interaction_type",
+    "interaction_status",
+    "interaction_direction",
+    "agent_type",
+    "waiting_time",
+    "duration",
+)
+
+
+def _frame(frame: object, columns: Sequence[str], chart: str, source: str) -> pl.DataFrame:
+    if isinstance(frame, pl.LazyFrame):
+        frame = frame.collect()
+    if not isinstance(frame, pl.DataFrame):
+        raise ParameterError(f"{chart}: expected a polars DataFrame from {source}, got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ParameterError(
+            f"{chart}: the frame has no column(s) {', '.join(map(repr, missing))}; pass the frame "
+            f"returned by {source} (it has {', '.join(frame.columns) or 'no columns'})"
+        )
+    return frame
+
+
+def transition_heatmap(
+    transitions: pl.DataFrame, *, value: str = "share", title: str | None = None
+) -> alt.TopLevelMixin:
+    """Heatmap of channel transitions within journeys, from ``ok.channel_transitions(df)``.
+
+    Rows are the channel a journey was in (``from_channel``), columns the channel its next step
+    used (``to_channel``); each cell is coloured by ``value`` and labelled with it.
+
+    Parameters
+    ----------
+    transitions
+        The frame ``ok.channel_transitions`` returns.
+    value
+        ``"share"`` (of the transitions out of the row's channel; rows sum to 1) or
+        ``"transitions"`` (counts).
+    title
+        Chart title; a sensible default otherwise.
+
+    Returns
+    -------
+    altair.LayerChart
+
+    Examples
+    --------
+    >>> import omnikit as ok
+    >>> chart = ok.charts.transition_heatmap(ok.channel_transitions(ok.load("report.json")))  # doctest: +SKIP
+    """
+    frame = _frame(transitions, ("from_channel", "to_channel", "transitions", "share"), "transition_heatmap", "ok.channel_transitions()")
+    if value not in ("share", "transitions"):
+        raise ParameterError(f"transition_heatmap: value must be 'share' or 'transitions', not {value!r}")
+    if frame.select("from_channel", "to_channel").is_duplicated().any():
+        raise ParameterError("transition_heatmap: more than one row per (from_channel, to_channel)")
+    channels = sorted({"(none)" if c is None else c for c in [*frame["from_channel"], *frame["to_channel"]]})
+    is_share = value == "share"
+    base = base_chart(frame, width=max(120, 56 * len(channels)), height=max(120, 40 * len(channels)))
+    encode = {
+        "x": alt.X("to_channel:N", title="Next step's channel", sort=channels, axis=alt.Axis(labelAngle=-35, orient="top")),
+        "y": alt.Y("from_channel:N", title="Channel", sort=channels),
+    }
+    rect = base.mark_rect().encode(
+        **encode,
+        color=alt.Color(
+            f"{value}:Q",
+            title="Share of the row" if is_share else "Transitions",
+            scale=alt.Scale(scheme="blues", domain=[0, 1] if is_share else alt.Undefined),
+            legend=alt.Legend(format=".0%" if is_share else ",d"),
+        ),
+        tooltip=[
+            alt.Tooltip("from_channel:N", title="From"),
+            alt.Tooltip("to_channel:N", title="To"),
+            alt.Tooltip("transitions:Q", title="Transitions", format=",d"),
+            alt.Tooltip("share:Q", title="Share of 'from'", format=".1%"),
+        ],
+    )
+    threshold = 0.5 if is_share else float(frame["transitions"].max() or 0) / 2
+    text = base.mark_text(fontSize=11).encode(
+        **encode,
+        text=alt.Text(f"{value}:Q", format=".0%" if is_share else ",d"),
+        color=alt.condition(alt.datum[value] > threshold, alt.value("white"), alt.value("#222222")),
+    )
+    layered = alt.layer(rect, text).properties(
+        title=title_params(title or "Where journeys go next", "Channel of each step, and of the step after it, within a journey")
+    )
+    return themed(layered)
+
+
+def top_paths_chart(paths: pl.DataFrame, *, title: str | None = None) -> alt.TopLevelMixin:
+    """Horizontal bars of the most common journey paths, from ``ok.top_paths(df, n=...)``.
+
+    Bars are coloured by the channel the path starts with and labelled with their share.
+
+    Parameters
+    ----------
+    paths
+        The frame ``ok.top_paths`` returns (``path, journeys, share``).
+    title
+        Chart title; a sensible default otherwise.
+
+    Returns
+    -------
+    altair.LayerChart
+
+    Examples
+    --------
+    >>> import omnikit as ok
+    >>> chart = ok.charts.top_paths_chart(ok.top_paths(ok.load("report.json"), n=8))  # doctest: +SKIP
+    """
+    frame = _frame(paths, ("path", "journeys", "share"), "top_paths_chart", "ok.top_paths()")
+    if frame["path"].is_duplicated().any():
+        raise ParameterError("top_paths_chart: more than one row per path; pass ok.top_paths() as returned")
+    frame = frame.select("path", "journeys", "share", first_channel=pl.col("path").str.split(" > ").list.first())
+    order = frame.sort(["journeys", "path"], descending=[True, False])["path"].fill_null("(none)").to_list()
+    channels = sorted({"(none)" if c is None else c for c in frame["first_channel"]})
+    base = base_chart(frame, height=max(60, 26 * frame.height))
+    y = alt.Y("path:N", title=None, sort=order, axis=alt.Axis(labelLimit=320))
+    bars = base.mark_bar().encode(
+        y=y,
+        x=alt.X("journeys:Q", title="Journeys"),
+        color=alt.Color("first_channel:N", title="First channel", scale=channel_color_scale(channels)),
+        tooltip=[
+            alt.Tooltip("path:N", title="Path"),
+            alt.Tooltip("journeys:Q", title="Journeys", format=",d"),
+            alt.Tooltip("share:Q", title="Share of journeys", format=".1%"),
+        ],
+    )
+    labels = base.mark_text(align="left", dx=4, fontSize=11).encode(
+        y=y, x="journeys:Q", text=alt.Text("share:Q", format=".1%")
+    )
+    layered = alt.layer(bars, labels).properties(
+        title=title_params(title or "Most common journeys", "Channels in order, repeats collapsed; label: share of all journeys")
+    )
+    return themed(layered)
+
+
+def customer_timeline(
+    interactions: pl.DataFrame | pl.LazyFrame,
+    *,
+    customer_id: str | None = None,
+    gap: str | dt.timedelta = "24h",
+    title: str | None = None,
+) -> alt.TopLevelMixin:
+    """One customer's interactions on a time axis, one lane and colour per channel.
+
+    Each interaction is a point at its start (a bar to its end when it has one); grey bands
+    are the customer's journeys (cut at ``gap``, as in ``ok.journeys``). Only times, channels,
+    statuses, directions, agent types, waits and durations are put in the chart.
+
+    Parameters
+    ----------
+    interactions
+        One customer's rows of the canonical frame (e.g. filtered on ``customer_id`` after
+        ``ok.resolve_customers``). With a ``customer_id`` column holding several customers,
+        pass ``customer_id`` to pick one.
+    customer_id
+        The customer to draw, when ``interactions`` holds several.
+    gap
+        Journey gap for the bands, as in ``ok.journeys``.
+    title
+        Chart title (the default does not name the customer).
+
+    Returns
+    -------
+    altair.LayerChart
+
+    Examples
+    --------
+    >>> import omnikit as ok
+    >>> df = ok.resolve_customers(ok.load("report.json"))  # doctest: +SKIP
+    >>> ok.charts.customer_timeline(df, customer_id=df["customer_id"][0])  # doctest: +SKIP
+    """
+    from .._journeys import journeys
+
+    frame = _frame(interactions, ("interaction_id", *TIMELINE_FIELDS), "customer_timeline", "ok.load() for one customer")
+    if "customer_id" in frame.columns:
+        if customer_id is not None:
+            frame = frame.filter(pl.col("customer_id") == customer_id)
+        customers = frame["customer_id"].unique()
+        if len(customers) > 1:
+            raise ParameterError(
+                f"customer_timeline: the rows belong to {len(customers)} customers; pass customer_id= "
+                "to pick one (or filter the frame first)"
+            )
+    elif customer_id is not None:
+        raise ParameterError("customer_timeline: customer_id given but the frame has no customer_id column")
+    frame = frame.filter(pl.col("start_date_time").is_not_null())
+    if frame.is_empty():
+        raise ParameterError("customer_timeline: no interaction with a start_date_time to draw")
+    bands = journeys(frame.with_columns(customer_id=pl.lit("C")), gap=gap).select(
+        "started_at", "ended_at", "path", "interactions", journey=pl.int_range(1, pl.len() + 1)
+    )
+    steps = frame.select(TIMELINE_FIELDS).sort("start_date_time")
+    channels = sorted({"(none)" if c is None else c for c in steps["interaction_type"]})
+    x_scale = alt.Scale(type="utc")
+    band = alt.Chart(alt.Data(values=records(bands))).mark_rect(color="#eeeeee").encode(
+        x=alt.X("started_at:T", scale=x_scale, title="Time (report timezone)"),
+        x2="ended_at:T",
+        tooltip=[
+            alt.Tooltip("journey:Q", title="Journey"),
+            alt.Tooltip("path:N", title="Path"),
+            alt.Tooltip("interactions:Q", title="Interactions"),
+        ],
+    )
+    base = base_chart(steps, height=max(80, 36 * len(channels)))
+    y = alt.Y("interaction_type:N", title="Channel", sort=channels)
+    color = alt.Color("interaction_type:N", title="Channel", scale=channel_color_scale(channels))
+    tooltip = [
+        alt.Tooltip("start_date_time:T", title="Start", timeUnit="utcyearmonthdatehoursminutesseconds"),
+        alt.Tooltip("interaction_type:N", title="Channel"),
+        alt.Tooltip("interaction_status:N", title="Status"),
+        alt.Tooltip("interaction_direction:N", title="Direction"),
+        alt.Tooltip("agent_type:N", title="Agent"),
+        alt.Tooltip("waiting_time:Q", title="Wait (s)"),
+        alt.Tooltip("duration:Q", title="Duration (s)"),
+    ]
+    spans = base.mark_bar(height=10, opacity=0.5).encode(
+        x=alt.X("start_date_time:T", scale=x_scale), x2="end_date_time:T", y=y, color=color
+    ).transform_filter("datum.end_date_time != null")
+    points = base.mark_point(filled=True, size=90, opacity=1).encode(
+        x=alt.X("start_date_time:T", scale=x_scale), y=y, color=color, shape=alt.Shape("agent_type:N", title="Agent"), tooltip=tooltip
+    )
+    layered = alt.layer(band, spans, points).properties(
+        width=560,
+        title=title_params(title or "One customer's interactions", "Grey bands: journeys; bars: start to end"),
+    )
+    return themed(layered)
