@@ -473,6 +473,14 @@ def test_no_wall_clock_time_falls_in_a_dst_gap() -> None:
         frame = ok.synth_frame(20_000, seed=1, start="2024-03-04", days=14, timezone="America/New_York")
     assert frame["start_date_time"].null_count() == 0
     assert frame.schema["start_date_time"] == pl.Datetime("us", "America/New_York")
+    assert frame.select((pl.col("end_date_time") >= pl.col("start_date_time")).all()).item()
+
+
+def test_a_report_written_for_a_timezone_loads_in_it_as_synth_frame(tmp_path: Path) -> None:
+    options = dict(seed=4, start="2024-03-25", days=14)  # Lisbon springs forward on the 31st
+    path = ok.synth_report(tmp_path / "r.csv", 5000, timezone="Europe/Lisbon", **options)  # type: ignore[arg-type]
+    loaded = ok.load(path, timezone="Europe/Lisbon", cache=False)
+    assert loaded.equals(ok.synth_frame(5000, timezone="Europe/Lisbon", **options))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
