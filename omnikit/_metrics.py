@@ -18,6 +18,7 @@ The definitions are those of ``shared/API.md`` section 2; in short:
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Literal
@@ -145,12 +146,13 @@ def _collect(*lfs: pl.LazyFrame) -> list[pl.DataFrame]:
     return pl.collect_all(list(lfs))
 
 
-def _unknown_statuses_query(lf: pl.LazyFrame, known: Sequence[str]) -> pl.LazyFrame:
+def _unknown_statuses(table: pl.LazyFrame, known: Sequence[str]) -> pl.LazyFrame:
+    """Rows per status that ``known`` does not list, from a table of INBOUND row counts."""
     status = pl.col("interaction_status")
     return (
-        lf.filter(pl.col("interaction_direction") == _INBOUND, ~status.is_in(known) | status.is_null())
+        table.filter(~status.is_in(known) | status.is_null())
         .group_by(status)
-        .agg(rows=pl.len())
+        .agg(rows=pl.col("_rows").sum())
         .sort("rows", "interaction_status", descending=[True, False], nulls_last=True)
     )
 
@@ -176,6 +178,83 @@ def _warn_unknown(unknown: pl.DataFrame, func: str, outcomes_given: bool) -> Non
 def _percentile_name(q: float) -> str:
     text = f"{q * 100:.10f}".rstrip("0").rstrip(".")
     return "p" + text.replace(".", "_")
+
+
+# --------------------------------------------------------------------------------------------
+# wall-clock time in the frame's timezone, without converting every row through the tz database
+
+_SECOND = 1_000_000  # microseconds
+_HOUR = 3600 * _SECOND
+_DAY = 24 * _HOUR
+_MAX_SPAN = 100 * 366 * _DAY  # longer ranges (bad data) convert row by row instead
+
+
+def _offsets_at(instants_us: pl.Series, timezone: str) -> pl.Series:
+    """UTC offset (µs) of ``timezone`` at each instant (µs since the epoch)."""
+    utc = instants_us.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    local = utc.dt.convert_time_zone(timezone).dt.replace_time_zone(None)
+    return local.cast(pl.Int64) - instants_us
+
+
+@functools.lru_cache(maxsize=64)
+def _offset_changes(timezone: str, lo_us: int, hi_us: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The instants (µs) from which ``timezone``'s UTC offset holds, and those offsets, over
+    [lo, hi]; exact to the second (the tz database's resolution): hours are sampled, and each
+    hour in which the offset changed is searched second by second."""
+    lo = lo_us // _HOUR * _HOUR
+    hours = pl.int_range(lo, hi_us // _HOUR * _HOUR + 2 * _HOUR, _HOUR, eager=True, dtype=pl.Int64)
+    offsets = _offsets_at(hours, timezone)
+    starts, values = [lo], [int(offsets[0])]
+    for i in (offsets != offsets.shift(1)).fill_null(False).arg_true().to_list():
+        seconds = pl.int_range(int(hours[i - 1]) + _SECOND, int(hours[i]) + _SECOND, _SECOND, eager=True, dtype=pl.Int64)
+        inside = _offsets_at(seconds, timezone)
+        changed = (inside != inside.shift(1, fill_value=values[-1])).arg_true().to_list()
+        starts += [int(seconds[j]) for j in changed]
+        values += [int(inside[j]) for j in changed]
+    return tuple(starts), tuple(values)
+
+
+def _local_us(lf: pl.LazyFrame, column: str = "start_date_time") -> pl.Expr:
+    """Expression: ``column``'s wall-clock time in the frame's timezone, as µs since 1970-01-01.
+
+    The offsets in force between the column's first and last instant are looked up once (a tiny
+    query for the range); each row then only adds its offset, found by binary search.
+    """
+    dtype = lf.collect_schema()[column]
+    epoch_us = pl.col(column).dt.cast_time_unit("us").cast(pl.Int64)
+    timezone = getattr(dtype, "time_zone", None)
+    if timezone is None or timezone == "UTC":
+        return epoch_us
+    lo, hi = lf.select(epoch_us.min().alias("lo"), epoch_us.max().alias("hi")).collect().row(0)
+    if lo is None:
+        return epoch_us
+    if hi - lo > _MAX_SPAN:
+        return pl.col(column).dt.replace_time_zone(None).dt.cast_time_unit("us").cast(pl.Int64)
+    starts, offsets = _offset_changes(timezone, lo, hi)
+    if len(starts) == 1:
+        return epoch_us + offsets[0]
+    index = pl.lit(pl.Series(starts, dtype=pl.Int64)).search_sorted(epoch_us, side="right").cast(pl.Int64) - 1
+    return epoch_us + pl.lit(pl.Series(offsets, dtype=pl.Int64)).gather(index.clip(lower_bound=0))
+
+
+def _localize(naive: pl.Series, timezone: str | None) -> pl.Series:
+    """Wall-clock times (a few distinct period starts) to instants in ``timezone``: a repeated
+    wall-clock time is its earlier instant, one in a DST gap the first instant after the gap."""
+    if timezone is None:
+        return naive
+    out = naive.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
+    gaps = naive.filter(out.is_null() & naive.is_not_null()).unique().to_list()
+    if not gaps:
+        return out
+    fixes: dict[object, int] = {}
+    for wall in gaps:
+        wall_us = int(pl.Series([wall]).cast(pl.Int64)[0])
+        starts, offsets = _offset_changes(timezone, wall_us - 2 * _DAY, wall_us + 2 * _DAY)
+        for k in range(1, len(starts)):
+            if starts[k] + offsets[k - 1] <= wall_us < starts[k] + offsets[k]:
+                fixes[wall] = starts[k]
+    utc = pl.Series([fixes.get(w) for w in naive.to_list()], dtype=pl.Int64).cast(pl.Datetime("us"))
+    return out.fill_null(utc.dt.replace_time_zone("UTC").dt.convert_time_zone(timezone)).alias(naive.name)
 
 
 # --------------------------------------------------------------------------------------------
@@ -220,15 +299,22 @@ def channel_mix(df: FrameLike, *, by: By = None, every: str | None = None) -> pl
     _check_columns(schema, needed, func)
     if every is not None:
         _check_every(every, func)
-        lf = lf.with_columns(period=pl.col("start_date_time").dt.truncate(every))
+        # Truncate the wall-clock time (cheap integer work per row); turn the few distinct
+        # period starts back into instants of the frame's timezone at the end.
+        local = _local_us(lf).cast(pl.Datetime("us")).dt.truncate(every)
+        lf = lf.with_columns(period=local)
         keys = ["period", *keys]
     out = (
         lf.group_by([*keys, "interaction_type"])
         .agg(interactions=pl.len().cast(pl.Int64))
         .with_columns(share=pl.col("interactions") / _over(pl.col("interactions").sum(), keys))
     )
-    (result,) = _collect(_sorted(out, [*keys, "interaction_type"]))
-    return result
+    (result,) = _collect(out)
+    if every is not None:
+        dtype = schema["start_date_time"]
+        period = _localize(result["period"], dtype.time_zone).cast(pl.Datetime(dtype.time_unit, dtype.time_zone))
+        result = result.with_columns(period=period)
+    return result.sort([*keys, "interaction_type"], nulls_last=True, maintain_order=True)
 
 
 def _check_every(every: object, func: str) -> None:
@@ -291,7 +377,6 @@ def wait_time_stats(
         # Whole seconds take few distinct values: count them once, then read every statistic
         # off the (sorted) frequency table -- one cheap group-by instead of a sort per quantile.
         counts = lf.group_by([*keys, "waiting_time"]).agg(_count=pl.len().cast(pl.Int64))
-        counts = counts.sort("waiting_time")
         aggs = _stats_from_counts(w, pl.col("_count"), names)
         out = counts.group_by(keys).agg(aggs) if keys else counts.select(aggs)
     else:
@@ -309,8 +394,9 @@ def wait_time_stats(
 def _quantile_from_counts(value: pl.Expr, count: pl.Expr, q: float) -> pl.Expr:
     """Linear-interpolation quantile (numpy's default) of ``value`` repeated ``count`` times.
 
-    Expects the rows sorted by ``value``; usable in ``select`` and in ``group_by().agg``.
+    Usable in ``select`` and in ``group_by().agg``; the (small) frequency table is sorted here.
     """
+    value, count = value.sort(), count.sort_by(value)
     n = count.sum()
     before = count.cum_sum() - count  # rank (0-based) of the first copy of each value
     pos = (n - 1) * q
@@ -321,6 +407,7 @@ def _quantile_from_counts(value: pl.Expr, count: pl.Expr, q: float) -> pl.Expr:
 
 
 def _stats_from_counts(value: pl.Expr, count: pl.Expr, names: list[tuple[float, str]]) -> list[pl.Expr]:
+    """n, mean, percentiles and max of ``value`` repeated ``count`` times."""
     n = count.sum()
     return [
         n.cast(pl.Int64).alias("n"),
@@ -444,23 +531,44 @@ def wait_time_histogram(
 # service level
 
 
-def _service_level_aggs(
-    sets: dict[str, list[str]], threshold: float, short_abandon: float, formula: str
-) -> tuple[list[pl.Expr], list[pl.Expr]]:
-    """Aggregations (per group) and the ratio columns computed from them."""
-    s, w = pl.col("interaction_status"), pl.col("waiting_time")
+def _status_table(lf: pl.LazyFrame, keys: list[str], threshold: float, short_abandon: float) -> pl.LazyFrame:
+    """INBOUND rows counted per (keys, status, wait within threshold, wait shorter than short).
+
+    One cheap group-by over the rows; every service-level count, and the statuses nobody knows,
+    are then read off this small table.
+    """
+    w = pl.col("waiting_time")
+    return (
+        lf.filter(pl.col("interaction_direction") == _INBOUND)
+        .group_by(
+            *keys,
+            "interaction_status",
+            (w <= threshold).fill_null(False).alias("_within"),
+            (w < short_abandon).fill_null(False).alias("_short_wait"),
+        )
+        .agg(_rows=pl.len().cast(pl.Int64), _wait_sum=w.sum().cast(pl.Int64), _wait_n=w.count().cast(pl.Int64))
+    )
+
+
+def _service_level_aggs(sets: dict[str, list[str]], formula: str) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """Aggregations of the status table (per group) and the ratio columns computed from them."""
+    s, rows = pl.col("interaction_status"), pl.col("_rows")
     answered = s.is_in(sets["answered"])
     unanswered = s.is_in(sets["unanswered"])
-    is_short = (s == "SHORT_ABANDONED") | ((s == "ABANDONED") & (w < short_abandon).fill_null(False))
-    within = (w <= threshold).fill_null(False)
+    is_short = (s == "SHORT_ABANDONED") | ((s == "ABANDONED") & pl.col("_short_wait"))
+    within = pl.col("_within")
+    answered_waits = pl.col("_wait_n").filter(answered).sum()
     aggs = [
-        answered.sum().cast(pl.Int64).alias("answered"),
-        unanswered.sum().cast(pl.Int64).alias("unanswered"),
-        (answered & within).sum().cast(pl.Int64).alias("answered_within"),
-        (unanswered & within).sum().cast(pl.Int64).alias("_unanswered_within"),
-        (unanswered & is_short).sum().cast(pl.Int64).alias("short_abandoned"),
-        (unanswered & (s == "ABANDONED") & ~is_short).sum().cast(pl.Int64).alias("abandoned"),
-        w.filter(answered).mean().cast(pl.Float64).alias("asa"),
+        rows.filter(answered).sum().cast(pl.Int64).alias("answered"),
+        rows.filter(unanswered).sum().cast(pl.Int64).alias("unanswered"),
+        rows.filter(answered & within).sum().cast(pl.Int64).alias("answered_within"),
+        rows.filter(unanswered & within).sum().cast(pl.Int64).alias("_unanswered_within"),
+        rows.filter(unanswered & is_short).sum().cast(pl.Int64).alias("short_abandoned"),
+        rows.filter(unanswered & (s == "ABANDONED") & ~is_short).sum().cast(pl.Int64).alias("abandoned"),
+        pl.when(answered_waits > 0)
+        .then(pl.col("_wait_sum").filter(answered).sum() / answered_waits)
+        .cast(pl.Float64)
+        .alias("asa"),
     ]
 
     def ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
@@ -517,13 +625,12 @@ def _service_level_query(
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     sets = _outcome_sets(outcomes, func)
     known = [status for statuses in sets.values() for status in statuses]
-    aggs, ratios = _service_level_aggs(sets, threshold, short_abandon, formula)
-    rows = lf.filter(
-        pl.col("interaction_direction") == _INBOUND, pl.col("interaction_status").is_in(known)
-    )
+    aggs, ratios = _service_level_aggs(sets, formula)
+    table = _status_table(lf, keys, threshold, short_abandon)
+    rows = table.filter(pl.col("interaction_status").is_in(known))
     grouped = rows.group_by(keys).agg(aggs) if keys else rows.select(aggs)
     out = grouped.with_columns(ratios).select(*keys, *_SERVICE_LEVEL_COLUMNS)
-    return _sorted(out, keys), _unknown_statuses_query(lf, known)
+    return _sorted(out, keys), _unknown_statuses(table, known)
 
 
 def service_level(
@@ -685,16 +792,18 @@ def wait_time_survival(
     sets = _outcome_sets(outcomes, func)
     known = [status for statuses in sets.values() for status in statuses]
     s, w = pl.col("interaction_status"), pl.col("waiting_time")
-    rows = lf.filter(
-        pl.col("interaction_direction") == _INBOUND,
-        s.is_in(sets["answered"] + sets["unanswered"]),
-        w.is_not_null(),
+    # one group-by over the rows; outcomes (and unknown statuses) are read off the small table
+    table = (
+        lf.filter(pl.col("interaction_direction") == _INBOUND)
+        .group_by(*keys, "interaction_status", w)
+        .agg(_rows=pl.len().cast(pl.Int64))
     )
+    rows = table.filter(s.is_in(sets["answered"] + sets["unanswered"]), w.is_not_null())
     out = (
         rows.group_by([*keys, w.cast(pl.Int64).alias("time")])
         .agg(
-            events=s.is_in(sets["unanswered"]).sum().cast(pl.Int64),
-            censored=s.is_in(sets["answered"]).sum().cast(pl.Int64),
+            events=pl.col("_rows").filter(s.is_in(sets["unanswered"])).sum().cast(pl.Int64),
+            censored=pl.col("_rows").filter(s.is_in(sets["answered"])).sum().cast(pl.Int64),
         )
         .sort([*keys, "time"], nulls_last=True)
         .with_columns(at_risk=_over((pl.col("events") + pl.col("censored")).cum_sum(reverse=True), keys))
@@ -705,7 +814,7 @@ def wait_time_survival(
     )
     if threshold is not None:
         out = out.filter(pl.col("time") <= threshold)
-    result, unknown_df = _collect(out, _unknown_statuses_query(lf, known))
+    result, unknown_df = _collect(out, _unknown_statuses(table, known))
     _warn_unknown(unknown_df, func, outcomes is not None)
     return result
 
@@ -771,13 +880,13 @@ def hourly_profile(
         needed += ["interaction_status", "interaction_direction"]
     _check_columns(lf.collect_schema(), needed, func)
     start = pl.col("start_date_time")
-    local = start.dt.replace_time_zone(None)  # wall clock in the frame's timezone, converted once
+    day = pl.col("_local") // _DAY  # days since 1970-01-01 (a Thursday), wall clock
     placed = (
         lf.filter(start.is_not_null())
-        .with_columns(_local=local)
+        .with_columns(_local=_local_us(lf))
         .with_columns(
-            weekday=pl.col("_local").dt.weekday().cast(pl.Int8),
-            hour=pl.col("_local").dt.hour().cast(pl.Int8),
+            weekday=((day + 3) % 7 + 1).cast(pl.Int8),
+            hour=((pl.col("_local") - day * _DAY) // _HOUR).cast(pl.Int8),
         )
     )
     cell = [*keys, "weekday", "hour"]
@@ -792,7 +901,6 @@ def hourly_profile(
                 placed.filter(w.is_not_null())
                 .group_by([*cell, "waiting_time"])
                 .agg(_count=pl.len().cast(pl.Int64))
-                .sort("waiting_time")
             )
             agg = counts.group_by(cell).agg(
                 median_wait=_quantile_from_counts(w, pl.col("_count"), 0.5),

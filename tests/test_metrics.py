@@ -564,3 +564,57 @@ def test_metrics_stay_lazy_until_the_end():
         ok.hourly_profile(lf, value="service_level"),
     ):
         assert isinstance(result, pl.DataFrame) and result.height > 0
+
+
+# ------------------------------------------------------------------------------------------
+# wall-clock time: the fast offset lookup must agree with the tz database row by row
+
+ZONES = ["Europe/Lisbon", "America/New_York", "America/Havana", "Australia/Lord_Howe", "Asia/Kolkata", "Asia/Kathmandu", "Africa/Monrovia", "Pacific/Chatham"]
+
+
+@pytest.mark.parametrize("timezone", ZONES)
+def test_wall_clock_matches_polars_conversion_row_by_row(timezone):
+    from omnikit._metrics import _local_us
+
+    rng = np.random.default_rng(len(timezone))
+    # instants from 1968 (Monrovia was UTC-0:44:30 until 1972) to 2030, plus dense DST days
+    spread = rng.integers(-60 * 31_622_400, 60 * 31_622_400, 20_000) * 1_000_000
+    dense = np.datetime64("2024-03-09", "us").astype(np.int64) + rng.integers(0, 240 * 86400, 20_000) * 1_000_000
+    us = pl.Series(np.concatenate([spread, dense]))
+    df = pl.DataFrame({"start_date_time": us.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").dt.convert_time_zone(timezone)})
+    mine = df.select(_local_us(df.lazy()))["start_date_time"]
+    theirs = df["start_date_time"].dt.replace_time_zone(None).cast(pl.Int64)
+    assert (mine == theirs).all()
+
+
+def test_hourly_profile_agrees_with_polars_weekday_and_hour():
+    rng = np.random.default_rng(5)
+    us = pl.Series(np.datetime64("2024-01-01", "us").astype(np.int64) + rng.integers(0, 366 * 86400, 5_000) * 1_000_000)
+    df = frame([call("FINISHED", 1)] * 5_000, "Asia/Kathmandu").with_columns(
+        start_date_time=us.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").dt.convert_time_zone("Asia/Kathmandu")
+    )
+    expected = (
+        df.group_by(weekday=pl.col("start_date_time").dt.weekday(), hour=pl.col("start_date_time").dt.hour())
+        .agg(volume=pl.len())
+        .sort("weekday", "hour")
+    )
+    got = ok.hourly_profile(df).filter(pl.col("volume") > 0)
+    assert got.rows() == expected.rows()
+
+
+def test_channel_mix_periods_on_dst_days_are_one_per_wall_clock_day():
+    # Havana changes its clocks at midnight: 2024-03-10 00:00 does not exist (clocks jump to
+    # 01:00), and 2024-11-03 00:00-01:00 happens twice.
+    utc = pl.Series(
+        [dt.datetime(2024, 3, 10, 5, 30), dt.datetime(2024, 3, 10, 12), dt.datetime(2024, 11, 3, 4, 30), dt.datetime(2024, 11, 3, 5, 30), dt.datetime(2024, 11, 3, 12)]
+    )
+    df = frame([call("FINISHED", 1)] * 5, "America/Havana").with_columns(
+        start_date_time=utc.dt.replace_time_zone("UTC").dt.convert_time_zone("America/Havana")
+    )
+    out = ok.channel_mix(df, every="1d")
+    assert out["interactions"].to_list() == [2, 3]
+    starts = out["period"].dt.convert_time_zone("UTC").dt.replace_time_zone(None).to_list()
+    # the first instant after the gap (01:00 CDT = 05:00 UTC); the earlier of the two midnights (CDT)
+    assert starts == [dt.datetime(2024, 3, 10, 5), dt.datetime(2024, 11, 3, 4)]
+    hourly = ok.channel_mix(df, every="1h")
+    assert hourly["interactions"].to_list() == [1, 1, 2, 1]  # the repeated 00:00 hour is one period
