@@ -210,7 +210,8 @@ _MAIL_FORMATS = (
     (" ", 1, 1, "  "),
     ("", 0, 2, ""),
 )
-# Names: (before, case of first name, separator, case of last name, after); 0 as is, 1 upper, 2 lower.
+# Names: (before, case of first name, separator, case of last name, after);
+# case 0 as is, 1 upper, 2 lower.
 _NAME_FORMATS = (
     ("", 0, " ", 0, ""),
     ("", 1, " ", 1, ""),
@@ -222,8 +223,12 @@ _NAME_FORMATS = (
 )
 _CASES = (str.lower, str.title, str.upper)
 _FIRST_ASCII = [s.translate(_ASCII).lower() for s in _FIRST]
-_MAIL_FIRST = [f(x) for f in _CASES for part in (0, 1) for x in
-               (_FIRST_ASCII if part == 0 else [s[0] for s in _FIRST_ASCII])]  # fmt: skip
+_MAIL_FIRST = [
+    f(x)
+    for f in _CASES
+    for part in (0, 1)
+    for x in (_FIRST_ASCII if part == 0 else [s[0] for s in _FIRST_ASCII])
+]
 _MAIL_LAST = [f(s.translate(_ASCII).lower()) for f in _CASES for s in _LAST]
 _MAIL_DOMAINS = [f(d) for f in _CASES for d in _EMAIL_DOMAINS]
 _MAIL_SHARED = [f(m) if i else m for i, f in enumerate(_CASES) for m in _SHARED_MAILBOXES]
@@ -494,7 +499,8 @@ def synth_reports(
         first = spec.start + timedelta(seconds=cuts[i])
         last = spec.start + timedelta(seconds=cuts[i + 1])
         paths.append(
-            directory / f"{prefix}_{i + 1:02d}_{first:%Y-%m-%d}_{last:%Y-%m-%d}{_EXTENSIONS[format]}"
+            directory
+            / f"{prefix}_{i + 1:02d}_{first:%Y-%m-%d}_{last:%Y-%m-%d}{_EXTENSIONS[format]}"
         )
 
     def stamp(seconds: int) -> str:
@@ -644,9 +650,7 @@ class _Spec:
         n = _positive_int(n, "n", minimum=0)
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
             raise ParameterError(f"seed must be an integer, not {seed!r}")
-        if isinstance(start, datetime):
-            first = datetime(start.year, start.month, start.day)
-        elif isinstance(start, date):
+        if isinstance(start, date):  # a datetime too: its day
             first = datetime(start.year, start.month, start.day)
         else:
             try:
@@ -664,7 +668,8 @@ class _Spec:
                 zoneinfo.ZoneInfo(timezone)
             except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
                 raise ParameterError(
-                    f"unknown timezone {timezone!r}: use an IANA name such as 'UTC' or 'Europe/Lisbon'"
+                    f"unknown timezone {timezone!r}: use an IANA name such as 'UTC' or "
+                    "'Europe/Lisbon'"
                 ) from None
         return cls(n, int(seed) & _MASK64, first, days, customers, timezone)
 
@@ -672,7 +677,9 @@ class _Spec:
         """A 64-bit key derived from the seed, one per use."""
         return _mix(np.array([(self.seed * 0x9E3779B97F4A7C15 + salt) & _MASK64], np.uint64))[0]
 
-    def blocks(self, transform: Callable[[pl.DataFrame], pl.DataFrame] | None = None) -> Iterator[pl.DataFrame]:
+    def blocks(
+        self, transform: Callable[[pl.DataFrame], pl.DataFrame] | None = None
+    ) -> Iterator[pl.DataFrame]:
         """Yield the blocks in order, optionally transformed; two are made at a time in threads
         (numpy and polars release the GIL), never more than a few ahead of the consumer."""
         count = math.ceil(self.n / _BLOCK)
@@ -762,8 +769,11 @@ class _Spec:
             ],
             wait,
         )
-        handle = np.where(bot, _lognormal(rng, np.array([[90, 0.6]]), np.zeros(rows, np.int64)),
-                          _lognormal(rng, _HANDLE, chan))  # fmt: skip
+        handle = np.where(
+            bot,
+            _lognormal(rng, np.array([[90, 0.6]]), np.zeros(rows, np.int64)),
+            _lognormal(rng, _HANDLE, chan),
+        )
         duration = np.select(
             [status == FINISHED, status == VOICEMAIL, np.isin(status, (ASSIGNED, OFFERED))],
             [wait + np.maximum(handle, 1), wait + rng.integers(10, 91, rows), -1],
@@ -903,7 +913,9 @@ class _Spec:
                 "phone_num": phone_num,
                 "shared_mail": shared_mail,
                 "switch_no": switch_no,
-                "phone_fmt": np.where(intl, np.where(uk, 6, 8) + np.isin(phone_fmt, (1, 3, 5)), phone_fmt),
+                "phone_fmt": np.where(
+                    intl, np.where(uk, 6, 8) + np.isin(phone_fmt, (1, 3, 5)), phone_fmt
+                ),
                 "mail_fmt": mail_fmt,
                 "name_fmt": name_fmt,
                 "chat_kind": chat_kind,
@@ -924,7 +936,9 @@ class _Spec:
         )
         if self.timezone is not None and self.timezone != "UTC":
             frame = frame.with_columns(_existing(pl.col("t_start"), self.timezone)).with_columns(
-                _existing(pl.col("t_start") + pl.col("duration").clip(0), self.timezone).alias("t_end")
+                _existing(pl.col("t_start") + pl.col("duration").clip(0), self.timezone).alias(
+                    "t_end"
+                )
             )
         return frame.select(_vendor_columns(agents, bots))
 
@@ -934,10 +948,10 @@ class _Spec:
         # Distinct (first, last) pairs, so that an agent's name identifies them.
         pairs = np.random.default_rng([self.seed, 20]).permutation(len(_FIRST) * len(_LAST))[:count]
         lower = (h >> np.uint64(32)) % np.uint64(10) < 3
+        names = [f"{_FIRST[p % len(_FIRST)]} {_LAST[p // len(_FIRST)]}" for p in pairs.tolist()]
         names = [
-            f"{_FIRST[p % len(_FIRST)]} {_LAST[p // len(_FIRST)]}" for p in pairs.tolist()
+            name.lower() if low else name for name, low in zip(names, lower.tolist(), strict=True)
         ]
-        names = [name.lower() if low else name for name, low in zip(names, lower.tolist())]
         when = np.uint64(1_600_000_000) + (h >> np.uint64(40)) % np.uint64(120_000_000)
         ids = _strings(np.hstack([_hex_chars(when, 8), _hex_chars(_mix(idx ^ self.key(21)), 16)]))
         groups = [_GROUPS[int(v >> np.uint64(48)) % len(_GROUPS)] for v in h]
@@ -989,7 +1003,9 @@ def _vendor_columns(agents: pl.DataFrame, bots: pl.Series) -> list[pl.Expr]:
         pl.lit("@"),
         _pick(_MAIL_DOMAINS, domain_case * len(_EMAIL_DOMAINS) + col("domain")),
     )
-    shared = _pick(_MAIL_SHARED, case * len(_SHARED_MAILBOXES) + col("switch_no") % len(_SHARED_MAILBOXES))
+    shared = _pick(
+        _MAIL_SHARED, case * len(_SHARED_MAILBOXES) + col("switch_no") % len(_SHARED_MAILBOXES)
+    )
     email = pl.concat_str(
         _pick([f[0] for f in _MAIL_FORMATS], mf),
         pl.when(col("shared_mail")).then(shared).otherwise(own),
@@ -998,78 +1014,134 @@ def _vendor_columns(agents: pl.DataFrame, bots: pl.Series) -> list[pl.Expr]:
 
     ctk = col("ctk")
     url = pl.concat_str(
-        pl.lit("https://"), _pick(_CHAT_SITES, col("site")), pl.lit("?ctk="),
-        ctk.str.slice(0, 8), pl.lit("-"), ctk.str.slice(8, 4), pl.lit("-"), ctk.str.slice(12, 4),
-        pl.lit("-"), ctk.str.slice(16, 4), pl.lit("-"), ctk.str.slice(20),
-    )  # fmt: skip
+        pl.lit("https://"),
+        _pick(_CHAT_SITES, col("site")),
+        pl.lit("?ctk="),
+        ctk.str.slice(0, 8),
+        pl.lit("-"),
+        ctk.str.slice(8, 4),
+        pl.lit("-"),
+        ctk.str.slice(12, 4),
+        pl.lit("-"),
+        ctk.str.slice(16, 4),
+        pl.lit("-"),
+        ctk.str.slice(20),
+    )
     kind = col("chat_kind")
     contact = (
-        pl.when(chan.is_in([VOICE, SMS, WHATSAPP])).then(phone)
-        .when((chan == EMAIL) | ((chan == CHAT) & (kind == 1))).then(email)
-        .when(chan.is_in([CHAT, DIGITAL]) & (kind == 0)).then(url)
+        pl.when(chan.is_in([VOICE, SMS, WHATSAPP]))
+        .then(phone)
+        .when((chan == EMAIL) | ((chan == CHAT) & (kind == 1)))
+        .then(email)
+        .when(chan.is_in([CHAT, DIGITAL]) & (kind == 0))
+        .then(url)
         .otherwise(pl.lit(""))
-    )  # fmt: skip
+    )
 
     nf = col("name_fmt")
-    name = pl.when(col("has_name")).then(
-        pl.concat_str(
-            _pick([f[0] for f in _NAME_FORMATS], nf),
-            _pick(_NAME_FIRST, _pick_int([f[1] for f in _NAME_FORMATS], nf) * len(_FIRST) + col("fname")),
-            _pick([f[2] for f in _NAME_FORMATS], nf),
-            _pick(_NAME_LAST, _pick_int([f[3] for f in _NAME_FORMATS], nf) * len(_LAST) + col("lname")),
-            _pick([f[4] for f in _NAME_FORMATS], nf),
+    name = (
+        pl.when(col("has_name"))
+        .then(
+            pl.concat_str(
+                _pick([f[0] for f in _NAME_FORMATS], nf),
+                _pick(
+                    _NAME_FIRST,
+                    _pick_int([f[1] for f in _NAME_FORMATS], nf) * len(_FIRST) + col("fname"),
+                ),
+                _pick([f[2] for f in _NAME_FORMATS], nf),
+                _pick(
+                    _NAME_LAST,
+                    _pick_int([f[3] for f in _NAME_FORMATS], nf) * len(_LAST) + col("lname"),
+                ),
+                _pick([f[4] for f in _NAME_FORMATS], nf),
+            )
         )
-    ).otherwise(pl.lit(""))
+        .otherwise(pl.lit(""))
+    )
 
     status = col("status")
     bot = col("bot")
     answered = col("answered")
     agent_row = col("agent")
     agent_id = _pick(agents["id"].to_list(), agent_row)
-    bot_id = _pick(bots.to_list(), pl.when(chan == VOICE).then(0).when(chan == WHATSAPP).then(2)
-                   .when(chan == DIGITAL).then(3).otherwise(1))  # fmt: skip
+    bot_id = _pick(
+        bots.to_list(),
+        pl.when(chan == VOICE)
+        .then(0)
+        .when(chan == WHATSAPP)
+        .then(2)
+        .when(chan == DIGITAL)
+        .then(3)
+        .otherwise(1),
+    )
     groups = (
-        pl.when(bot | (status == OFFERED)).then(pl.lit(""))
-        .when(answered & (col("agent_kind") == 0)).then(_pick(agents["group"].to_list(), agent_row))
-        .when(answered & (col("agent_kind") == 1)).then(agent_id)
-        .when(col("unanswered") & (col("agent_kind") == 0)).then(_pick(_GROUPS, col("queue")))
+        pl.when(bot | (status == OFFERED))
+        .then(pl.lit(""))
+        .when(answered & (col("agent_kind") == 0))
+        .then(_pick(agents["group"].to_list(), agent_row))
+        .when(answered & (col("agent_kind") == 1))
+        .then(agent_id)
+        .when(col("unanswered") & (col("agent_kind") == 0))
+        .then(_pick(_GROUPS, col("queue")))
         .otherwise(pl.lit(""))
-    )  # fmt: skip
+    )
     when = "%Y-%m-%d %H:%M:%S"
     return [
         col("id").alias("interaction_id"),
         pl.when(col("no_wait")).then(None).otherwise(col("wait")).alias("waiting_time"),
         pl.from_epoch(col("t_start"), time_unit="s").dt.strftime(when).alias("start_date-time"),
-        pl.when(col("no_end")).then(None)
+        pl.when(col("no_end"))
+        .then(None)
         .otherwise(pl.from_epoch(col("t_end"), time_unit="s").dt.strftime(when))
         .alias("end_date-time"),
         pl.when(col("no_end")).then(None).otherwise(col("duration")).alias("duration"),
         chan_name.alias("interaction_type"),
         _pick(_STATUSES, status).alias("interaction_status"),
-        pl.when(col("out")).then(pl.lit("OUTBOUND")).otherwise(pl.lit("INBOUND"))
+        pl.when(col("out"))
+        .then(pl.lit("OUTBOUND"))
+        .otherwise(pl.lit("INBOUND"))
         .alias("interaction_direction"),
-        pl.when(bot).then(pl.lit("VIRTUAL_AGENT")).when(col("no_agent_type")).then(pl.lit(""))
-        .otherwise(pl.lit("USER")).alias("agent_type"),
+        pl.when(bot)
+        .then(pl.lit("VIRTUAL_AGENT"))
+        .when(col("no_agent_type"))
+        .then(pl.lit(""))
+        .otherwise(pl.lit("USER"))
+        .alias("agent_type"),
         groups.alias("groups"),
-        pl.when(answered).then(_pick(agents["name"].to_list(), agent_row)).otherwise(pl.lit(""))
+        pl.when(answered)
+        .then(_pick(agents["name"].to_list(), agent_row))
+        .otherwise(pl.lit(""))
         .alias("agent_name"),
-        pl.when(bot).then(bot_id).when(answered).then(agent_id).otherwise(pl.lit(""))
+        pl.when(bot)
+        .then(bot_id)
+        .when(answered)
+        .then(agent_id)
+        .otherwise(pl.lit(""))
         .alias("agent_id"),
-        pl.when(col("has_ext")).then(col("ext").cast(pl.String)).otherwise(pl.lit(""))
+        pl.when(col("has_ext"))
+        .then(col("ext").cast(pl.String))
+        .otherwise(pl.lit(""))
         .alias("external_id"),
         name.alias("name"),
         contact.alias("contact"),
         pl.when(col("has_cid")).then(col("cid")).otherwise(pl.lit("")).alias("contact_id"),
         pl.when(col("disposition") >= 0)
-        .then(_pick(_DISPOSITIONS, col("disposition").clip(0))).otherwise(pl.lit(""))
+        .then(_pick(_DISPOSITIONS, col("disposition").clip(0)))
+        .otherwise(pl.lit(""))
         .alias("disposition_name"),
-        pl.when(chan == VOICE).then(pl.lit(""))
-        .otherwise(pl.concat_str(pl.lit(_RECORDING_BASE), chan_name.str.to_lowercase(),
-                                 pl.lit("/"), col("id")))
+        pl.when(chan == VOICE)
+        .then(pl.lit(""))
+        .otherwise(
+            pl.concat_str(
+                pl.lit(_RECORDING_BASE), chan_name.str.to_lowercase(), pl.lit("/"), col("id")
+            )
+        )
         .alias("transcription-recording"),
-        pl.when(col("note") >= 0).then(_pick(_NOTES, col("note").clip(0))).otherwise(pl.lit(""))
+        pl.when(col("note") >= 0)
+        .then(_pick(_NOTES, col("note").clip(0)))
+        .otherwise(pl.lit(""))
         .alias("notes"),
-    ]  # fmt: skip
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -1088,9 +1160,7 @@ def _earlier_state(rows: pl.DataFrame, repeated: pl.Expr, report_end: str) -> pl
     pick = col("interaction_id").str.slice(0, 2).str.to_integer(base=16)
     pick2 = col("interaction_id").str.slice(2, 2).str.to_integer(base=16)
     still_open = col("end_date-time").is_null() | (col("end_date-time") > report_end)
-    changed = (
-        repeated & (col("interaction_status") != "OFFERED") & (still_open | (pick < 86))
-    )
+    changed = repeated & (col("interaction_status") != "OFFERED") & (still_open | (pick < 86))
     assigned = (
         changed
         & (col("interaction_status") == "FINISHED")
@@ -1100,8 +1170,12 @@ def _earlier_state(rows: pl.DataFrame, repeated: pl.Expr, report_end: str) -> pl
     offered = changed & ~assigned
     blank = pl.lit("")
     return rows.with_columns(
-        pl.when(assigned).then(pl.lit("ASSIGNED")).when(offered).then(pl.lit("OFFERED"))
-        .otherwise(col("interaction_status")).alias("interaction_status"),
+        pl.when(assigned)
+        .then(pl.lit("ASSIGNED"))
+        .when(offered)
+        .then(pl.lit("OFFERED"))
+        .otherwise(col("interaction_status"))
+        .alias("interaction_status"),
         pl.when(offered).then(None).otherwise(col("waiting_time")).alias("waiting_time"),
         pl.when(changed).then(None).otherwise(col("end_date-time")).alias("end_date-time"),
         pl.when(changed).then(None).otherwise(col("duration")).alias("duration"),
@@ -1109,8 +1183,11 @@ def _earlier_state(rows: pl.DataFrame, repeated: pl.Expr, report_end: str) -> pl
             pl.when(offered).then(blank).otherwise(col(c)).alias(c)
             for c in ("agent_type", "groups", "agent_name", "agent_id")
         ],
-        *[pl.when(changed).then(blank).otherwise(col(c)).alias(c) for c in ("disposition_name", "notes")],
-    )  # fmt: skip
+        *[
+            pl.when(changed).then(blank).otherwise(col(c)).alias(c)
+            for c in ("disposition_name", "notes")
+        ],
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1145,7 +1222,9 @@ class _Writer:
     def write(self, block: pl.DataFrame) -> None:
         if self.fmt == "csv":
             if self.file.tell() == 0 or block.height:
-                block.select(_blank_to_null()).write_csv(self.file, include_header=self.file.tell() == 0)
+                block.select(_blank_to_null()).write_csv(
+                    self.file, include_header=self.file.tell() == 0
+                )
         elif block.height:
             if self.fmt == "ndjson":
                 block.write_ndjson(self.file)
@@ -1180,7 +1259,9 @@ class _Writer:
 def _blank_to_null() -> list[pl.Expr]:
     """CSV cells: empty text is written as an empty field, like a missing value."""
     return [
-        pl.col(f) if f in _INT_FIELDS else pl.when(pl.col(f) == "").then(None).otherwise(pl.col(f)).alias(f)
+        pl.col(f)
+        if f in _INT_FIELDS
+        else pl.when(pl.col(f) == "").then(None).otherwise(pl.col(f)).alias(f)
         for f in _FIELDS
     ]
 
@@ -1205,8 +1286,5 @@ def _pretty(block: pl.DataFrame, indent: int, first: bool) -> bytes:
     entries = block.select(
         pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in parts]).alias("entry")
     ).get_column("entry")
-    buffer = io.StringIO()
-    buffer.write(outer if first else "," + outer)
-    # str.join over the block's entries, vectorized by polars.
-    buffer.write(entries.str.join("," + outer).item())
-    return buffer.getvalue().encode()
+    lead = outer if first else "," + outer
+    return (lead + entries.str.join("," + outer).item()).encode()

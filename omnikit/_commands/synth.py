@@ -1,7 +1,7 @@
 """``omnikit synth``: write seeded sample report files in the vendor's format.
 
-    omnikit synth week.json --n 100000 --seed 7 --indent 4
-    omnikit synth data/ --n 1000000 --windows 4 --overlap 1d --format ndjson
+omnikit synth week.json --n 100000 --seed 7 --indent 4
+omnikit synth data/ --n 1000000 --windows 4 --overlap 1d --format ndjson
 """
 
 from __future__ import annotations
@@ -25,8 +25,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         ),
     )
     parser.add_argument("path", metavar="PATH", help="file or directory to write")
-    parser.add_argument("--n", type=int, default=10_000, help="number of interactions (default 10000)")
-    parser.add_argument("--seed", type=int, default=0, help="seed; the same seed gives the same files")
+    parser.add_argument(
+        "--n", type=int, default=10_000, help="number of interactions (default 10000)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed; the same seed gives the same files"
+    )
     parser.add_argument(
         "--format",
         choices=("json", "ndjson", "csv"),
@@ -48,7 +52,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--start", default="2024-09-02", help="first day, YYYY-MM-DD")
     parser.add_argument("--days", type=int, default=28, help="days covered (default 28)")
     parser.add_argument(
-        "--customers", type=int, default=None, help="distinct customers (default: 0.15 per interaction)"
+        "--customers",
+        type=int,
+        default=None,
+        help="distinct customers (default: 0.15 per interaction)",
     )
     parser.add_argument(
         "--timezone",
