@@ -20,8 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="write seeded sample report files (JSON envelope, NDJSON or CSV)",
         description=(
             "Write a synthetic Customer Omnichannel Report in the vendor's format. PATH is a "
-            "file (format from its suffix: .json, .jsonl/.ndjson, .csv), or a directory: then "
-            "several report files whose windows overlap are written into it (as with --windows)."
+            "file (format from its suffix: .json, .jsonl/.ndjson, .csv), or a directory (an "
+            "existing one, or a new path without a suffix): then several report files whose "
+            "windows overlap are written into it (as with --windows)."
         ),
     )
     parser.add_argument("path", metavar="PATH", help="file or directory to write")
