@@ -26,13 +26,13 @@ into logs, exception messages or progress output by accident.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import dataclasses
 import datetime as dt
 import email.utils
 import logging
 import os
+import queue
 import random
 import tempfile
 import threading
@@ -442,7 +442,9 @@ class ExploreClient:
         self._token_lock = threading.Lock()
         self._token: Secret | None = None
         self._token_renew_at = 0.0
-        self._cancel = threading.Event()
+        # Each iter_spans() call gives its worker threads their own stop event.
+        self._local = threading.local()
+        self._temp_files: set[Path] = set()
 
     def __repr__(self) -> str:
         return (
@@ -533,6 +535,13 @@ class ExploreClient:
             return
 
     # -- requests with retries ------------------------------------------------------------------
+
+    @property
+    def _cancel(self) -> threading.Event:
+        event = getattr(self._local, "cancel", None)
+        if event is None:
+            event = self._local.cancel = threading.Event()
+        return event
 
     def _check_cancel(self) -> None:
         if self._cancel.is_set():
@@ -720,7 +729,7 @@ class ExploreClient:
                     return f"the storage URL answered HTTP {stream.status_code} (expired or refused)"
                 expected = stream.headers.get("content-length")
                 with open(dest, "wb") as out:
-                    for chunk in stream.iter_bytes(1 << 20):
+                    for chunk in stream.iter_bytes():  # as it arrives: Ctrl-C stops it promptly
                         self._check_cancel()
                         out.write(chunk)
                 # Content-Length counts the bytes on the wire (before any Content-Encoding).
@@ -754,6 +763,7 @@ class ExploreClient:
         handle, name = tempfile.mkstemp(prefix=f".omnikit-{job_id}-", suffix=suffix)
         os.close(handle)
         path = Path(name)
+        self._temp_files.add(path)
         try:
             parse_failures = 0
             while True:
@@ -774,6 +784,7 @@ class ExploreClient:
                 break
         finally:
             path.unlink(missing_ok=True)
+            self._temp_files.discard(path)
         return FetchedSpan(start, end, job_id, frame, dt.datetime.now(dt.timezone.utc))
 
     # -- ranges -------------------------------------------------------------------------------
@@ -808,30 +819,60 @@ class ExploreClient:
             if _utc(end) - _utc(start) > MAX_JOB_SPAN:
                 raise ParameterError(f"the span {_span_text(start, end)} is longer than 31 days; use plan()")
         deadline = time.monotonic() + self.timeout
-        self._cancel.clear()
+        cancel = threading.Event()
+        todo: queue.SimpleQueue[tuple[dt.datetime, dt.datetime]] = queue.SimpleQueue()
+        for span in spans:
+            todo.put(span)
+        results: queue.SimpleQueue[tuple[tuple[dt.datetime, dt.datetime], FetchedSpan | None, BaseException | None]]
+        results = queue.SimpleQueue()
+
+        def work() -> None:
+            self._local.cancel = cancel
+            while not cancel.is_set():
+                try:
+                    span = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    results.put((span, self.run_job(span[0], span[1], timezone, deadline=deadline), None))
+                except BaseException as error:  # noqa: BLE001 -- handed to the caller below
+                    results.put((span, None, error))
+
+        # Daemon threads: a worker blocked on a slow download must not keep a Ctrl-C'd
+        # process alive; each stops at its next step once ``cancel`` is set.
+        workers = [
+            threading.Thread(target=work, name=f"omnikit-job-{i}", daemon=True)
+            for i in range(min(self.max_concurrent_jobs, len(spans)))
+        ]
+        for worker in workers:
+            worker.start()
         errors: list[BaseException] = []
-        executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=self.max_concurrent_jobs, thread_name_prefix="omnikit-job"
-        )
         try:
-            futures = {executor.submit(self.run_job, s, e, timezone, deadline=deadline): (s, e) for s, e in spans}
-            for future in concurrent.futures.as_completed(futures):
-                span = futures[future]
-                error = future.exception()
-                if error is not None:
-                    if isinstance(error, _Cancelled):
+            for _ in spans:
+                while True:
+                    try:
+                        # A timeout, so the main thread sees Ctrl-C at once.
+                        span, part, error = results.get(timeout=0.2)
+                        break
+                    except queue.Empty:
                         continue
-                    errors.append(error)
-                    if on_event:
-                        on_event("failed", span)
+                if error is not None:
+                    if not isinstance(error, _Cancelled):
+                        errors.append(error)
+                        if on_event:
+                            on_event("failed", span)
                     continue
+                assert part is not None
                 if on_event:
                     on_event("done", span)
-                yield future.result()
+                yield part
         finally:
-            self._cancel.set()
-            executor.shutdown(wait=True, cancel_futures=True)
-            self._cancel.clear()
+            cancel.set()
+            until = time.monotonic() + 1.0
+            for worker in workers:
+                worker.join(timeout=max(0.0, until - time.monotonic()))
+            for path in list(self._temp_files):  # left by workers still stuck in a download
+                path.unlink(missing_ok=True)
         if errors:
             first = errors[0]
             if len(errors) > 1 and isinstance(first, ExploreError):

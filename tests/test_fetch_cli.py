@@ -160,6 +160,38 @@ def test_a_fetch_killed_mid_download_is_completed_by_the_next_run(tmp_path, talk
     assert not [p for p in store.iterdir() if p.name.startswith(".")]
 
 
+def test_ctrl_c_stops_promptly_and_leaves_a_readable_store(tmp_path, talkdesk):
+    store = tmp_path / "store"
+    talkdesk.faults = Faults(slow_downloads=120.0)  # a download that would take two minutes
+    process = subprocess.Popen(
+        [sys.executable, "-m", "omnikit", "fetch", "--from", START, "--to", END, "--timezone", TZ,
+         "--store", str(store), "--no-progress"],
+        env={**os.environ, **talkdesk.environ()}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not talkdesk.download_started.is_set() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    try:
+        _, err = process.communicate(timeout=30)  # it stops mid-download, not after it
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130 and "omnikit fetch: interrupted" in err
+    assert json.loads((store / "_manifest.json").read_text())["complete"] == []
+    assert not [p for p in store.iterdir() if p.name.startswith(".") or p.suffix == ".parquet"]
+    talkdesk.faults = Faults()
+    assert fetch_cli(store, "--no-progress") == 0
+    assert_store_holds(store, expected(talkdesk))
+
+
+def test_an_empty_span_is_complete_too(tmp_path, talkdesk):
+    assert fetch_cli(tmp_path / "store", start="2024-01-01", end="2024-01-03") == 0
+    assert len(json.loads((tmp_path / "store" / "_manifest.json").read_text())["complete"]) == 1
+    assert not list((tmp_path / "store").glob("*.parquet"))
+
+
 def test_progress_bar_on_request(tmp_path, talkdesk, capsys):
     assert fetch_cli(tmp_path / "store", "--progress", start="2024-08-05", end="2024-09-20") == 0
     err = capsys.readouterr().err
