@@ -163,8 +163,11 @@ def test_a_fetch_killed_mid_download_is_completed_by_the_next_run(tmp_path, talk
 def test_ctrl_c_stops_promptly_and_leaves_a_readable_store(tmp_path, talkdesk):
     store = tmp_path / "store"
     talkdesk.faults = Faults(slow_downloads=120.0)  # a download that would take two minutes
+    # Install Python's Ctrl-C handler even if this test runs where SIGINT is ignored (CI shells).
+    runner = ("import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+              "from omnikit.cli import main; raise SystemExit(main())")
     process = subprocess.Popen(
-        [sys.executable, "-m", "omnikit", "fetch", "--from", START, "--to", END, "--timezone", TZ,
+        [sys.executable, "-c", runner, "fetch", "--from", START, "--to", END, "--timezone", TZ,
          "--store", str(store), "--no-progress"],
         env={**os.environ, **talkdesk.environ()}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
