@@ -112,7 +112,7 @@ def test_refetch_takes_the_later_state_without_duplicates(tmp_path, talkdesk):
 
 def test_a_fetch_killed_mid_download_is_completed_by_the_next_run(tmp_path, talkdesk):
     store = tmp_path / "store"
-    talkdesk.faults = Faults(slow_downloads=1.5)  # each download takes 1.5 s
+    talkdesk.faults = Faults(slow_downloads=1.0)  # each download takes a second
     env = {**os.environ, **talkdesk.environ()}
     process = subprocess.Popen(
         [sys.executable, "-m", "omnikit", "fetch", "--from", START, "--to", END, "--timezone", TZ,
