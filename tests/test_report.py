@@ -195,22 +195,29 @@ def test_without_the_omnikit_kernel_this_interpreter_runs_the_report(tiny_report
 
 
 @pytest.mark.slow
-def test_command_line_renders_a_report(source, tmp_path, capsys):
+def test_command_line_renders_a_report_and_no_redact_shows_customers(source, tmp_path, capsys):
     out = tmp_path / "reports"
     code = main([
-        "report", "channel_mix", "--source", str(source), "--start", "2024-09-02", "--end", "2024-09-09",
-        "--timezone", "UTC", "--out", str(out), "-p", "every", "1w",
+        "report", "journeys", "--source", str(source), "--start", "2024-09-02", "--end", "2024-09-09",
+        "--timezone", "UTC", "--out", str(out), "-p", "gap", "12h", "-p", "top_n", "3", "--no-redact",
     ])
     assert code == 0
-    assert capsys.readouterr().out.split() == [str(out / "channel_mix.ipynb"), str(out / "channel_mix.html")]
-    results = ok.read_results(out / "channel_mix.ipynb")
+    printed = capsys.readouterr()
+    assert printed.out.split() == [str(out / "journeys.ipynb"), str(out / "journeys.html")]
+    assert "not redacted" in printed.err
+    results = ok.read_results(out / "journeys.ipynb")
     assert results["period"] == "2024-09-02 to 2024-09-08"
     loaded = ok.load(source)
-    in_week = loaded.filter(pl.col("start_date_time").dt.date() < pl.date(2024, 9, 9)).height
-    assert results["interactions"] == in_week
-    nb = nbformat.read(out / "channel_mix.ipynb", as_version=4)
-    assert nb.metadata.papermill.parameters["every"] == "1w"
-    assert "<html" in (out / "channel_mix.html").read_text(encoding="utf-8")
+    week = loaded.filter(pl.col("start_date_time").dt.date() < pl.date(2024, 9, 9))
+    assert results["interactions"] == week.height
+    assert len(results["top_paths"]) == 3
+    nb = nbformat.read(out / "journeys.ipynb", as_version=4)
+    assert nb.metadata.papermill.parameters["gap"] == "12h" and nb.metadata.papermill.parameters["redact"] is False
+    # internal use: the example journey names its customer
+    page = (out / "journeys.html").read_text(encoding="utf-8")
+    names = {n.strip() for n in week["name"].drop_nulls().unique() if len(n.strip()) > 4}
+    assert any(name in page for name in names)
+    assert "Not redacted" in page
 
 
 @pytest.mark.slow
