@@ -239,20 +239,29 @@ def _check_columns(lazy: pl.LazyFrame) -> None:
 
 
 def _identifier_frame(lazy: pl.LazyFrame, *, keep_customer: bool = False) -> pl.DataFrame:
-    """Collect what resolution needs: the id columns, and the content of rows without any id."""
-    schema = lazy.collect_schema()
-    everything = pl.concat_str(
-        [pl.col(c).cast(pl.String).fill_null("\x00") for c in schema.names() if c != "customer_id"],
-        separator="\x1f",
-    )
+    """Collect what resolution needs: the id columns, and (``__content``) the whole content of
+    the rare rows without an ``interaction_id``, which stands in for it."""
     columns = [
         pl.col("interaction_id").cast(pl.String),
         *[pl.col(c).cast(pl.String).str.strip_chars().replace("", None) for c in ("contact_id", "contact", "name")],
-        pl.when(pl.col("interaction_id").is_null()).then(everything).alias("__content"),
     ]
     if keep_customer:
         columns.append(pl.col("customer_id").cast(pl.String))
-    return lazy.select(columns).collect()
+    ids = lazy.select(columns).collect()
+    content = pl.Series("__content", [None] * ids.height, dtype=pl.String)
+    if ids["interaction_id"].null_count():
+        everything = pl.concat_str(
+            [pl.col(c).cast(pl.String).fill_null("\x00") for c in lazy.collect_schema().names() if c != "customer_id"],
+            separator="\x1f",
+        )
+        rows = (
+            lazy.with_row_index("__row")
+            .filter(pl.col("interaction_id").is_null())
+            .select("__row", everything.alias("__content"))
+            .collect()
+        )
+        content = content.scatter(rows["__row"], rows["__content"])
+    return ids.with_columns(content)
 
 
 def _tuples(ids: pl.DataFrame, link_by_name: bool) -> pl.DataFrame:
