@@ -315,6 +315,28 @@ def _this_interpreter_kernel_manager() -> type:
     return ThisInterpreterKernelManager
 
 
+def _engine_name() -> str:
+    """Register (once) papermill's nbclient engine that also keeps the notebook when stopped."""
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.iorw import write_ipynb
+
+    class KeepOnErrorEngine(NBClientEngine):
+        """As nbclient, and on a timeout or a dead kernel write the partly executed notebook."""
+
+        @classmethod
+        def execute_notebook(cls, nb, kernel_name, keep_on_error=None, **kwargs):  # type: ignore[no-untyped-def]
+            try:
+                return super().execute_notebook(nb, kernel_name, **kwargs)
+            except BaseException:
+                if keep_on_error:
+                    write_ipynb(nb, keep_on_error)
+                raise
+
+    if "omnikit" not in papermill_engines._engines:
+        papermill_engines.register("omnikit", KeepOnErrorEngine)
+    return "omnikit"
+
+
 def _failed_cell(output: Path) -> tuple[int | None, str]:
     """Index (in the kept output notebook) and first line of the cell that failed or hung."""
     try:
@@ -433,6 +455,11 @@ def render_report(
             progress_bar=sys.stderr.isatty() if progress is None else progress,
             log_output=False,
             execution_timeout=timeout,
+            # write the output notebook when done (or failed), not after every cell: saving
+            # costs more than most cells
+            request_save_on_cell_execute=False,
+            engine_name=_engine_name(),
+            keep_on_error=str(output),
             # the kernel's warning that it talks over TCP on localhost is noise on every run
             extra_arguments=["--IPKernelApp.log_level=ERROR"],
             **_kernel_options(kernel_name),
