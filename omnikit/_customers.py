@@ -443,8 +443,8 @@ def _resolve(
     ).tocsr()
     n_comp, labels = connected_components(graph, directed=False)
     # A component is named after its smallest node (nodes are sorted by kind, then key).
-    first = np.full(n_comp, k, dtype=np.int64)
-    np.minimum.at(first, labels, np.arange(k))
+    first = np.empty(n_comp, dtype=np.int64)
+    first[labels[::-1]] = np.arange(k - 1, -1, -1)  # repeated index: the last (smallest) wins
     smallest = nodes.select(pl.format("{}:{}", "kind", "key")).to_series().gather(first)
     index = np.empty(ids.height, dtype=np.int64)
     linked = tuples.select("__t", "__rows").join(anchors, on="__t", how="inner").explode("__rows")
