@@ -585,6 +585,7 @@ class ExploreClient:
     ) -> httpx.Response:
         """Send one API request with the token; retry 429/5xx/connection errors; renew on 401."""
         attempt = 0
+        waited = 0
         renewed = False
         while True:
             self._check_cancel()
@@ -618,8 +619,10 @@ class ExploreClient:
             if status in _RETRY_STATUSES:
                 if status == 429 and wait_on_429:
                     # The account's job queue is full: wait for room until the deadline.
-                    attempt_429 = min(attempt + 1, 6)
-                    self._sleep(self._retry_wait(response, attempt_429), deadline, what)
+                    # Retry-After is a floor: never hammer the API with Retry-After: 0.
+                    waited += 1
+                    pause = max(self._retry_wait(response, waited), self._backoff_seconds(min(waited, 6)))
+                    self._sleep(pause, deadline, what)
                     continue
                 attempt += 1
                 if attempt > self.retries:

@@ -6,6 +6,7 @@ for the range: nothing lost, nothing twice.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import logging
 import threading
@@ -374,12 +375,15 @@ def test_a_sentinel_secret_never_appears_in_logs_messages_or_files(tmp_path, cap
         with pytest.raises(ok.AuthenticationError) as refused:
             ok.fetch(START, END, timezone=TZ, store=tmp_path / "other")
         messages.append(str(refused.value))
+    # The secret travels only in the token request's Basic header: look for that form too.
+    basic = base64.b64encode(f"{talkdesk.client_id}:{sentinel}".encode()).decode()
     out, err = capfd.readouterr()
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert any(r.name.startswith("httpcore") for r in caplog.records)  # the debug logs were on
     for text in (out, err, logged, *messages):
-        assert sentinel not in text
+        assert sentinel not in text and basic not in text
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert any(p.suffix == ".parquet" for p in written)
     for path in written:
-        assert sentinel.encode() not in path.read_bytes(), path
+        data = path.read_bytes()
+        assert sentinel.encode() not in data and basic.encode() not in data, path
