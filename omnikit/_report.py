@@ -6,9 +6,15 @@ the top-level ``notebooks/`` folder of the source tree and ship inside the wheel
 ``parameters`` cell *before* a kernel starts, runs the notebook, and writes
 ``OUT/NAME.ipynb`` (executed) and ``OUT/NAME.html`` (see :func:`omnikit.export_html`).
 
-Inside a notebook, :func:`report_data` loads the data, resolves customers, redacts, and cuts
-the report period (and the one before it, for comparisons); :func:`record_results` records the
-headline numbers, which :func:`read_results` reads back from an executed notebook.
+Inside a notebook (and in your own analysis), the notebooks' logic lives here, unit-tested:
+
+- :func:`report_data` loads the data, resolves customers, redacts, and cuts the report period
+  (and the one before it, for comparisons);
+- :func:`headline_numbers` gives the week at a glance, :func:`compare_periods` puts a metric
+  beside the previous period's with the change, :func:`report_table` shows a small frame as a
+  table a manager can read;
+- :func:`record_results` records the headline numbers in the executed notebook, and
+  :func:`read_results` reads them back (tests compare them with direct calls).
 """
 
 from __future__ import annotations
