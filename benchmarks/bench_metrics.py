@@ -1,11 +1,12 @@
 """Benchmark: omnikit's metrics against the same computations written as SQL in DuckDB.
 
 10,000,000 synthetic interactions (``ok.synth_frame``) are written once to Parquet under
-``benchmarks/.data/`` (git-ignored) and reused. Each side then runs in its own subprocess, so that
-its peak memory (``ru_maxrss``) is its own: every metric is computed from the Parquet file
-(``pl.scan_parquet`` for omnikit, ``read_parquet`` for DuckDB), ``--runs`` times, and the median is
-kept; then the whole set is computed ``--runs`` times in a row. The results of the two sides are
-compared (they must agree) before the timings are printed.
+``benchmarks/.data/`` (git-ignored) and reused. Every metric is computed from the Parquet file
+(``pl.scan_parquet`` for omnikit, ``read_parquet`` for DuckDB) ``--runs`` times per side, the two
+sides alternating run for run in one process (so that a burst of load on the shared machine hits
+both), and the medians are kept; the whole set is timed the same way. The results of the two sides
+are compared (they must agree). Peak memory is measured in two more processes, one per side, that
+compute the whole set once (``VmHWM``, the process's own high-water mark).
 
 Targets (issue 3): every metric no slower than DuckDB (ratio omnikit/duckdb <= 1.0), the whole set
 under 10 s, peak memory under 6 GiB. The machine is shared and noisy, hence medians and ratios.
@@ -182,47 +183,63 @@ def data_file(rows: int, timezone: str) -> Path:
 # one side, in its own process
 
 
-def run_side(side: str, path: Path, timezone: str, runs: int, out: Path) -> None:
+def makers(path: Path, timezone: str) -> dict:
+    """For each side, a function from a metric's name to a function computing it once."""
+    import duckdb
     import polars as pl
 
-    if side == "omnikit":
-        import omnikit as ok
+    import omnikit as ok
 
-        def make(name: str):
-            code = METRICS[name][0]
-            return lambda: eval(code, {"ok": ok, "lf": pl.scan_parquet(path)})  # noqa: S307
+    con = duckdb.connect()
+    con.execute(f"SET TimeZone = '{timezone}'")
+    con.execute(f"CREATE VIEW src AS SELECT * FROM read_parquet('{path}')")
 
-    else:
-        import duckdb
+    def omnikit_metric(name: str):
+        code = compile(METRICS[name][0], name, "eval")
+        return lambda: eval(code, {"ok": ok, "lf": pl.scan_parquet(path)})  # noqa: S307
 
-        con = duckdb.connect()
-        con.execute(f"SET TimeZone = '{timezone}'")
-        con.execute(f"CREATE VIEW src AS SELECT * FROM read_parquet('{path}')")
+    def duckdb_metric(name: str):
+        sql = METRICS[name][1]
+        return lambda: con.sql(sql).pl()
 
-        def make(name: str):
-            sql = METRICS[name][1]
-            return lambda: con.sql(sql).pl()
+    return {"omnikit": omnikit_metric, "duckdb": duckdb_metric}
 
+
+def timing_process(path: Path, timezone: str, runs: int, out: Path) -> None:
+    """Time both sides in one process, run for run, alternating which goes first."""
+    make = makers(path, timezone)
     warnings.simplefilter("ignore")  # DataQualityWarnings about the synthetic data's odd rows
-    timings: dict[str, float] = {}
+    timings: dict[str, dict[str, list[float]]] = {side: {} for side in make}
     for i, name in enumerate(METRICS):
-        func = make(name)
-        seconds = []
-        for _ in range(runs):
+        funcs = {side: make[side](name) for side in make}
+        order = list(funcs)
+        for side in order:
+            timings[side][name] = []
+        for run in range(runs):
+            for side in order if run % 2 else order[::-1]:
+                started = time.perf_counter()
+                result = funcs[side]()
+                timings[side][name].append(time.perf_counter() - started)
+                if run == 0:
+                    result.write_parquet(out / f"{side}_{i}.parquet")
+    whole: dict[str, list[float]] = {side: [] for side in make}
+    sets = {side: [make[side](name) for name in METRICS] for side in make}
+    for run in range(runs):
+        for side in list(sets) if run % 2 else list(sets)[::-1]:
             started = time.perf_counter()
-            result = func()
-            seconds.append(time.perf_counter() - started)
-        timings[name] = statistics.median(seconds)
-        result.write_parquet(out / f"{side}_{i}.parquet")
-    whole = []
-    funcs = [make(name) for name in METRICS]
-    for _ in range(runs):
-        started = time.perf_counter()
-        for func in funcs:
-            func()
-        whole.append(time.perf_counter() - started)
-    peak = peak_memory()
-    print(json.dumps({"timings": timings, "whole": statistics.median(whole), "peak": peak}))
+            for func in sets[side]:
+                func()
+            whole[side].append(time.perf_counter() - started)
+    print(json.dumps({"timings": timings, "whole": whole}))
+
+
+def memory_process(side: str, path: Path, timezone: str) -> None:
+    """Compute the whole set once on one side only, and report this process's peak memory."""
+    make = makers(path, timezone)[side]
+    warnings.simplefilter("ignore")
+    for name in METRICS:
+        make(name)()
+    print(json.dumps({"peak": peak_memory()}))
 
 
 def peak_memory() -> int:
@@ -234,12 +251,10 @@ def peak_memory() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # not Linux: KiB on Linux only
 
 
-def spawn(side: str, path: Path, timezone: str, runs: int, out: Path) -> dict:
-    cmd = [sys.executable, __file__, "--side", side, "--data", str(path), "--timezone", timezone]
-    cmd += ["--runs", str(runs), "--out", str(out)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+def spawn(*args: str) -> dict:
+    done = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        sys.exit(f"{side} side failed:\n{done.stderr}")
+        sys.exit(f"{' '.join(args[:2])} failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -272,30 +287,39 @@ def same_results(out: Path) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=5, help="runs of each metric and of the whole set")
     parser.add_argument("--timezone", default="Europe/Lisbon")
-    parser.add_argument("--side", choices=["omnikit", "duckdb"])
+    parser.add_argument("--side", choices=["timing", "omnikit", "duckdb"])
     parser.add_argument("--data", type=Path)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    if args.side == "timing":
+        timing_process(args.data, args.timezone, args.runs, args.out)
+        return
     if args.side:
-        run_side(args.side, args.data, args.timezone, args.runs, args.out)
+        memory_process(args.side, args.data, args.timezone)
         return
 
     path = data_file(args.rows, args.timezone)
+    common = ["--data", str(path), "--timezone", args.timezone]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        # DuckDB first, then omnikit: both see a warm page cache for the Parquet file.
-        duck = spawn("duckdb", path, args.timezone, args.runs, out)
-        mine = spawn("omnikit", path, args.timezone, args.runs, out)
+        timed = spawn("--side", "timing", *common, "--runs", str(args.runs), "--out", str(out))
         problems = same_results(out)
+    peaks = {side: spawn("--side", side, *common)["peak"] for side in ("omnikit", "duckdb")}
+    duck, mine = ({
+        "timings": {name: statistics.median(v) for name, v in timed["timings"][side].items()},
+        "whole": statistics.median(timed["whole"][side]),
+        "peak": peaks[side],
+    } for side in ("duckdb", "omnikit"))
 
     import duckdb
     import polars as pl
 
     print(
         f"\nomnikit metrics vs DuckDB SQL, {args.rows:,} interactions from Parquet "
-        f"({path.stat().st_size / 2**20:.0f} MiB, timezone {args.timezone}), median of {args.runs} runs, "
+        f"({path.stat().st_size / 2**20:.0f} MiB, timezone {args.timezone}),\nmedian of {args.runs} runs, "
+        "the two sides alternating run for run in one process; peak memory: one process per side; "
         f"polars {pl.__version__}, duckdb {duckdb.__version__}, {os.cpu_count()} cores\n"
     )
     width = max(len(n) for n in METRICS)

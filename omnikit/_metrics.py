@@ -133,6 +133,18 @@ def _outcome_sets(outcomes: Mapping[str, str] | None, func: str) -> dict[str, li
     return sets
 
 
+_ANSWERED, _UNANSWERED, _OPEN, _UNKNOWN = range(4)  # outcome codes, in _OUTCOME_NAMES order
+
+
+def _outcome_code(sets: dict[str, list[str]]) -> pl.Expr:
+    """Expression: each row's outcome as a small integer (one hash lookup per row)."""
+    mapping = {status: code for code, name in enumerate(_OUTCOME_NAMES) for status in sets[name]}
+    if not mapping:
+        return pl.lit(_UNKNOWN, dtype=pl.UInt8)
+    code = pl.col("interaction_status").replace_strict(mapping, default=_UNKNOWN, return_dtype=pl.UInt8)
+    return code.fill_null(_UNKNOWN)
+
+
 def _sorted(lf: pl.LazyFrame, keys: Sequence[str]) -> pl.LazyFrame:
     return lf.sort(keys, nulls_last=True, maintain_order=True) if keys else lf
 
@@ -792,18 +804,20 @@ def wait_time_survival(
     sets = _outcome_sets(outcomes, func)
     known = [status for statuses in sets.values() for status in statuses]
     s, w = pl.col("interaction_status"), pl.col("waiting_time")
-    # one group-by over the rows; outcomes (and unknown statuses) are read off the small table
+    # One group-by over the rows, by wait and outcome code; statuses nobody knows are only
+    # counted here, and named by a second query when there are any (a warning case).
     table = (
         lf.filter(pl.col("interaction_direction") == _INBOUND)
-        .group_by(*keys, "interaction_status", w)
+        .group_by(*keys, w, _outcome_code(sets).alias("_outcome"))
         .agg(_rows=pl.len().cast(pl.Int64))
     )
-    rows = table.filter(s.is_in(sets["answered"] + sets["unanswered"]), w.is_not_null())
+    outcome = pl.col("_outcome")
+    rows = table.filter(outcome <= _UNANSWERED, w.is_not_null())
     out = (
         rows.group_by([*keys, w.cast(pl.Int64).alias("time")])
         .agg(
-            events=pl.col("_rows").filter(s.is_in(sets["unanswered"])).sum().cast(pl.Int64),
-            censored=pl.col("_rows").filter(s.is_in(sets["answered"])).sum().cast(pl.Int64),
+            events=pl.col("_rows").filter(outcome == _UNANSWERED).sum().cast(pl.Int64),
+            censored=pl.col("_rows").filter(outcome == _ANSWERED).sum().cast(pl.Int64),
         )
         .sort([*keys, "time"], nulls_last=True)
         .with_columns(at_risk=_over((pl.col("events") + pl.col("censored")).cum_sum(reverse=True), keys))
@@ -814,8 +828,12 @@ def wait_time_survival(
     )
     if threshold is not None:
         out = out.filter(pl.col("time") <= threshold)
-    result, unknown_df = _collect(out, _unknown_statuses(table, known))
-    _warn_unknown(unknown_df, func, outcomes is not None)
+    unknown_rows = table.filter(outcome == _UNKNOWN).select(pl.col("_rows").sum())
+    result, unknown_n = _collect(out, unknown_rows)
+    if unknown_n.item():
+        inbound = lf.filter(pl.col("interaction_direction") == _INBOUND).group_by(s).agg(_rows=pl.len())
+        (unknown_df,) = _collect(_unknown_statuses(inbound, known))
+        _warn_unknown(unknown_df, func, outcomes is not None)
     return result
 
 
