@@ -263,3 +263,13 @@ def test_resolution_is_independent_of_row_order_and_matches_a_reference(rows, li
     assert dict(shuffled.select("interaction_id", "customer_id").iter_rows()) == before
     # The partition is the connected components of rows and their linking identifiers.
     assert groups(df, **options) == reference_groups(df, link_by_name, limit)
+
+
+def test_phone_parsing_in_worker_processes_gives_the_same_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = pl.Series(["+15108769640", "5108769640", "912345678", "+351912345678", "abc", "12", "+1800FLOWERS"] * 3)
+    alone = _customers._parse_phones(texts, "US")
+    monkeypatch.setattr(_customers, "PARALLEL_PHONES", 1)
+    monkeypatch.setattr(_customers.os, "cpu_count", lambda: 3)
+    together = _customers._parse_phones(texts, "US")
+    assert together.equals(alone)
+    assert alone.filter(raw="5108769640")["e164"].unique().to_list() == ["+15108769640"]
