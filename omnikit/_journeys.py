@@ -197,7 +197,8 @@ def repeat_contacts(
     Returns
     -------
     polars.DataFrame
-        ``*by, interactions, repeated, repeat_rate`` (``repeated / interactions``).
+        ``*by, interactions, repeated, repeat_rate`` (``repeated / interactions``; null when
+        there are no interactions).
 
     Examples
     --------
@@ -217,7 +218,9 @@ def repeat_contacts(
         .with_columns(__repeated=repeated.fill_null(False))
         .group_by(keys or pl.lit(0).alias("__all"))
         .agg(interactions=pl.len().cast(pl.Int64), repeated=pl.col("__repeated").sum().cast(pl.Int64))
-        .with_columns(repeat_rate=pl.col("repeated") / pl.col("interactions"))
+        .with_columns(
+            repeat_rate=pl.when(pl.col("interactions") > 0).then(pl.col("repeated") / pl.col("interactions"))
+        )
     )
     if keys:
         return summary.sort(keys, nulls_last=True).collect()

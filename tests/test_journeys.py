@@ -258,3 +258,12 @@ def test_journey_steps_add_up_and_do_not_depend_on_row_order(rows, data) -> None
     assert transitions["transitions"].sum() == with_start - j.height
     order = data.draw(st.permutations(range(df.height)))
     assert ok.journeys(df[order]).equals(j)
+
+
+def test_empty_frames_give_empty_answers() -> None:
+    empty = frame([])
+    assert ok.resolve_customers(empty).height == 0
+    assert ok.journeys(empty).height == 0
+    assert ok.channel_transitions(empty).height == 0
+    assert ok.top_paths(empty).height == 0
+    assert ok.repeat_contacts(empty).rows() == [(0, 0, None)]
