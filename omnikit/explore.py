@@ -445,6 +445,7 @@ class ExploreClient:
         # Each iter_spans() call gives its worker threads their own stop event.
         self._local = threading.local()
         self._temp_files: set[Path] = set()
+        self._parse_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return (
@@ -772,7 +773,10 @@ class ExploreClient:
             while True:
                 self.download(files_url, path, deadline=deadline, what=what)
                 try:
-                    frame = load(path, timezone=timezone, cache=False)
+                    # One parse at a time: ok.load already uses the cores, and holding one
+                    # file's entries at once keeps the peak memory of a fetch down.
+                    with self._parse_lock:
+                        frame = load(path, timezone=timezone, cache=False)
                 except ReportFormatError as error:
                     # A body that arrived whole by HTTP's account but is not a report: a broken
                     # upload or a truncating proxy. Download again before giving up.
