@@ -136,7 +136,14 @@ def main() -> None:
         print(f"  process RSS after imports: {statistics.median(r['rss_before'] for r in fetches):.0f} MiB; "
               f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         ratio = fetch_median / slowest
+        def runs_text(runs: list[dict[str, float]]) -> str:
+            return ", ".join(f"{r['seconds']:.2f}" for r in runs)
+
+        print(f"  fetch runs: {runs_text(fetches)} s; single runs: "
+              + "; ".join(runs_text(runs) for runs in singles) + " s")
         print(f"  fetch / slowest single job = {ratio:.2f}x  (target <= 1.30x: {'met' if ratio <= 1.3 else 'NOT met'})")
+        best = min(r["seconds"] for r in fetches) / max(min(r["seconds"] for r in runs) for runs in singles)
+        print(f"  same ratio from the fastest runs (least disturbed by other load): {best:.2f}x")
     finally:
         if server.stdin:
             server.stdin.close()
