@@ -16,10 +16,11 @@ import html
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import altair as alt
-import nbformat
+if TYPE_CHECKING:  # nbformat imports jsonschema: slow, so only where needed
+    import nbformat
+
 
 from ._errors import ParameterError
 
@@ -126,8 +127,6 @@ def _omnikit_renderer(spec: dict[str, Any], **metadata: Any) -> dict[str, Any]:
     return bundle
 
 
-alt.renderers.register("omnikit", _omnikit_renderer)
-
 
 @functools.lru_cache(maxsize=2)
 def _vega_bundle(vl_version: str) -> str:
@@ -141,6 +140,8 @@ def _vega_bundle(vl_version: str) -> str:
 
 def _vegalite_version() -> str:
     """Altair's Vega-Lite version as ``"major.minor"`` (e.g. ``"6.4"``)."""
+    import altair as alt
+
     major, minor = alt.SCHEMA_VERSION.lstrip("v").split(".")[:2]
     return f"{major}.{minor}"
 
@@ -223,6 +224,8 @@ def export_html(
     >>> import omnikit as ok
     >>> page = ok.export_html("reports/weekly_report.ipynb", "reports/weekly_report.html")  # doctest: +SKIP
     """
+    import nbformat
+
     import jinja2
     from nbconvert import HTMLExporter
 

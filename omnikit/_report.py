@@ -33,9 +33,11 @@ import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nbformat
+if TYPE_CHECKING:  # nbformat imports jsonschema: slow, so only where needed
+    import nbformat
+
 import polars as pl
 
 from ._errors import DataQualityWarning, ParameterError, ReportExecutionError
@@ -345,6 +347,8 @@ def _engine_name() -> str:
 
 def _failed_cell(output: Path) -> tuple[int | None, str]:
     """Index (in the kept output notebook) and first line of the cell that failed or hung."""
+    import nbformat
+
     try:
         nb = nbformat.read(output, as_version=4)
     except (OSError, ValueError):
@@ -505,6 +509,8 @@ def render_report(
 
 
 def _title_of(output: Path, name: str) -> str:
+    import nbformat
+
     nb = nbformat.read(output, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "markdown":
@@ -746,6 +752,8 @@ def read_results(notebook: str | os.PathLike[str] | nbformat.NotebookNode) -> di
     >>> ok.read_results("reports/weekly_report.ipynb")["interactions"]  # doctest: +SKIP
     20000
     """
+    import nbformat
+
     from ._export import RESULTS_MIMETYPE
 
     nb = notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.read(notebook, as_version=4)
