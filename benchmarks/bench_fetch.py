@@ -142,8 +142,6 @@ def main() -> None:
         print(f"  fetch runs: {runs_text(fetches)} s; single runs: "
               + "; ".join(runs_text(runs) for runs in singles) + " s")
         print(f"  fetch / slowest single job = {ratio:.2f}x  (target <= 1.30x: {'met' if ratio <= 1.3 else 'NOT met'})")
-        best = min(r["seconds"] for r in fetches) / max(min(r["seconds"] for r in runs) for runs in singles)
-        print(f"  same ratio from the fastest runs (least disturbed by other load): {best:.2f}x")
     finally:
         if server.stdin:
             server.stdin.close()
