@@ -285,8 +285,12 @@ def channel_mix(df: FrameLike, *, by: By = None, every: str | None = None) -> pl
     every
         ``None`` (no time split) or a polars duration string (``"1h"``, ``"1d"``, ``"1w"``,
         ``"1mo"``): ``period`` is ``start_date_time`` truncated to it in the frame's timezone
-        (weeks start on Monday). Interactions without a ``start_date_time`` form a period of
-        their own with a null ``period`` (sorted last), so nothing is dropped.
+        (weeks start on Monday): the start of the wall-clock period, as an instant of that
+        timezone. Should that wall-clock time occur twice (DST fall-back) it is the earlier
+        instant, so a local day or hour is one period; should it not exist (a DST gap at
+        midnight in a few zones) it is the first instant after the gap. Interactions without a
+        ``start_date_time`` form a period of their own with a null ``period`` (sorted last), so
+        nothing is dropped.
 
     Returns
     -------
@@ -388,7 +392,7 @@ def wait_time_stats(
     if lf.collect_schema()["waiting_time"].is_integer():
         # Whole seconds take few distinct values: count them once, then read every statistic
         # off the (sorted) frequency table -- one cheap group-by instead of a sort per quantile.
-        counts = lf.group_by([*keys, "waiting_time"]).agg(_count=pl.len().cast(pl.Int64))
+        counts = lf.group_by([*keys, "waiting_time"]).agg(_count=pl.len().cast(pl.Int64)).sort("waiting_time")
         aggs = _stats_from_counts(w, pl.col("_count"), names)
         out = counts.group_by(keys).agg(aggs) if keys else counts.select(aggs)
     else:
@@ -406,9 +410,9 @@ def wait_time_stats(
 def _quantile_from_counts(value: pl.Expr, count: pl.Expr, q: float) -> pl.Expr:
     """Linear-interpolation quantile (numpy's default) of ``value`` repeated ``count`` times.
 
-    Usable in ``select`` and in ``group_by().agg``; the (small) frequency table is sorted here.
+    Expects the (small) frequency table sorted by ``value``; usable in ``select`` and in
+    ``group_by().agg`` (polars keeps the order of rows within each group).
     """
-    value, count = value.sort(), count.sort_by(value)
     n = count.sum()
     before = count.cum_sum() - count  # rank (0-based) of the first copy of each value
     pos = (n - 1) * q
@@ -898,48 +902,53 @@ def hourly_profile(
         needed += ["interaction_status", "interaction_direction"]
     _check_columns(lf.collect_schema(), needed, func)
     start = pl.col("start_date_time")
-    day = pl.col("_local") // _DAY  # days since 1970-01-01 (a Thursday), wall clock
+    # Hour of week 0..167 (Monday 00h = 0) from the wall clock: integer work per row, one key.
+    local = pl.col("_local")
+    day = local // _DAY  # days since 1970-01-01, a Thursday
     placed = (
         lf.filter(start.is_not_null())
         .with_columns(_local=_local_us(lf))
-        .with_columns(
-            weekday=((day + 3) % 7 + 1).cast(pl.Int8),
-            hour=((pl.col("_local") - day * _DAY) // _HOUR).cast(pl.Int8),
-        )
+        .with_columns(_how=((day + 3) % 7 * 24 + (local - day * _DAY) // _HOUR))
     )
+    how = pl.col("_how")
+    split = [(how // 24 + 1).cast(pl.Int8).alias("weekday"), (how % 24).cast(pl.Int8).alias("hour")]
     cell = [*keys, "weekday", "hour"]
     extra: list[pl.LazyFrame] = []
     if value == "volume":
-        agg = placed.group_by(cell).agg(volume=pl.len().cast(pl.Int64))
+        agg = placed.group_by(*keys, how).agg(volume=pl.len().cast(pl.Int64)).with_columns(split).drop("_how")
         fill = {"volume": 0}
     elif value == "median_wait":
         w = pl.col("waiting_time")
         if lf.collect_schema()["waiting_time"].is_integer():
+            # count (hour of week, wait) pairs under one integer key, then read the medians off
             counts = (
                 placed.filter(w.is_not_null())
-                .group_by([*cell, "waiting_time"])
+                .group_by(*keys, (how + 168 * w).alias("_key"))
                 .agg(_count=pl.len().cast(pl.Int64))
+                .with_columns(_how=pl.col("_key") % 168, waiting_time=pl.col("_key") // 168)
+                .sort("waiting_time")
             )
-            agg = counts.group_by(cell).agg(
+            agg = counts.group_by(*keys, how).agg(
                 median_wait=_quantile_from_counts(w, pl.col("_count"), 0.5),
                 n=pl.col("_count").sum().cast(pl.Int64),
             )
         else:
-            agg = placed.group_by(cell).agg(
+            agg = placed.group_by(*keys, how).agg(
                 median_wait=w.median().cast(pl.Float64), n=w.count().cast(pl.Int64)
             )
+        agg = agg.with_columns(split).drop("_how")
         fill = {"n": 0}
     else:
         sl, unknown = _service_level_query(
             placed,
-            cell,
+            [*keys, "_how"],
             threshold=_check_seconds(threshold, "threshold", func),
             short_abandon=_check_seconds(short_abandon, "short_abandon", func),
             formula=_check_formula(formula, func),
             outcomes=outcomes,
             func=func,
         )
-        agg = sl.select(*cell, "service_level", "offered")
+        agg = sl.with_columns(split).select(*cell, "service_level", "offered")
         fill = {"offered": 0}
         extra.append(unknown)
     grid = pl.LazyFrame(
