@@ -375,14 +375,24 @@ def _parse_phones(raw: pl.Series, region: str | None) -> pl.DataFrame:
     """
     texts = raw.to_list()
     workers = min(os.cpu_count() or 1, 8) - 1
-    if len(texts) < PARALLEL_PHONES or workers < 1:
-        parsed = _parse_chunk(texts, region)
-    else:
+    parsed: list[str | None] | None = None
+    if len(texts) >= PARALLEL_PHONES and workers >= 1:
         size = -(-len(texts) // (workers + 1))
-        chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
+        parsed = _parse_in_workers([texts[i : i + size] for i in range(0, len(texts), size)], region)
+    if parsed is None:
+        parsed = _parse_chunk(texts, region)
+    return pl.DataFrame({"raw": texts, "e164": parsed}, schema={"raw": pl.String, "e164": pl.String}).drop_nulls()
+
+
+def _parse_in_workers(chunks: list[list[str]], region: str | None) -> list[str | None] | None:
+    """Parse ``chunks[0]`` here and the others in worker processes; None if workers cannot start."""
+    if len(chunks) < 2:
+        return None
+    try:
+        source = _worker_source()
         procs = [
             subprocess.Popen(
-                [sys.executable, "-c", _worker_source()],
+                [sys.executable, "-c", source],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 text=True,
@@ -391,19 +401,21 @@ def _parse_phones(raw: pl.Series, region: str | None) -> pl.DataFrame:
             )
             for _ in chunks[1:]
         ]
-        with ThreadPoolExecutor(len(procs)) as pool:
-            futures = [
-                pool.submit(proc.communicate, "\n".join([region or "", *chunk]))
-                for proc, chunk in zip(procs, chunks[1:])
-            ]
-            parsed = _parse_chunk(chunks[0], region)
-            for proc, chunk, future in zip(procs, chunks[1:], futures):
-                out, _ = future.result()
-                lines = out.split("\n") if chunk else []
-                if proc.returncode != 0 or len(lines) != len(chunk):  # pragma: no cover - defensive
-                    lines = _parse_chunk(chunk, region)
-                parsed.extend(line or None for line in lines)
-    return pl.DataFrame({"raw": texts, "e164": parsed}, schema={"raw": pl.String, "e164": pl.String}).drop_nulls()
+    except (OSError, TypeError):  # no source to hand over (frozen app), or no interpreter to start
+        return None
+    with ThreadPoolExecutor(len(procs)) as pool:
+        futures = [
+            pool.submit(proc.communicate, "\n".join([region or "", *chunk]))
+            for proc, chunk in zip(procs, chunks[1:], strict=True)
+        ]
+        parsed = _parse_chunk(chunks[0], region)
+        for proc, chunk, future in zip(procs, chunks[1:], futures, strict=True):
+            out, _ = future.result()
+            lines = out.split("\n")
+            if proc.returncode != 0 or len(lines) != len(chunk):  # pragma: no cover - defensive
+                lines = [e or "" for e in _parse_chunk(chunk, region)]
+            parsed.extend(line or None for line in lines)
+    return parsed
 
 
 def _guarded(long: pl.DataFrame, max_contact_ids: int | None) -> pl.DataFrame:
