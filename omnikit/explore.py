@@ -59,6 +59,7 @@ __all__ = [
     "ExploreClient",
     "FetchedSpan",
     "Secret",
+    "clamp_range",
     "parse_when",
     "split_range",
 ]
