@@ -7,6 +7,7 @@ Layout of a store directory (``data/omnikit-store`` by default)::
     ...                   and one without either by the first day of the job that brought it)
     _manifest.json        the store's timezone and the spans fetched completely, with times
     _lock                 held while a fetch writes
+    .omnikit-*.json       a download being parsed (and ``.*.tmp``: a file being written)
 
 Every file is written to a temporary name starting with ``.`` and renamed into place, so a
 store is readable at every moment, even after a fetch is killed. ``ok.load(store_dir)`` and
@@ -160,8 +161,9 @@ class Store:
                     f"another fetch is writing to the store {self.path}; wait for it or use another --store"
                 ) from None
         self._lock_file = lock
-        # Temporary files left by a killed fetch: nobody else writes while we hold the lock.
-        for stale in self.path.glob(".*.tmp"):
+        # Temporary files and downloads left by a killed fetch: nobody else writes while we
+        # hold the lock.
+        for stale in [*self.path.glob(".*.tmp"), *self.path.glob(".omnikit-*")]:
             with contextlib.suppress(OSError):
                 stale.unlink()
         self._manifest = self._read_manifest()
@@ -452,7 +454,9 @@ def fetch(
             summary.skipped = subtract_spans(begin, finish, gaps)
             spans = [span for gap in gaps for span in split_range(gap[0], gap[1], timezone)]
             with _progress_bar(len(spans), progress) as bar:
-                for part in client.iter_spans(spans, timezone):
+                # Downloads go into the store, so a killed fetch's partial file is cleaned up by
+                # the next one (``ok.load`` skips names starting with ".").
+                for part in client.iter_spans(spans, timezone, download_dir=target.path):
                     written = target.write(part.frame, span_start=part.start)
                     target.mark_complete(part.start, part.end, fetched_at=part.fetched_at, job_id=part.job_id)
                     summary.fetched.append((part.start, part.end))

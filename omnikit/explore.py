@@ -745,8 +745,20 @@ class ExploreClient:
             return f"the connection failed during the download ({type(error).__name__})"
         return None
 
-    def run_job(self, start: dt.datetime, end: dt.datetime, timezone: str = "UTC", *, deadline: float | None = None) -> FetchedSpan:
-        """Create, wait for, download and parse one job of at most 31 days."""
+    def run_job(
+        self,
+        start: dt.datetime,
+        end: dt.datetime,
+        timezone: str = "UTC",
+        *,
+        deadline: float | None = None,
+        download_dir: str | os.PathLike[str] | None = None,
+    ) -> FetchedSpan:
+        """Create, wait for, download and parse one job of at most 31 days.
+
+        The file is downloaded to a ``.omnikit-*`` temporary file in ``download_dir`` (default:
+        the system's temporary directory) and removed once parsed.
+        """
         from ._io import load
 
         deadline = deadline if deadline is not None else time.monotonic() + self.timeout
@@ -765,7 +777,7 @@ class ExploreClient:
                 continue
             break
         suffix = ".csv" if self.format == "csv" else ".json"
-        handle, name = tempfile.mkstemp(prefix=f".omnikit-{job_id}-", suffix=suffix)
+        handle, name = tempfile.mkstemp(prefix=f".omnikit-{job_id}-", suffix=suffix, dir=download_dir)
         os.close(handle)
         path = Path(name)
         self._temp_files.add(path)
@@ -815,11 +827,13 @@ class ExploreClient:
         timezone: str = "UTC",
         *,
         on_event: Callable[[str, tuple[dt.datetime, dt.datetime]], None] | None = None,
+        download_dir: str | os.PathLike[str] | None = None,
     ) -> Iterator[FetchedSpan]:
         """Run one job per span, at most ``max_concurrent_jobs`` at once; yield them as they finish.
 
         A span whose job fails for good does not stop the others: they are yielded first, then
         the first error is raised. Stopping the iteration (Ctrl-C) stops every worker.
+        Downloads go to ``download_dir`` (see :meth:`run_job`).
         """
         _zone(timezone)
         spans = list(spans)
@@ -842,7 +856,8 @@ class ExploreClient:
                 except queue.Empty:
                     return
                 try:
-                    results.put((span, self.run_job(span[0], span[1], timezone, deadline=deadline), None))
+                    part = self.run_job(span[0], span[1], timezone, deadline=deadline, download_dir=download_dir)
+                    results.put((span, part, None))
                 except BaseException as error:  # noqa: BLE001 -- handed to the caller below
                     results.put((span, None, error))
 

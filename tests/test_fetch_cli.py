@@ -141,6 +141,7 @@ def test_a_fetch_killed_mid_download_is_completed_by_the_next_run(tmp_path, talk
         process.stdout.close()  # type: ignore[union-attr]
         process.stderr.close()  # type: ignore[union-attr]
     assert process.returncode == -signal.SIGKILL
+    assert list(store.glob(".omnikit-*.json")), "the second download was under way in the store"
 
     # The store is readable and holds exactly the first span, once.
     first_from, first_to = (dt.datetime.fromisoformat(done[0][k]) for k in ("from", "to"))
