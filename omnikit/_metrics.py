@@ -198,7 +198,6 @@ def _percentile_name(q: float) -> str:
 _SECOND = 1_000_000  # microseconds
 _HOUR = 3600 * _SECOND
 _DAY = 24 * _HOUR
-_MAX_SPAN = 100 * 366 * _DAY  # longer ranges (bad data) convert row by row instead
 
 
 def _offsets_at(instants_us: pl.Series, timezone: str) -> pl.Series:
@@ -226,27 +225,33 @@ def _offset_changes(timezone: str, lo_us: int, hi_us: int) -> tuple[tuple[int, .
     return tuple(starts), tuple(values)
 
 
-def _local_us(lf: pl.LazyFrame, column: str = "start_date_time") -> pl.Expr:
-    """Expression: ``column``'s wall-clock time in the frame's timezone, as µs since 1970-01-01.
+_TABLE_START = 631_152_000 * _SECOND  # 1990-01-01 UTC: the offset table covers 1990 ...
+_TABLE_END = 2_840_140_800 * _SECOND  # ... to 2060-01-01 UTC; rows outside convert row by row
 
-    The offsets in force between the column's first and last instant are looked up once (a tiny
-    query for the range); each row then only adds its offset, found by binary search.
+
+def _wall_clock(schema: pl.Schema, column: str = "start_date_time", *, rowwise: bool = False) -> tuple[pl.Expr, pl.Expr]:
+    """``column``'s wall-clock time in the frame's timezone as µs since 1970-01-01 (an
+    expression), and an aggregate counting the rows this fast path cannot place.
+
+    Each row adds the UTC offset in force at its instant, found by binary search in a table of
+    the timezone's offsets from 1990 to 2060 (built once per timezone). Should any row fall
+    outside those years (the aggregate is not 0), compute again with ``rowwise=True``, which
+    converts every row through the tz database.
     """
-    dtype = lf.collect_schema()[column]
+    dtype = schema[column]
     epoch_us = pl.col(column).dt.cast_time_unit("us").cast(pl.Int64)
     timezone = getattr(dtype, "time_zone", None)
+    none = pl.lit(0, dtype=pl.Int64).alias("outside")
     if timezone is None or timezone == "UTC":
-        return epoch_us
-    lo, hi = lf.select(epoch_us.min().alias("lo"), epoch_us.max().alias("hi")).collect().row(0)
-    if lo is None:
-        return epoch_us
-    if hi - lo > _MAX_SPAN:
-        return pl.col(column).dt.replace_time_zone(None).dt.cast_time_unit("us").cast(pl.Int64)
-    starts, offsets = _offset_changes(timezone, lo, hi)
+        return epoch_us, none
+    if rowwise:
+        return pl.col(column).dt.replace_time_zone(None).dt.cast_time_unit("us").cast(pl.Int64), none
+    starts, offsets = _offset_changes(timezone, _TABLE_START, _TABLE_END)
+    outside = ((epoch_us < _TABLE_START) | (epoch_us >= _TABLE_END)).sum().cast(pl.Int64).alias("outside")
     if len(starts) == 1:
-        return epoch_us + offsets[0]
+        return epoch_us + offsets[0], outside
     index = pl.lit(pl.Series(starts, dtype=pl.Int64)).search_sorted(epoch_us, side="right").cast(pl.Int64) - 1
-    return epoch_us + pl.lit(pl.Series(offsets, dtype=pl.Int64)).gather(index.clip(lower_bound=0))
+    return epoch_us + pl.lit(pl.Series(offsets, dtype=pl.Int64)).gather(index.clip(lower_bound=0)), outside
 
 
 def _localize(naive: pl.Series, timezone: str | None) -> pl.Series:
@@ -315,17 +320,26 @@ def channel_mix(df: FrameLike, *, by: By = None, every: str | None = None) -> pl
     _check_columns(schema, needed, func)
     if every is not None:
         _check_every(every, func)
-        # Truncate the wall-clock time (cheap integer work per row); turn the few distinct
-        # period starts back into instants of the frame's timezone at the end.
-        local = _local_us(lf).cast(pl.Datetime("us")).dt.truncate(every)
-        lf = lf.with_columns(period=local)
         keys = ["period", *keys]
-    out = (
-        lf.group_by([*keys, "interaction_type"])
-        .agg(interactions=pl.len().cast(pl.Int64))
-        .with_columns(share=pl.col("interactions") / _over(pl.col("interactions").sum(), keys))
-    )
-    (result,) = _collect(out)
+
+    def query(rowwise: bool) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+        rows, outside = lf, lf.select(pl.lit(0, dtype=pl.Int64).alias("outside"))
+        if every is not None:
+            # Truncate the wall-clock time (cheap integer work per row); the few distinct
+            # period starts become instants of the frame's timezone at the end.
+            local, count_outside = _wall_clock(schema, rowwise=rowwise)
+            rows = lf.with_columns(period=local.cast(pl.Datetime("us")).dt.truncate(every))
+            outside = lf.select(count_outside)
+        out = (
+            rows.group_by([*keys, "interaction_type"])
+            .agg(interactions=pl.len().cast(pl.Int64))
+            .with_columns(share=pl.col("interactions") / _over(pl.col("interactions").sum(), keys))
+        )
+        return out, outside
+
+    result, outside = _collect(*query(rowwise=False))
+    if outside.item():
+        (result,) = _collect(query(rowwise=True)[0])
     if every is not None:
         dtype = schema["start_date_time"]
         period = _localize(result["period"], dtype.time_zone).cast(pl.Datetime(dtype.time_unit, dtype.time_zone))
@@ -902,68 +916,77 @@ def hourly_profile(
         needed += ["interaction_status", "interaction_direction"]
     _check_columns(lf.collect_schema(), needed, func)
     start = pl.col("start_date_time")
-    # Hour of week 0..167 (Monday 00h = 0) from the wall clock: integer work per row, one key.
-    local = pl.col("_local")
-    day = local // _DAY  # days since 1970-01-01, a Thursday
-    placed = (
-        lf.filter(start.is_not_null())
-        .with_columns(_local=_local_us(lf))
-        .with_columns(_how=((day + 3) % 7 * 24 + (local - day * _DAY) // _HOUR))
-    )
-    how = pl.col("_how")
-    split = [(how // 24 + 1).cast(pl.Int8).alias("weekday"), (how % 24).cast(pl.Int8).alias("hour")]
-    cell = [*keys, "weekday", "hour"]
-    extra: list[pl.LazyFrame] = []
-    if value == "volume":
-        agg = placed.group_by(*keys, how).agg(volume=pl.len().cast(pl.Int64)).with_columns(split).drop("_how")
-        fill = {"volume": 0}
-    elif value == "median_wait":
-        w = pl.col("waiting_time")
-        if lf.collect_schema()["waiting_time"].is_integer():
-            # count (hour of week, wait) pairs under one integer key, then read the medians off
-            counts = (
-                placed.filter(w.is_not_null())
-                .group_by(*keys, (how + 168 * w).alias("_key"))
-                .agg(_count=pl.len().cast(pl.Int64))
-                .with_columns(_how=pl.col("_key") % 168, waiting_time=pl.col("_key") // 168)
-                .sort("waiting_time")
-            )
-            agg = counts.group_by(*keys, how).agg(
-                median_wait=_quantile_from_counts(w, pl.col("_count"), 0.5),
-                n=pl.col("_count").sum().cast(pl.Int64),
-            )
-        else:
-            agg = placed.group_by(*keys, how).agg(
-                median_wait=w.median().cast(pl.Float64), n=w.count().cast(pl.Int64)
-            )
-        agg = agg.with_columns(split).drop("_how")
-        fill = {"n": 0}
-    else:
-        sl, unknown = _service_level_query(
-            placed,
-            [*keys, "_how"],
-            threshold=_check_seconds(threshold, "threshold", func),
-            short_abandon=_check_seconds(short_abandon, "short_abandon", func),
-            formula=_check_formula(formula, func),
-            outcomes=outcomes,
-            func=func,
+    schema = lf.collect_schema()
+
+    def query(rowwise: bool) -> tuple[pl.LazyFrame, pl.LazyFrame, list[pl.LazyFrame]]:
+        # Hour of week 0..167 (Monday 00h = 0) from the wall clock: integer work per row, one key.
+        wall_clock, count_outside = _wall_clock(schema, rowwise=rowwise)
+        local = pl.col("_local")
+        day = local // _DAY  # days since 1970-01-01, a Thursday
+        placed = (
+            lf.filter(start.is_not_null())
+            .with_columns(_local=wall_clock)
+            .with_columns(_how=((day + 3) % 7 * 24 + (local - day * _DAY) // _HOUR))
         )
-        agg = sl.with_columns(split).select(*cell, "service_level", "offered")
-        fill = {"offered": 0}
-        extra.append(unknown)
-    grid = pl.LazyFrame(
-        {"weekday": [d for d in range(1, 8) for _ in range(24)], "hour": list(range(24)) * 7},
-        schema={"weekday": pl.Int8, "hour": pl.Int8},
-    )
-    if keys:
-        grid = agg.select(keys).unique().join(grid, how="cross")
-    out = (
-        grid.join(agg, on=cell, how="left", nulls_equal=True)
-        .with_columns(pl.col(name).fill_null(v) for name, v in fill.items())
-        .sort(cell, nulls_last=True)
-    )
+        how = pl.col("_how")
+        split = [(how // 24 + 1).cast(pl.Int8).alias("weekday"), (how % 24).cast(pl.Int8).alias("hour")]
+        cell = [*keys, "weekday", "hour"]
+        extra: list[pl.LazyFrame] = []
+        if value == "volume":
+            agg = placed.group_by(*keys, how).agg(volume=pl.len().cast(pl.Int64)).with_columns(split).drop("_how")
+            fill = {"volume": 0}
+        elif value == "median_wait":
+            w = pl.col("waiting_time")
+            if schema["waiting_time"].is_integer():
+                # count (hour of week, wait) pairs under one integer key, then read the medians off
+                counts = (
+                    placed.filter(w.is_not_null())
+                    .group_by(*keys, (how + 168 * w).alias("_key"))
+                    .agg(_count=pl.len().cast(pl.Int64))
+                    .with_columns(_how=pl.col("_key") % 168, waiting_time=pl.col("_key") // 168)
+                    .sort("waiting_time")
+                )
+                agg = counts.group_by(*keys, how).agg(
+                    median_wait=_quantile_from_counts(w, pl.col("_count"), 0.5),
+                    n=pl.col("_count").sum().cast(pl.Int64),
+                )
+            else:
+                agg = placed.group_by(*keys, how).agg(
+                    median_wait=w.median().cast(pl.Float64), n=w.count().cast(pl.Int64)
+                )
+            agg = agg.with_columns(split).drop("_how")
+            fill = {"n": 0}
+        else:
+            sl, unknown = _service_level_query(
+                placed,
+                [*keys, "_how"],
+                threshold=_check_seconds(threshold, "threshold", func),
+                short_abandon=_check_seconds(short_abandon, "short_abandon", func),
+                formula=_check_formula(formula, func),
+                outcomes=outcomes,
+                func=func,
+            )
+            agg = sl.with_columns(split).select(*cell, "service_level", "offered")
+            fill = {"offered": 0}
+            extra.append(unknown)
+        grid = pl.LazyFrame(
+            {"weekday": [d for d in range(1, 8) for _ in range(24)], "hour": list(range(24)) * 7},
+            schema={"weekday": pl.Int8, "hour": pl.Int8},
+        )
+        if keys:
+            grid = agg.select(keys).unique().join(grid, how="cross")
+        out = (
+            grid.join(agg, on=cell, how="left", nulls_equal=True)
+            .with_columns(pl.col(name).fill_null(v) for name, v in fill.items())
+            .sort(cell, nulls_last=True)
+        )
+        return out, lf.select(count_outside), extra
+
+    out, outside, extra = query(rowwise=False)
     unplaced = lf.select(missing=start.null_count().cast(pl.Int64))
-    result, unplaced_df, *unknown_dfs = _collect(out, unplaced, *extra)
+    result, outside_df, unplaced_df, *unknown_dfs = _collect(out, outside, unplaced, *extra)
+    if outside_df.item():
+        (result,) = _collect(query(rowwise=True)[0])
     missing = int(unplaced_df["missing"].item())
     if missing:
         warnings.warn(

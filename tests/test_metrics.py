@@ -574,17 +574,31 @@ ZONES = ["Europe/Lisbon", "America/New_York", "America/Havana", "Australia/Lord_
 
 @pytest.mark.parametrize("timezone", ZONES)
 def test_wall_clock_matches_polars_conversion_row_by_row(timezone):
-    from omnikit._metrics import _local_us
+    from omnikit._metrics import _TABLE_END, _TABLE_START, _wall_clock
 
     rng = np.random.default_rng(len(timezone))
-    # instants from 1968 (Monrovia was UTC-0:44:30 until 1972) to 2030, plus dense DST days
-    spread = rng.integers(-60 * 31_622_400, 60 * 31_622_400, 20_000) * 1_000_000
+    # instants over the table's years (1990-2060), plus dense DST days
+    spread = rng.integers(_TABLE_START, _TABLE_END, 20_000) // 1_000_000 * 1_000_000
     dense = np.datetime64("2024-03-09", "us").astype(np.int64) + rng.integers(0, 240 * 86400, 20_000) * 1_000_000
-    us = pl.Series(np.concatenate([spread, dense]))
+    us = pl.Series(np.concatenate([spread, dense, [_TABLE_START, _TABLE_END - 1]]))
     df = pl.DataFrame({"start_date_time": us.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").dt.convert_time_zone(timezone)})
-    mine = df.select(_local_us(df.lazy()))["start_date_time"]
+    fast, outside = _wall_clock(df.schema)
+    slow, _ = _wall_clock(df.schema, rowwise=True)
+    got = df.select(fast=fast, slow=slow, outside=outside)
     theirs = df["start_date_time"].dt.replace_time_zone(None).cast(pl.Int64)
-    assert (mine == theirs).all()
+    assert (got["fast"] == theirs).all() and (got["slow"] == theirs).all()
+    assert (got["outside"] == 0).all()
+
+
+def test_rows_outside_the_offset_table_are_placed_row_by_row():
+    # Monrovia was UTC-0:44:30 until 1972: 1968-01-01 12:00 UTC is 11:15:30 local (a Monday)
+    utc = pl.Series([dt.datetime(1968, 1, 1, 12), dt.datetime(2024, 9, 2, 12)])
+    df = frame([call("FINISHED", 1)] * 2, "Africa/Monrovia").with_columns(
+        start_date_time=utc.dt.replace_time_zone("UTC").dt.convert_time_zone("Africa/Monrovia")
+    )
+    assert ok.hourly_profile(df).filter(pl.col("volume") > 0).rows() == [(1, 11, 1), (1, 12, 1)]
+    days = ok.channel_mix(df, every="1d")["period"].dt.replace_time_zone(None).to_list()
+    assert days == [dt.datetime(1968, 1, 1), dt.datetime(2024, 9, 2)]
 
 
 def test_hourly_profile_agrees_with_polars_weekday_and_hour():
