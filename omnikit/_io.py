@@ -245,6 +245,8 @@ def _expand_path(source: str | os.PathLike[str]) -> Iterable[Path]:
             p for p in path.iterdir()
             if p.is_file() and p.suffix.lower() in _readers.REPORT_SUFFIXES and p.name[0] not in "._"
         )
+        if not files and (path / "_manifest.json").exists():
+            return  # an omnikit fetch store that holds no interactions yet
         if not files:
             raise FileNotFoundError(
                 f"{path}: no report files in this directory (expected "

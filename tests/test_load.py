@@ -499,3 +499,10 @@ def test_data_quality_warning_points_at_the_callers_line() -> None:
     with pytest.warns(ok.DataQualityWarning) as record:
         ok.load([entry("neg", waiting_time=-1)])
     assert record[0].filename == __file__
+
+
+def test_an_empty_fetch_store_loads_as_an_empty_frame(tmp_path: Path) -> None:
+    (tmp_path / "_manifest.json").write_text("{}")
+    df = ok.load(tmp_path, timezone="Europe/Lisbon")
+    assert df.height == 0 and df.schema == ok.canonical_schema("Europe/Lisbon")
+    assert ok.scan(tmp_path).collect().height == 0
