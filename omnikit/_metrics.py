@@ -3,7 +3,9 @@
 Every function takes a :class:`polars.DataFrame` or :class:`polars.LazyFrame` in the canonical form
 (see :func:`omnikit.canonical_schema`), builds one lazy query of polars expressions, collects it
 once at the end and returns a small :class:`polars.DataFrame` sorted by its key columns (nulls
-last). ``by`` is ``None``, a column name or a list of column names; a null key is a group of its
+last). (Only two rare cases query again: naming the statuses of a patience warning, and start
+times outside 1990-2060, which are converted row by row.) The rows are read once into a small
+table (counts per group, wait and status), and every number is computed from that table. ``by`` is ``None``, a column name or a list of column names; a null key is a group of its
 own, never dropped.
 
 The definitions are those of ``shared/API.md`` section 2; in short:
@@ -131,18 +133,6 @@ def _outcome_sets(outcomes: Mapping[str, str] | None, func: str) -> dict[str, li
             )
         sets[outcome].append(status)
     return sets
-
-
-_ANSWERED, _UNANSWERED, _OPEN, _UNKNOWN = range(4)  # outcome codes, in _OUTCOME_NAMES order
-
-
-def _outcome_code(sets: dict[str, list[str]]) -> pl.Expr:
-    """Expression: each row's outcome as a small integer (one hash lookup per row)."""
-    mapping = {status: code for code, name in enumerate(_OUTCOME_NAMES) for status in sets[name]}
-    if not mapping:
-        return pl.lit(_UNKNOWN, dtype=pl.UInt8)
-    code = pl.col("interaction_status").replace_strict(mapping, default=_UNKNOWN, return_dtype=pl.UInt8)
-    return code.fill_null(_UNKNOWN)
 
 
 def _sorted(lf: pl.LazyFrame, keys: Sequence[str]) -> pl.LazyFrame:
@@ -822,33 +812,34 @@ def wait_time_survival(
     sets = _outcome_sets(outcomes, func)
     known = [status for statuses in sets.values() for status in statuses]
     s, w = pl.col("interaction_status"), pl.col("waiting_time")
-    # One group-by over the rows, by wait and outcome code; statuses nobody knows are only
-    # counted here, and named by a second query when there are any (a warning case).
+    # One group-by over the rows, by wait; statuses nobody knows are only counted here, and
+    # named by a second query when there are any (a warning case).
     table = (
         lf.filter(pl.col("interaction_direction") == _INBOUND)
-        .group_by(*keys, w, _outcome_code(sets).alias("_outcome"))
-        .agg(_rows=pl.len().cast(pl.Int64))
-    )
-    outcome = pl.col("_outcome")
-    rows = table.filter(outcome <= _UNANSWERED, w.is_not_null())
-    out = (
-        rows.group_by([*keys, w.cast(pl.Int64).alias("time")])
+        .group_by(*keys, w)
         .agg(
-            events=pl.col("_rows").filter(outcome == _UNANSWERED).sum().cast(pl.Int64),
-            censored=pl.col("_rows").filter(outcome == _ANSWERED).sum().cast(pl.Int64),
+            events=s.is_in(sets["unanswered"]).sum().cast(pl.Int64),
+            censored=s.is_in(sets["answered"]).sum().cast(pl.Int64),
+            _unknown=(pl.len() - s.is_in(known).sum()).cast(pl.Int64),
         )
+    )
+    out = (
+        table.with_columns(_unknown=pl.col("_unknown").sum())  # carried along: one query
+        .filter(w.is_not_null(), (pl.col("events") + pl.col("censored")) > 0)
+        .select(*keys, w.cast(pl.Int64).alias("time"), "events", "censored", "_unknown")
         .sort([*keys, "time"], nulls_last=True)
         .with_columns(at_risk=_over((pl.col("events") + pl.col("censored")).cum_sum(reverse=True), keys))
         .with_columns(
             survival=_over((1.0 - pl.col("events") / pl.col("at_risk")).cum_prod(), keys),
         )
-        .select(*keys, "time", "at_risk", "events", "censored", "survival")
+        .select(*keys, "time", "at_risk", "events", "censored", "survival", "_unknown")
     )
     if threshold is not None:
         out = out.filter(pl.col("time") <= threshold)
-    unknown_rows = table.filter(outcome == _UNKNOWN).select(pl.col("_rows").sum())
-    result, unknown_n = _collect(out, unknown_rows)
-    if unknown_n.item():
+    (result,) = _collect(out)
+    unknown = result["_unknown"][0] if result.height else _collect(table.select(pl.col("_unknown").sum()))[0].item()
+    result = result.drop("_unknown")
+    if unknown:
         inbound = lf.filter(pl.col("interaction_direction") == _INBOUND).group_by(s).agg(_rows=pl.len())
         (unknown_df,) = _collect(_unknown_statuses(inbound, known))
         _warn_unknown(unknown_df, func, outcomes is not None)
