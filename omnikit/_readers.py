@@ -68,13 +68,9 @@ def read_json(path: str | os.PathLike[str], *, fast: bool | None = None) -> pl.D
     on or off (the result is the same frame either way).
     """
     path = Path(path)
-    if fast is None:
-        fast = path.stat().st_size >= FAST_PATH_MIN_BYTES
-    if fast:
-        try:
-            return _read_fast(path, ndjson=False)
-        except _NotFast:
-            pass
+    frame = _try_fast(path, fast, ndjson=False)
+    if frame is not None:
+        return frame
     data = path.read_bytes()
     try:
         document = orjson.loads(data)
@@ -88,13 +84,9 @@ def read_json(path: str | os.PathLike[str], *, fast: bool | None = None) -> pl.D
 def read_ndjson(path: str | os.PathLike[str], *, fast: bool | None = None) -> pl.DataFrame:
     """Read a ``.jsonl``/``.ndjson`` report: one entry object a line (blank lines allowed)."""
     path = Path(path)
-    if fast is None:
-        fast = path.stat().st_size >= FAST_PATH_MIN_BYTES
-    if fast:
-        try:
-            return _read_fast(path, ndjson=True)
-        except _NotFast:
-            pass
+    frame = _try_fast(path, fast, ndjson=True)
+    if frame is not None:
+        return frame
     entries: list[Any] = []
     with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
@@ -214,6 +206,18 @@ def _locate(raw: bytes | None, needle: bytes) -> tuple[int | None, int | None]:
 
 # --------------------------------------------------------------------------------------------
 # The fast path
+
+
+def _try_fast(path: Path, fast: bool | None, *, ndjson: bool) -> pl.DataFrame | None:
+    """The fast path's frame, or None when it is off or cannot vouch for this file."""
+    if fast is None:
+        fast = path.stat().st_size >= FAST_PATH_MIN_BYTES
+    if not fast:
+        return None
+    try:
+        return _read_fast(path, ndjson=ndjson)
+    except _NotFast:
+        return None
 
 
 def _read_fast(path: Path, *, ndjson: bool) -> pl.DataFrame:

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["CANONICAL_COLUMNS", "DATETIME_COLUMNS", "SECONDS_COLUMNS", "canonical_schema", "normalize_name"]
+__all__ = [
+    "CANONICAL_COLUMNS",
+    "DATETIME_COLUMNS",
+    "SECONDS_COLUMNS",
+    "SOURCE_FIELDS",
+    "canonical_schema",
+]
 
-#: The report's fields, in the source's order, as omnikit names them.
-CANONICAL_COLUMNS: tuple[str, ...] = (
+#: The report's fields as the vendor names them, in the vendor's order.
+SOURCE_FIELDS: tuple[str, ...] = (
     "interaction_id",
     "waiting_time",
-    "start_date_time",
-    "end_date_time",
+    "start_date-time",
+    "end_date-time",
     "duration",
     "interaction_type",
     "interaction_status",
@@ -30,15 +36,9 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
     "contact",
     "contact_id",
     "disposition_name",
-    "transcription_recording",
+    "transcription-recording",
     "notes",
 )
-
-#: Fields holding a whole number of seconds (Int64, never negative).
-SECONDS_COLUMNS: tuple[str, ...] = ("waiting_time", "duration")
-
-#: Fields holding a wall-clock date-time in the report's timezone.
-DATETIME_COLUMNS: tuple[str, ...] = ("start_date_time", "end_date_time")
 
 
 def normalize_name(field: str) -> str:
@@ -48,6 +48,16 @@ def normalize_name(field: str) -> str:
     'start_date_time'
     """
     return field.replace("-", "_")
+
+
+#: The report's fields, in the source's order, as omnikit names them.
+CANONICAL_COLUMNS: tuple[str, ...] = tuple(normalize_name(f) for f in SOURCE_FIELDS)
+
+#: Fields holding a whole number of seconds (Int64, never negative).
+SECONDS_COLUMNS: tuple[str, ...] = ("waiting_time", "duration")
+
+#: Fields holding a wall-clock date-time in the report's timezone.
+DATETIME_COLUMNS: tuple[str, ...] = ("start_date_time", "end_date_time")
 
 
 def canonical_schema(timezone: str = "UTC") -> pl.Schema:

@@ -49,31 +49,12 @@ import numpy as np
 import polars as pl
 
 from ._errors import ParameterError
+from ._schema import SOURCE_FIELDS
 
 __all__ = ["synth_entries", "synth_frame", "synth_report", "synth_reports"]
 
 #: The vendor's field names, in the vendor's order.
-_FIELDS: tuple[str, ...] = (
-    "interaction_id",
-    "waiting_time",
-    "start_date-time",
-    "end_date-time",
-    "duration",
-    "interaction_type",
-    "interaction_status",
-    "interaction_direction",
-    "agent_type",
-    "groups",
-    "agent_name",
-    "agent_id",
-    "external_id",
-    "name",
-    "contact",
-    "contact_id",
-    "disposition_name",
-    "transcription-recording",
-    "notes",
-)
+_FIELDS = SOURCE_FIELDS
 _INT_FIELDS = ("waiting_time", "duration")
 _RAW_SCHEMA = pl.Schema({f: pl.Int64() if f in _INT_FIELDS else pl.String() for f in _FIELDS})
 
