@@ -26,8 +26,10 @@ switchboard, a shared mailbox, a common name) does not link; a ``contact_id`` al
 left with no identifier is a customer of its own.
 
 Each distinct contact string is classified once, and each distinct separator-free phone string
-is parsed once (phonenumbers is pure Python, about 10 us a number; with 100,000 or more distinct
-strings the work is shared with ``python -c`` worker processes, one per extra CPU).
+is parsed once -- or not at all when it is ``+<code>`` and the digits of a national number whose
+parse serves both (see ``_parse_key``; phonenumbers is pure Python, about 10 us a number; with
+100,000 or more distinct strings the work is shared with ``python -c`` worker processes, one per
+extra CPU).
 
 ``customer_id`` is ``"C-"`` followed by 16 hex digits of a BLAKE2b hash of the customer's
 smallest identifier (a ``contact_id`` when the customer has one), so it is the same for the same
@@ -295,14 +297,45 @@ def _contact_keys(contacts: pl.Series, default_region: str | None) -> pl.DataFra
     phone = frame.filter(~has_at & contact.str.contains(r"\d")).select(
         "contact", raw=contact.str.replace_all(_PHONE_SEPARATORS, "")
     )
-    numbers = _parse_phones(phone["raw"].unique(), default_region)
-    phone = phone.join(numbers, on="raw", how="inner").select("contact", key="e164")
+    phone = phone.with_columns(parse=_parse_key(pl.col("raw"), default_region))
+    numbers = _parse_phones(phone["parse"].unique(), default_region)
+    phone = phone.join(numbers, left_on="parse", right_on="raw", how="inner").select("contact", key="e164")
     return pl.concat(
         [
             email.select("contact", kind=pl.lit(_KIND_EMAIL, pl.Int8), key="key"),
             phone.select("contact", kind=pl.lit(_KIND_PHONE, pl.Int8), key="key"),
         ]
     )
+
+
+def _parse_key(raw: pl.Expr, region: str | None) -> pl.Expr:
+    """The string to parse for each separator-free phone string: one parse serves both ways of
+    writing a number of ``region``'s own country, ``+<code><digits>`` and ``<digits>``.
+
+    ``phonenumbers.parse(f"+{code}{digits}", region)`` reads the country code after the ``+`` and
+    then handles ``digits`` with ``region``'s metadata, exactly as ``parse(digits, region)`` does
+    when ``digits`` is not taken for a country code or an international prefix: so ``digits`` is
+    parsed instead when (all from the library's own metadata) ``region`` is the main region of its
+    country code, ``digits`` are 3 to 200 ASCII digits that do not start with that code, and
+    ``region``'s international (IDD) prefix does not match their start. Anything else is parsed as
+    written. (Tests compare this with parsing every string on its own.)
+    """
+    if region is None:
+        return raw
+    code = str(phonenumbers.country_code_for_region(region))
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if phonenumbers.region_code_for_country_code(int(code)) != region or metadata is None:
+        return raw
+    idd = metadata.international_prefix
+    digits = raw.str.slice(len(code) + 1)
+    same = raw.str.contains(rf"^\+{code}[0-9]{{3,200}}$") & ~digits.str.starts_with(code)
+    if idd:
+        try:  # the library's pattern, read by polars' regex engine (same syntax for these)
+            pl.select(pl.lit("0").str.contains(f"^(?:{idd})"))
+        except Exception:  # pragma: no cover - a pattern polars cannot read: no shortcut
+            return raw
+        same = same & ~digits.str.contains(f"^(?:{idd})")
+    return pl.when(same).then(digits).otherwise(raw)
 
 
 def _name_keys(names: pl.Series) -> pl.DataFrame:

@@ -273,3 +273,52 @@ def test_phone_parsing_in_worker_processes_gives_the_same_numbers(monkeypatch: p
     together = _customers._parse_phones(texts, "US")
     assert together.equals(alone)
     assert alone.filter(raw="5108769640")["e164"].unique().to_list() == ["+15108769640"]
+
+
+def parsed_one_by_one(raws: list[str], region: str | None) -> dict[str, str | None]:
+    """The plain library answer: every string parsed on its own."""
+    return dict(zip(raws, _customers._parse_chunk(raws, region), strict=True))
+
+
+def parsed_with_shortcut(raws: list[str], region: str | None) -> dict[str, str | None]:
+    """What resolution does: one parse per ``_parse_key``, shared by the strings with that key."""
+    frame = pl.DataFrame({"raw": raws}, schema={"raw": pl.String})
+    frame = frame.with_columns(parse=_customers._parse_key(pl.col("raw"), region))
+    numbers = _customers._parse_phones(frame["parse"].unique(), region)
+    frame = frame.join(numbers, left_on="parse", right_on="raw", how="left")
+    return dict(frame.select("raw", "e164").iter_rows())
+
+
+REGIONS = ["US", "CA", "GB", "PT", "DE", "AU", "IT", "BR", "FI", "CL", "RU", "JP", "AG", "SG", "CN", "HK", None]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    region=st.sampled_from(REGIONS),
+    parts=st.lists(
+        st.tuples(
+            st.sampled_from(["", "+", "+{cc}", "+{cc}{cc}", "{cc}", "+{cc}0", "+{cc}00", "+{cc}011", "+{cc}810",
+                             "+{cc}1", "+44", "+351", "00", "011", "+{cc}x", "+{cc}٣"]),
+            st.text(alphabet="0123456789", max_size=16),
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+)
+def test_one_parse_per_number_of_the_default_country_equals_parsing_every_string(region, parts) -> None:
+    import phonenumbers
+
+    cc = str(phonenumbers.country_code_for_region(region)) if region else "1"
+    raws = [prefix.format(cc=cc) + digits for prefix, digits in parts]
+    assert parsed_with_shortcut(raws, region) == parsed_one_by_one(raws, region)
+
+
+def test_one_parse_per_number_equals_parsing_every_string_on_synthetic_contacts() -> None:
+    contacts = ok.synth_frame(20_000, seed=3)["contact"].drop_nulls().unique()
+    raws = contacts.filter(~contacts.str.contains("@") & contacts.str.contains(r"\d"))
+    raws = raws.str.replace_all(_customers._PHONE_SEPARATORS, "").unique().to_list()
+    shortcut = parsed_with_shortcut(raws, "US")
+    assert shortcut == parsed_one_by_one(raws, "US")
+    # The shortcut is taken: about half the strings are "+1" and the same ten digits.
+    keys = pl.Series(raws).to_frame("raw").select(_customers._parse_key(pl.col("raw"), "US"))
+    assert keys.n_unique() < 0.75 * len(raws)
