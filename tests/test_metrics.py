@@ -552,18 +552,32 @@ def test_hourly_profile_by_groups_and_warnings():
         ok.hourly_profile(frame(rows[:1]), value="calls")
 
 
-def test_metrics_stay_lazy_until_the_end():
-    """A LazyFrame is consumed once per metric; the public functions accept it and return frames."""
-    lf = frame(sl_rows()).lazy().with_columns(start_date_time=pl.lit(dt.datetime(2024, 9, 2, 9)).dt.replace_time_zone("UTC"))
-    for result in (
-        ok.channel_mix(lf, every="1d"),
-        ok.wait_time_stats(lf),
-        ok.wait_time_histogram(lf),
-        ok.service_level(lf),
-        ok.wait_time_survival(lf),
-        ok.hourly_profile(lf, value="service_level"),
+def test_metrics_take_a_lazyframe_and_collect_it_once(monkeypatch):
+    """Each metric builds one lazy query and collects it once (with pl.collect_all)."""
+    import omnikit._metrics as metrics
+
+    lf = (
+        frame(sl_rows())
+        .lazy()
+        .with_columns(start_date_time=pl.lit(dt.datetime(2024, 9, 2, 9)).dt.replace_time_zone("Europe/Lisbon"))
+    )
+    calls = []
+    real = metrics._collect
+    monkeypatch.setattr(metrics, "_collect", lambda *lfs: calls.append(len(lfs)) or real(*lfs))
+    monkeypatch.setattr(pl.LazyFrame, "collect", lambda *a, **k: pytest.fail("collected outside _collect"))
+    for metric in (
+        lambda: ok.channel_mix(lf, every="1d"),
+        lambda: ok.wait_time_stats(lf),
+        lambda: ok.wait_time_histogram(lf),
+        lambda: ok.service_level(lf),
+        lambda: ok.wait_time_survival(lf),
+        lambda: ok.hourly_profile(lf, value="service_level"),
+        lambda: ok.hourly_profile(lf, value="median_wait"),
     ):
+        calls.clear()
+        result = metric()
         assert isinstance(result, pl.DataFrame) and result.height > 0
+        assert len(calls) == 1, calls
 
 
 # ------------------------------------------------------------------------------------------
