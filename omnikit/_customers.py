@@ -48,8 +48,10 @@ import inspect
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from typing import IO
+from contextlib import ExitStack
 
 import numpy as np
 import phonenumbers
@@ -418,33 +420,40 @@ def _parse_phones(raw: pl.Series, region: str | None) -> pl.DataFrame:
 
 
 def _parse_in_workers(chunks: list[list[str]], region: str | None) -> list[str | None] | None:
-    """Parse ``chunks[0]`` here and the others in worker processes; None if workers cannot start."""
+    """Parse ``chunks[0]`` here and the others in worker processes; None if workers cannot start.
+
+    Each worker reads its strings from a temporary file and writes its answers to another, so it
+    starts at once and never waits for this process (which holds the GIL while it parses, so a
+    thread feeding a pipe here would starve the worker of input).
+    """
     if len(chunks) < 2:
         return None
-    try:
-        source = _worker_source()
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-c", source],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-                encoding="utf-8",
-                env={**os.environ, "PYTHONIOENCODING": "utf-8"},
-            )
-            for _ in chunks[1:]
-        ]
-    except (OSError, TypeError):  # no source to hand over (frozen app), or no interpreter to start
-        return None
-    with ThreadPoolExecutor(len(procs)) as pool:
-        futures = [
-            pool.submit(proc.communicate, "\n".join([region or "", *chunk]))
-            for proc, chunk in zip(procs, chunks[1:], strict=True)
-        ]
+    procs: list[tuple[subprocess.Popen, list[str], IO[str]]] = []
+    with ExitStack() as stack:
+        try:
+            source = _worker_source()
+            for chunk in chunks[1:]:
+                given = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n"))
+                answers = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n"))
+                given.write("\n".join([region or "", *chunk]))
+                given.seek(0)
+                proc = subprocess.Popen(
+                    [sys.executable, "-c", source],
+                    stdin=given,
+                    stdout=answers,
+                    env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+                )
+                procs.append((proc, chunk, answers))
+        except (OSError, TypeError):  # no source to hand over (frozen app), or no interpreter to start
+            for proc, _, _ in procs:
+                proc.kill()
+                proc.wait()
+            return None
         parsed = _parse_chunk(chunks[0], region)
-        for proc, chunk, future in zip(procs, chunks[1:], futures, strict=True):
-            out, _ = future.result()
-            lines = out.split("\n")
+        for proc, chunk, answers in procs:
+            proc.wait()
+            answers.seek(0)
+            lines = answers.read().split("\n")
             if proc.returncode != 0 or len(lines) != len(chunk):  # pragma: no cover - defensive
                 lines = [e or "" for e in _parse_chunk(chunk, region)]
             parsed.extend(line or None for line in lines)
