@@ -119,8 +119,13 @@ def channel_mix_chart(
     if unplaced:
         subtitle += f" ({unplaced:,} interactions without a start time not shown)"
     base = base_chart(data, title=title or "Channel mix over time", subtitle=subtitle)
+    x = (
+        alt.X("period:T", title="Period start (report timezone)", scale=alt.Scale(type="utc"))
+        if mark == "area"  # bars: one band per period, labelled with its local start
+        else alt.X("period_label:O", title="Period start (report timezone)", axis=alt.Axis(labelAngle=-45))
+    )
     chart = (base.mark_area(opacity=0.9) if mark == "area" else base.mark_bar()).encode(
-        x=alt.X("period:T", title="Period start (report timezone)", scale=alt.Scale(type="utc")),
+        x=x,
         y=y,
         color=_color(data),
         order=alt.Order(f"{_CHANNEL}:N"),
