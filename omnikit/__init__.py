@@ -25,6 +25,15 @@ from ._store import *  # noqa: F403
 from ._synth import *  # noqa: F403
 from ._version import __version__
 
+def __getattr__(name: str) -> object:
+    """``ok.charts``, ``ok.explore`` and ``ok.testing`` load on first use (altair, httpx)."""
+    if name in ("charts", "explore", "testing"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'omnikit' has no attribute {name!r}")
+
+
 __all__ = [
     *_errors.__all__,
     *_export.__all__,

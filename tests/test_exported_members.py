@@ -108,3 +108,15 @@ def test_errors_form_one_tree_under_omnikit_error() -> None:
 def test_charts_module_exports_only_builders() -> None:
     for name in omnikit.charts.__all__:
         assert callable(getattr(omnikit.charts, name)), name
+
+
+def test_import_is_light_and_submodules_load_on_first_use() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, omnikit as ok; assert 'altair' not in sys.modules and 'httpx' not in sys.modules;"
+        "ok.charts.channel_mix_chart; assert 'altair' in sys.modules;"
+        "ok.explore.ExploreClient; ok.testing.TalkdeskStandIn"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
