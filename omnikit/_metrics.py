@@ -451,11 +451,19 @@ def _percentile_columns(percentiles: Sequence[float], func: str) -> list[tuple[f
     return out
 
 
+#: Bin edges in seconds for ``wait_time_histogram(bins="log")``: seconds to a week, spaced
+#: roughly logarithmically at values people read easily.
+LOG_WAIT_EDGES: tuple[float, ...] = (
+    0, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600, 900, 1200, 1800, 2700, 3600, 5400,
+    7200, 10800, 14400, 21600, 28800, 43200, 86400, 172800, 259200, 604800,
+)
+
+
 def wait_time_histogram(
     df: FrameLike,
     *,
     by: By = "interaction_type",
-    bins: int | Sequence[float] = 30,
+    bins: int | Sequence[float] | Literal["log"] = 30,
 ) -> pl.DataFrame:
     """Count waiting times in bins per group: a small frame to chart a wait distribution.
 
@@ -469,7 +477,9 @@ def wait_time_histogram(
         An ``int``: that many bins of equal whole-second width ``max_wait // bins + 1``
         starting at 0, shared by all groups (the largest wait falls in the last bins). Or a
         sequence of ascending edges starting at 0: bins ``[e_i, e_i+1)`` plus a last open bin
-        ``[e_last, ∞)`` (``bin_end`` null) so that no wait is dropped.
+        ``[e_last, ∞)`` (``bin_end`` null) so that no wait is dropped. Or ``"log"``: the
+        roughly logarithmic edges of :data:`LOG_WAIT_EDGES` (5 s, 10 s, … 1 h, … 1 week), for
+        channels whose waits differ by orders of magnitude (seconds for voice, hours for email).
 
     Returns
     -------
@@ -492,6 +502,10 @@ def wait_time_histogram(
     _check_columns(lf.collect_schema(), [*keys, "waiting_time"], func)
     w = pl.col("waiting_time")
     lf = lf.filter(w.is_not_null())
+    if isinstance(bins, str):
+        if bins != "log":
+            raise ParameterError(f"{func}: bins= must be an int, a list of edges or 'log', got {bins!r}")
+        bins = LOG_WAIT_EDGES
     if isinstance(bins, bool) or not isinstance(bins, (int, Sequence)):
         raise ParameterError(f"{func}: bins= must be an int or a list of edges, got {bins!r}")
     if isinstance(bins, int):

@@ -201,7 +201,7 @@ def test_survival_chart_reads_the_step_curve_on_a_fixed_grid():
             "survival": [0.5, 0.0, 0.0],
         }
     )
-    spec = charts.survival_chart(survival, points=5).to_dict()
+    spec = charts.survival_chart(survival, points=5, x_scale="linear").to_dict()
     assert spec["mark"]["interpolate"] == "step-after"
     values = values_of(spec)
     curve = {(v["interaction_type"], v["time"]): v["survival"] for v in values}
@@ -210,6 +210,36 @@ def test_survival_chart_reads_the_step_curve_on_a_fixed_grid():
     assert [curve[("CHAT", t)] for t in (0.0, 30.0, 40.0)] == [1.0, 1.0, 0.0]
     with pytest.raises(ok.ParameterError, match="points="):
         charts.survival_chart(survival, points=1)
+
+
+def test_survival_chart_on_a_log_time_axis_reads_the_curve_at_geometric_times():
+    survival = pl.DataFrame(
+        {
+            "interaction_type": ["VOICE", "VOICE", "CHAT"],
+            "time": [10, 20, 40],
+            "at_risk": [2, 1, 1],
+            "events": [1, 1, 1],
+            "censored": [0, 0, 0],
+            "survival": [0.5, 0.0, 0.0],
+        }
+    )
+    spec = charts.survival_chart(survival, points=5).to_dict()  # symlog is the default
+    assert spec["encoding"]["x"]["scale"] == {"type": "symlog"}
+    curve = {(v["interaction_type"], v["time"]): v["survival"] for v in values_of(spec)}
+    # grid 0, then 1 s to 40 s in geometric steps: 1, 40**(1/3) = 3.42, 40**(2/3) = 11.70, 40
+    assert sorted(t for c, t in curve if c == "VOICE") == [0.0, 1.0, 3.42, 11.7, 40.0]
+    assert [curve[("VOICE", t)] for t in (0.0, 1.0, 3.42, 11.7, 40.0)] == [1.0, 1.0, 1.0, 0.5, 0.0]
+    with pytest.raises(ok.ParameterError, match="x_scale="):
+        charts.survival_chart(survival, x_scale="log")
+
+
+def test_wait_time_chart_uses_a_log_time_axis_by_default(small):
+    histogram = ok.wait_time_histogram(small, bins="log")
+    assert histogram["bin_start"].unique().sort().to_list()[:4] == [0.0, 5.0, 10.0, 15.0]
+    spec = charts.wait_time_chart(histogram, ok.wait_time_stats(small)).to_dict()
+    assert spec["layer"][0]["encoding"]["x"]["scale"] == {"type": "symlog"}
+    linear = charts.wait_time_chart(histogram, x_scale="linear").to_dict()
+    assert linear["layer"][0]["encoding"]["x"]["scale"] == {"type": "linear"}
 
 
 def test_hourly_heatmap_labels_days_and_hours(small):

@@ -646,3 +646,15 @@ def test_channel_mix_periods_on_dst_days_are_one_per_wall_clock_day():
     assert starts == [dt.datetime(2024, 3, 10, 5), dt.datetime(2024, 11, 3, 4)]
     hourly = ok.channel_mix(df, every="1h")
     assert hourly["interactions"].to_list() == [1, 1, 2, 1]  # the repeated 00:00 hour is one period
+
+
+def test_wait_time_histogram_log_bins_use_fixed_readable_edges():
+    df = pl.DataFrame({"interaction_type": ["EMAIL", "VOICE", "VOICE"], "waiting_time": [7200, 3, 12]})
+    histogram = ok.wait_time_histogram(df, bins="log")
+    voice = histogram.filter(pl.col("interaction_type") == "VOICE")
+    # edges 0, 5, 10, 15, ...: 3 s falls in [0, 5), 12 s in [10, 15)
+    assert voice.filter(pl.col("count") > 0)["bin_start"].to_list() == [0.0, 10.0]
+    email = histogram.filter((pl.col("interaction_type") == "EMAIL") & (pl.col("count") > 0))
+    assert email["bin_start"].to_list() == [7200.0]
+    with pytest.raises(ok.ParameterError, match="'log'"):
+        ok.wait_time_histogram(df, bins="logarithmic")

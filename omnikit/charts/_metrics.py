@@ -184,6 +184,7 @@ def wait_time_chart(
     kind: str = "ecdf",
     marks: Sequence[str] = ("p50", "p90"),
     title: str | None = None,
+    x_scale: str = "symlog",
 ) -> alt.TopLevelMixin:
     """Distribution of waiting times per channel, with percentiles marked.
 
@@ -197,6 +198,10 @@ def wait_time_chart(
     kind
         ``"ecdf"``: the share of waits below each time, one line per channel; ``"histogram"``:
         one row of bars per channel.
+    x_scale
+        ``"symlog"`` (default): a logarithmic time axis that still shows 0, so seconds of voice
+        and hours of email both stay readable (pair it with ``wait_time_histogram(bins="log")``);
+        ``"linear"``.
 
     Examples
     --------
@@ -210,6 +215,7 @@ def wait_time_chart(
     _one_row_per(hist, [_CHANNEL, "bin_start"], func, "wait_time_histogram")
     if kind not in ("ecdf", "histogram"):
         raise ParameterError(f"{func}: kind= must be 'ecdf' or 'histogram', got {kind!r}")
+    scale = _time_scale(x_scale, func)
     rules = pl.DataFrame(schema={_CHANNEL: pl.String, "percentile": pl.String, "seconds": pl.Float64})
     if stats is not None:
         stats = _require(stats, [_CHANNEL, *marks], func, "wait_time_stats")
@@ -235,7 +241,7 @@ def wait_time_chart(
         points = pl.concat([start, hist]).sort(_CHANNEL, "bin_end", nulls_last=True)
         base = base_chart(points)
         lines = base.mark_line(interpolate="linear").encode(
-            x=alt.X("bin_end:Q", title="Waiting time (s)"),
+            x=alt.X("bin_end:Q", title="Waiting time (s)", scale=scale),
             y=alt.Y("cumulative_share:Q", title="Share of waits shorter (cumulative)", axis=alt.Axis(format="%")),
             color=color,
             tooltip=[
@@ -249,14 +255,14 @@ def wait_time_chart(
             layers.append(
                 alt.Chart(alt.Data(values=records(rules)))
                 .mark_rule(strokeWidth=1.5)
-                .encode(x="seconds:Q", color=color, strokeDash=dash, tooltip=rule_tooltip)
+                .encode(x=alt.X("seconds:Q", scale=scale), color=color, strokeDash=dash, tooltip=rule_tooltip)
             )
         heading = title_params(title or "Waiting time distribution", subtitle)
         return themed(alt.layer(*layers).properties(title=heading))
     combined = pl.concat([hist.with_columns(layer=pl.lit("bin")), rules.with_columns(layer=pl.lit("rule"))], how="diagonal_relaxed")
     base = alt.Chart().properties(width=_FACET_WIDTH, height=90)
     bars = base.transform_filter(alt.datum.layer == "bin").mark_rect().encode(
-        x=alt.X("bin_start:Q", title="Waiting time (s)"),
+        x=alt.X("bin_start:Q", title="Waiting time (s)", scale=scale),
         x2="bin_end:Q",
         y=alt.Y("share:Q", title="Share", axis=alt.Axis(format="%")),
         y2=alt.datum(0),
@@ -347,17 +353,28 @@ def service_level_chart(
 # patience
 
 
+def _time_scale(x_scale: str, func: str) -> alt.Scale:
+    if x_scale == "symlog":
+        return alt.Scale(type="symlog")
+    if x_scale == "linear":
+        return alt.Scale(type="linear")
+    raise ParameterError(f"{func}: x_scale= must be 'symlog' or 'linear', got {x_scale!r}")
+
+
 def survival_chart(
     survival: pl.DataFrame,
     *,
     points: int = 120,
     title: str | None = None,
+    x_scale: str = "symlog",
 ) -> alt.TopLevelMixin:
     """Patience curves per channel: the Kaplan–Meier share of customers still waiting after t s.
 
-    The step curve is read at ``points`` evenly spaced times from 0 to the longest wait (the
-    value at t is the estimate after the last event at or before t), so the chart's size does
-    not depend on how many distinct waits the data has.
+    The step curve is read at ``points`` times from 0 to the longest wait (the value at t is
+    the estimate after the last event at or before t), so the chart's size does not depend on
+    how many distinct waits the data has. The times are spaced evenly on the chart's time axis:
+    logarithmically with ``x_scale="symlog"`` (default: seconds of voice and hours of email both
+    stay readable), evenly with ``"linear"``.
 
     Parameters
     ----------
@@ -376,8 +393,14 @@ def survival_chart(
         raise ParameterError(f"{func}: points= must be an int >= 2, got {points!r}")
     data = data.with_columns(pl.col(_CHANNEL).fill_null("(none)"))
     channels = data.select(_CHANNEL).unique().sort(_CHANNEL)
+    scale = _time_scale(x_scale, func)
     tmax = float(data["time"].max() or 0)
-    grid = pl.DataFrame({"t": [tmax * i / (points - 1) for i in range(points)]})
+    if x_scale == "symlog" and tmax > 1:
+        # 0, then geometric steps from 1 s to the longest wait.
+        times = [0.0, *(tmax ** (i / (points - 2)) for i in range(points - 1))]
+    else:
+        times = [tmax * i / (points - 1) for i in range(points)]
+    grid = pl.DataFrame({"t": times})
     curve = (
         channels.join(grid, how="cross")
         .sort(_CHANNEL, "t")
@@ -397,7 +420,7 @@ def survival_chart(
         subtitle="Kaplan–Meier: share of INBOUND customers still willing to wait (answered waits censored)",
     )
     chart = base.mark_line(interpolate="step-after").encode(
-        x=alt.X("time:Q", title="Waiting time (s)"),
+        x=alt.X("time:Q", title="Waiting time (s)", scale=scale),
         y=alt.Y("survival:Q", title="Still waiting (%)", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         color=_color(curve),
         tooltip=[
