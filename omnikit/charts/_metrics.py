@@ -226,6 +226,7 @@ def wait_time_chart(
             .filter(pl.col("seconds").is_not_null())
         )
     hist = hist.filter(pl.col("bin_end").is_not_null())  # the open last bin has no end to draw
+    axis = _time_axis(x_scale, float(hist.filter(pl.col("count") > 0)["bin_end"].max() or 0))
     color = _color(pl.concat([hist.select(_CHANNEL), rules.select(_CHANNEL)]))
     dash = alt.StrokeDash(
         "percentile:N", title="Percentile", scale=alt.Scale(domain=list(marks), range=[[1, 0], [6, 3], [2, 2], [8, 2, 2, 2]][: len(marks)] or [[1, 0]])
@@ -241,7 +242,7 @@ def wait_time_chart(
         points = pl.concat([start, hist]).sort(_CHANNEL, "bin_end", nulls_last=True)
         base = base_chart(points)
         lines = base.mark_line(interpolate="linear").encode(
-            x=alt.X("bin_end:Q", title="Waiting time (s)", scale=scale),
+            x=alt.X("bin_end:Q", title="Waiting time (s)", scale=scale, axis=axis),
             y=alt.Y("cumulative_share:Q", title="Share of waits shorter (cumulative)", axis=alt.Axis(format="%")),
             color=color,
             tooltip=[
@@ -262,7 +263,7 @@ def wait_time_chart(
     combined = pl.concat([hist.with_columns(layer=pl.lit("bin")), rules.with_columns(layer=pl.lit("rule"))], how="diagonal_relaxed")
     base = alt.Chart().properties(width=_FACET_WIDTH, height=90)
     bars = base.transform_filter(alt.datum.layer == "bin").mark_rect().encode(
-        x=alt.X("bin_start:Q", title="Waiting time (s)", scale=scale),
+        x=alt.X("bin_start:Q", title="Waiting time (s)", scale=scale, axis=axis),
         x2="bin_end:Q",
         y=alt.Y("share:Q", title="Share", axis=alt.Axis(format="%")),
         y2=alt.datum(0),
@@ -361,6 +362,17 @@ def _time_scale(x_scale: str, func: str) -> alt.Scale:
     raise ParameterError(f"{func}: x_scale= must be 'symlog' or 'linear', got {x_scale!r}")
 
 
+#: Ticks of a log time axis: 10 s, 1 min, 5 min, 30 min, 1 h, 4 h, 1 day, 1 week.
+_TIME_TICKS = (0, 10, 60, 300, 1800, 3600, 14400, 86400, 604800)
+
+
+def _time_axis(x_scale: str, longest: float) -> alt.Axis:
+    """Readable ticks for a symlog time axis (Vega's own are sparse there)."""
+    if x_scale != "symlog":
+        return alt.Axis()
+    return alt.Axis(values=[t for t in _TIME_TICKS if t <= max(longest, 10) * 1.5], format=",")
+
+
 def survival_chart(
     survival: pl.DataFrame,
     *,
@@ -420,7 +432,7 @@ def survival_chart(
         subtitle="Kaplan–Meier: share of INBOUND customers still willing to wait (answered waits censored)",
     )
     chart = base.mark_line(interpolate="step-after").encode(
-        x=alt.X("time:Q", title="Waiting time (s)", scale=scale),
+        x=alt.X("time:Q", title="Waiting time (s)", scale=scale, axis=_time_axis(x_scale, tmax)),
         y=alt.Y("survival:Q", title="Still waiting (%)", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         color=_color(curve),
         tooltip=[
