@@ -473,11 +473,15 @@ def _guarded(long: pl.DataFrame, max_contact_ids: int | None) -> pl.DataFrame:
     counts = counts.with_columns(
         linked=pl.lit(True) if max_contact_ids is None else pl.col("contact_ids") <= max_contact_ids
     )
-    long = long.join(counts, on=["kind", "key"], how="left")
     # A contact id is always one contact id; an identifier seen on no contact id always links.
-    return long.with_columns(
-        contact_ids=pl.when(pl.col("kind") == _KIND_CONTACT_ID).then(1).otherwise(pl.col("contact_ids").fill_null(0)),
-        linked=pl.col("linked").fill_null(True),
+    is_cid = pl.col("kind") == _KIND_CONTACT_ID
+    return pl.concat(
+        [
+            long.filter(is_cid).with_columns(contact_ids=pl.lit(1, pl.UInt32), linked=pl.lit(True)),
+            long.filter(~is_cid)
+            .join(counts, on=["kind", "key"], how="left")
+            .with_columns(pl.col("contact_ids").fill_null(0), pl.col("linked").fill_null(True)),
+        ]
     )
 
 
@@ -492,7 +496,7 @@ def _resolve(
     long = _guarded(_identifiers(tuples, default_region, link_by_name), max_contact_ids)
     long = long.filter("linked").select("__t", "kind", "key")
     nodes = long.select("kind", "key").unique().sort("kind", "key").with_row_index("node")
-    edges = long.join(nodes, on=["kind", "key"], how="inner").select("__t", "node")
+    edges = _node_numbers(long, nodes)
     # Each tuple links all of its identifiers to the smallest one (its anchor).
     anchors = edges.group_by("__t").agg(anchor=pl.col("node").min())
     edges = edges.join(anchors, on="__t", how="inner")
@@ -514,6 +518,20 @@ def _resolve(
     index[own["__row"].to_numpy()] = n_comp + own["__key"].to_numpy()
     names = _pseudonyms(smallest.to_list() + own_keys)
     return pl.Series("customer_id", names, dtype=pl.String).gather(index)
+
+
+def _node_numbers(long: pl.DataFrame, nodes: pl.DataFrame) -> pl.DataFrame:
+    """``__t, node``: the number in ``nodes`` of each identifier in ``long``.
+
+    The join is on a 64-bit hash of ``(kind, key)`` rather than on the strings when the hash
+    tells all of ``nodes`` apart (``nodes`` holds every identifier of ``long``, so each one then
+    meets exactly its own node); otherwise on the strings.
+    """
+    digest = pl.struct("kind", "key").hash()
+    numbered = nodes.select("node", __h=digest)
+    if numbered["__h"].n_unique() == numbered.height:
+        return long.select("__t", __h=digest).join(numbered, on="__h", how="inner").select("__t", "node")
+    return long.join(nodes, on=["kind", "key"], how="inner").select("__t", "node")  # pragma: no cover
 
 
 def _own_keys(ids: pl.DataFrame, unlinked: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
@@ -542,10 +560,12 @@ def _pseudonyms(keys: Iterable[str]) -> list[str]:
     secret = os.environ.get("OMNIKIT_CUSTOMER_KEY", "").encode()[:64]
     keys = list(keys)
     for size in (8, 32):  # 32 bytes only after a 64-bit collision: never merge two customers
-        out = [
-            "C-" + hashlib.blake2b(key.encode(), digest_size=size, key=secret, person=b"omnikit.customer").hexdigest()
-            for key in keys
-        ]
+        start = hashlib.blake2b(digest_size=size, key=secret, person=b"omnikit.customer").copy
+        out = []
+        for key in keys:
+            digest = start()  # a copy of the keyed start: the key block is hashed once, not per key
+            digest.update(key.encode())
+            out.append("C-" + digest.hexdigest())
         if len(set(out)) == len(set(keys)):
             break
     return out
