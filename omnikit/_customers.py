@@ -497,13 +497,14 @@ def _resolve(
     long = long.filter("linked").select("__t", "kind", "key")
     nodes = long.select("kind", "key").unique().sort("kind", "key").with_row_index("node")
     edges = _node_numbers(long, nodes)
-    # Each tuple links all of its identifiers to the smallest one (its anchor).
-    anchors = edges.group_by("__t").agg(anchor=pl.col("node").min())
-    edges = edges.join(anchors, on="__t", how="inner")
+    # Each tuple links all of its identifiers to the smallest one (its anchor); ``__t`` is the
+    # tuple's position, and ``k`` (no node) marks a tuple without a linking identifier.
     k = nodes.height
+    tuple_of, node = edges["__t"].to_numpy(), edges["node"].to_numpy()
+    anchor = np.full(tuples.height, k, dtype=np.int64)
+    np.minimum.at(anchor, tuple_of, node)
     graph = scipy.sparse.coo_matrix(
-        (np.ones(edges.height, dtype=np.int8), (edges["anchor"].to_numpy(), edges["node"].to_numpy())),
-        shape=(k, k),
+        (np.ones(edges.height, dtype=np.int8), (anchor[tuple_of], node)), shape=(k, k)
     ).tocsr()
     n_comp, labels = connected_components(graph, directed=False)
     # A component is named after its smallest node (nodes are sorted by kind, then key).
@@ -511,10 +512,13 @@ def _resolve(
     first[labels[::-1]] = np.arange(k - 1, -1, -1)  # repeated index: the last (smallest) wins
     smallest = nodes.select(pl.format("{}:{}", "kind", "key")).to_series().gather(first)
     index = np.empty(ids.height, dtype=np.int64)
-    linked = tuples.select("__t", "__rows").join(anchors, on="__t", how="inner").explode("__rows")
-    index[linked["__rows"].to_numpy()] = labels[linked["anchor"].to_numpy()]
+    linked = anchor < k
+    sizes = tuples["__rows"].list.len().to_numpy()
+    rows, row_anchor = tuples["__rows"].explode().to_numpy(), np.repeat(anchor, sizes)
+    row_linked = np.repeat(linked, sizes)
+    index[rows[row_linked]] = labels[row_anchor[row_linked]]
     # A row without a linking identifier is its own customer: its interaction id, else its content.
-    own, own_keys = _own_keys(ids, tuples.join(anchors, on="__t", how="anti"))
+    own, own_keys = _own_keys(ids, tuples.filter(pl.Series(~linked)))
     index[own["__row"].to_numpy()] = n_comp + own["__key"].to_numpy()
     names = _pseudonyms(smallest.to_list() + own_keys)
     return pl.Series("customer_id", names, dtype=pl.String).gather(index)
