@@ -304,12 +304,12 @@ def _chunks(handle: io.BufferedReader, length: int, separator: int) -> Iterator[
     carry = b""
     remaining = length
     while remaining > 0:
-        block = handle.read(min(_CHUNK_BYTES, remaining))
-        if not block:
+        size = min(_CHUNK_BYTES, remaining)
+        buffer = bytearray(len(carry) + size)  # read straight after the carried-over bytes
+        buffer[: len(carry)] = carry
+        if handle.readinto(memoryview(buffer)[len(carry) :]) != size:
             raise _NotFast  # the file shrank while we read it
-        remaining -= len(block)
-        buffer = bytearray(carry)
-        buffer += block
+        remaining -= size
         if remaining == 0:
             yield buffer
             return
@@ -343,7 +343,7 @@ def _parse_chunk(buffer: bytearray, schema: dict[str, Any], ndjson: bool) -> pl.
     # Every key ends in '":'. Inside a string a quote is escaped, so '":' there reads '\":', which
     # we do not try to tell apart (such files take the general path). An explicit null is '":null'
     # (or '": null'). Counting 2- and 4-byte patterns through wide views is one pass each.
-    if buffer.find(b'\\":') >= 0:
+    if _follows_backslash(data, b'":'):
         raise _NotFast
     keys = _count(buffer, '":')
     try:
@@ -366,7 +366,7 @@ def _one_entry_a_line(buffer: bytearray, data: np.ndarray) -> int:
     newline is not inside a string is checked: every line must hold an even number of unescaped
     quotes.
     """
-    if buffer.find(b'\\\\"') >= 0:
+    if _follows_backslash(data, b'\\"'):
         raise _NotFast  # an escaped backslash before a quote: leave it to the general path
     newlines = np.flatnonzero(data == _NEWLINE)
     quotes = np.flatnonzero(data == _QUOTE)
@@ -379,6 +379,15 @@ def _one_entry_a_line(buffer: bytearray, data: np.ndarray) -> int:
     data[ends] = _NEWLINE
     data[ends - 1] = _SPACE
     return ends.size + 1
+
+
+def _follows_backslash(data: np.ndarray, pattern: bytes) -> bool:
+    """Whether a backslash followed by ``pattern`` occurs (backslashes are rare: look there)."""
+    at = np.flatnonzero(data[: data.size - len(pattern)] == _BACKSLASH)
+    found = np.ones(at.size, dtype=bool)
+    for offset, byte in enumerate(pattern, start=1):
+        found &= data[at + offset] == byte
+    return bool(found.any())
 
 
 def _count(buffer: bytearray, pattern: str) -> int:

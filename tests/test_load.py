@@ -506,3 +506,18 @@ def test_an_empty_fetch_store_loads_as_an_empty_frame(tmp_path: Path) -> None:
     df = ok.load(tmp_path, timezone="Europe/Lisbon")
     assert df.height == 0 and df.schema == ok.canonical_schema("Europe/Lisbon")
     assert ok.scan(tmp_path).collect().height == 0
+
+
+def test_backslash_patterns_are_found_at_any_position() -> None:
+    import numpy as np
+
+    for text, pattern, expected in [
+        (b'ab\\":c', b'":', True),
+        (b'ab\\"c', b'":', False),
+        (b'\\":', b'":', True),
+        (b'x\\\\"', b'\\"', True),
+        (b'x\\"', b'\\"', False),
+        (b'tail\\', b'":', False),
+    ]:
+        data = np.frombuffer(bytearray(text), dtype=np.uint8)
+        assert _readers._follows_backslash(data, pattern) is expected, text
