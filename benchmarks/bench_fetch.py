@@ -61,6 +61,7 @@ def serve(rows: int, job_seconds: float) -> None:
 def worker(mode: str, index: int, store: str) -> None:
     """Time one run: ``single`` (job ``index`` alone) or ``fetch`` (the whole range into ``store``)."""
     import omnikit as ok
+    from omnikit._store import FetchSummary
     from omnikit.explore import ExploreClient
 
     before = rss_mib()
@@ -68,9 +69,12 @@ def worker(mode: str, index: int, store: str) -> None:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         cpu = usage.ru_utime + usage.ru_stime
         started = time.perf_counter()
-        # The same pipeline either way: jobs, downloads, parsing and writing the day files.
+        # The same pipeline either way, that of `omnikit fetch`: jobs, downloads, parsing and
+        # writing the day files (nothing is read back).
         start, end = spans()[index] if mode == "single" else (START, END)
-        rows = ok.fetch(start, end, timezone=TZ, store=store, client=client, progress=False).height  # type: ignore[arg-type]
+        summary = FetchSummary(Path(store), TZ, None, None)  # type: ignore[arg-type]
+        ok.fetch(start, end, timezone=TZ, store=store, client=client, progress=False, summary=summary, read=False)  # type: ignore[arg-type]
+        rows = summary.rows
         seconds = time.perf_counter() - started
         usage = resource.getrusage(resource.RUSAGE_SELF)
         cpu = usage.ru_utime + usage.ru_stime - cpu

@@ -400,7 +400,8 @@ def fetch(
     refetch: bool = False,
     progress: bool | None = None,
     summary: FetchSummary | None = None,
-) -> pl.DataFrame:
+    read: bool = True,
+) -> pl.DataFrame | None:
     """Fetch ``[start, end)`` from Talkdesk into ``store`` and return its rows.
 
     Only what the store's manifest does not already hold is fetched (``refetch=True`` fetches
@@ -426,10 +427,13 @@ def fetch(
         Show a progress bar on stderr; default: when stderr is a terminal.
     summary
         A :class:`FetchSummary` to fill in (the command line prints it).
+    read
+        Read the range back from the store and return it (``False``: only fill the store and
+        return None, as ``omnikit fetch`` does).
 
     Returns
     -------
-    polars.DataFrame
+    polars.DataFrame or None
         The canonical rows of ``[start, end)`` in the store, after the fetch.
 
     Examples
@@ -463,7 +467,7 @@ def fetch(
                     summary.rows += part.frame.height
                     summary.files.update(p.name for p in written)
                     bar.update(1)
-            return target.read(begin, finish)
+            return target.read(begin, finish) if read else None
     finally:
         if owns_client:
             client.close()

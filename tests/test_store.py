@@ -195,3 +195,20 @@ def test_a_broken_manifest_is_a_clear_error(tmp_path):
 def test_writing_needs_the_lock(tmp_path):
     with pytest.raises(RuntimeError, match="inside `with store:`"):
         Store(tmp_path, timezone=TZ).write(rows(("a", "2024-09-02 10:00", None, "X")), span_start=t("2024-09-02 00:00"))
+
+
+def test_fetch_without_read_back_fills_the_store_and_returns_none(tmp_path):
+    import omnikit as ok
+    from omnikit._store import FetchSummary
+    from omnikit.explore import Credentials, ExploreClient
+    from omnikit.testing import TalkdeskStandIn
+
+    frame = ok.synth_frame(400, seed=3, start="2024-09-02", days=3, timezone="UTC")
+    with TalkdeskStandIn(frame, job_seconds=0.05) as standin:
+        with ExploreClient(Credentials.from_env(standin.environ())) as client:
+            summary = FetchSummary(tmp_path / "store", "UTC", None, None)  # type: ignore[arg-type]
+            result = ok.fetch("2024-09-02", "2024-09-05", store=tmp_path / "store", client=client,
+                              progress=False, summary=summary, read=False)
+    assert result is None
+    assert summary.rows == frame.height
+    assert ok.load(tmp_path / "store").height == frame.height

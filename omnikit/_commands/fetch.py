@@ -69,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
             refetch=args.refetch,
             progress=args.progress,
             summary=summary,
+            read=False,  # the store is the result; nothing to read back
         )
     print(f"omnikit fetch: {summary}")
     return 0
