@@ -20,7 +20,7 @@ import altair as alt
 import polars as pl
 
 from .._errors import ParameterError
-from ._theme import base_chart, channel_color_scale, records, themed, title_params
+from ._theme import base_chart, channel_color_scale, records, require_frame, themed, title_params
 
 __all__ = ["customer_timeline", "top_paths_chart", "transition_heatmap"]
 
@@ -35,20 +35,6 @@ TIMELINE_FIELDS = (
     "waiting_time",
     "duration",
 )
-
-
-def _frame(frame: object, columns: Sequence[str], chart: str, source: str) -> pl.DataFrame:
-    if isinstance(frame, pl.LazyFrame):
-        frame = frame.collect()
-    if not isinstance(frame, pl.DataFrame):
-        raise ParameterError(f"{chart}: expected a polars DataFrame from {source}, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ParameterError(
-            f"{chart}: the frame has no column(s) {', '.join(map(repr, missing))}; pass the frame "
-            f"returned by {source} (it has {', '.join(frame.columns) or 'no columns'})"
-        )
-    return frame
 
 
 def transition_heatmap(
@@ -78,7 +64,7 @@ def transition_heatmap(
     >>> import omnikit as ok
     >>> chart = ok.charts.transition_heatmap(ok.channel_transitions(ok.load("report.json")))  # doctest: +SKIP
     """
-    frame = _frame(transitions, ("from_channel", "to_channel", "transitions", "share"), "transition_heatmap", "ok.channel_transitions()")
+    frame = require_frame(transitions, ("from_channel", "to_channel", "transitions", "share"), "transition_heatmap", "ok.channel_transitions()")
     if value not in ("share", "transitions"):
         raise ParameterError(f"transition_heatmap: value must be 'share' or 'transitions', not {value!r}")
     if frame.select("from_channel", "to_channel").is_duplicated().any():
@@ -138,7 +124,7 @@ def top_paths_chart(paths: pl.DataFrame, *, title: str | None = None) -> alt.Top
     >>> import omnikit as ok
     >>> chart = ok.charts.top_paths_chart(ok.top_paths(ok.load("report.json"), n=8))  # doctest: +SKIP
     """
-    frame = _frame(paths, ("path", "journeys", "share"), "top_paths_chart", "ok.top_paths()")
+    frame = require_frame(paths, ("path", "journeys", "share"), "top_paths_chart", "ok.top_paths()")
     if frame["path"].is_duplicated().any():
         raise ParameterError("top_paths_chart: more than one row per path; pass ok.top_paths() as returned")
     frame = frame.select("path", "journeys", "share", first_channel=pl.col("path").str.split(" > ").list.first())
@@ -203,7 +189,7 @@ def customer_timeline(
     """
     from .._journeys import journeys
 
-    frame = _frame(interactions, ("interaction_id", *TIMELINE_FIELDS), "customer_timeline", "ok.load() for one customer")
+    frame = require_frame(interactions, ("interaction_id", *TIMELINE_FIELDS), "customer_timeline", "ok.load() for one customer")
     if "customer_id" in frame.columns:
         if customer_id is not None:
             frame = frame.filter(pl.col("customer_id") == customer_id)

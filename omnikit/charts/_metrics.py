@@ -17,7 +17,7 @@ import altair as alt
 import polars as pl
 
 from .._errors import ParameterError
-from ._theme import base_chart, channel_color_scale, records, themed, title_params
+from ._theme import base_chart, channel_color_scale, records, require_frame, themed, title_params
 
 __all__ = [
     "channel_mix_chart",
@@ -34,17 +34,7 @@ _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def _require(frame: object, columns: Sequence[str], chart: str, metric: str) -> pl.DataFrame:
-    if isinstance(frame, pl.LazyFrame):
-        frame = frame.collect()
-    if not isinstance(frame, pl.DataFrame):
-        raise ParameterError(f"{chart}: expected the polars DataFrame returned by ok.{metric}(), got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ParameterError(
-            f"{chart}: the frame has no column(s) {', '.join(map(repr, missing))}; pass the frame "
-            f"returned by ok.{metric}() (it has {', '.join(frame.columns) or 'no columns'})"
-        )
-    return frame
+    return require_frame(frame, columns, chart, f"ok.{metric}()")
 
 
 def _one_row_per(frame: pl.DataFrame, keys: Sequence[str], chart: str, metric: str) -> None:

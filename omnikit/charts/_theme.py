@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import altair as alt
@@ -134,3 +134,20 @@ def themed(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
         .configure_legend(labelFontSize=11, titleFontSize=12, orient="right")
         .configure_view(stroke=None)
     )
+
+
+def require_frame(frame: object, columns: Sequence[str], chart: str, source: str) -> pl.DataFrame:
+    """The metric frame a chart was given, collected, or a ParameterError naming what is missing."""
+    from .._errors import ParameterError
+
+    if isinstance(frame, pl.LazyFrame):
+        frame = frame.collect()
+    if not isinstance(frame, pl.DataFrame):
+        raise ParameterError(f"{chart}: expected the polars DataFrame returned by {source}, got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ParameterError(
+            f"{chart}: the frame has no column(s) {', '.join(map(repr, missing))}; pass the frame "
+            f"returned by {source} (it has {', '.join(frame.columns) or 'no columns'})"
+        )
+    return frame
