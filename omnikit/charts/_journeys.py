@@ -14,7 +14,6 @@ customer's name, contact or ids.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 
 import altair as alt
 import polars as pl
