@@ -353,8 +353,10 @@ def _parse_chunk(buffer: bytearray, schema: dict[str, Any], ndjson: bool) -> pl.
     if frame.height != entries or keys != frame.height * len(schema):
         raise _NotFast
     nulls = sum(frame.null_count().row(0))
-    if nulls and nulls != _count(buffer, '":nu') and nulls != _count(buffer, '":nu') + _count(buffer, '": n'):
-        raise _NotFast  # a field missing from an entry, or a value polars could not read
+    if nulls:
+        compact = _count(buffer, '":nu')
+        if nulls != compact and nulls != compact + _count(buffer, '": n'):
+            raise _NotFast  # a field missing from an entry, or a value polars could not read
     return frame
 
 
