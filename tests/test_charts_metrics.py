@@ -190,8 +190,9 @@ def test_service_level_chart_draws_the_target(small):
         charts.service_level_chart(service, target=80)
 
 
-def test_survival_chart_reads_the_step_curve_on_a_fixed_grid():
-    survival = pl.DataFrame(
+def two_channel_survival() -> pl.DataFrame:
+    """VOICE: survival 0.5 from 10 s, 0 from 20 s; CHAT: 0 from 40 s."""
+    return pl.DataFrame(
         {
             "interaction_type": ["VOICE", "VOICE", "CHAT"],
             "time": [10, 20, 40],
@@ -201,6 +202,10 @@ def test_survival_chart_reads_the_step_curve_on_a_fixed_grid():
             "survival": [0.5, 0.0, 0.0],
         }
     )
+
+
+def test_survival_chart_reads_the_step_curve_on_a_fixed_grid():
+    survival = two_channel_survival()
     spec = charts.survival_chart(survival, points=5, x_scale="linear").to_dict()
     assert spec["mark"]["interpolate"] == "step-after"
     values = values_of(spec)
@@ -213,16 +218,7 @@ def test_survival_chart_reads_the_step_curve_on_a_fixed_grid():
 
 
 def test_survival_chart_on_a_log_time_axis_reads_the_curve_at_geometric_times():
-    survival = pl.DataFrame(
-        {
-            "interaction_type": ["VOICE", "VOICE", "CHAT"],
-            "time": [10, 20, 40],
-            "at_risk": [2, 1, 1],
-            "events": [1, 1, 1],
-            "censored": [0, 0, 0],
-            "survival": [0.5, 0.0, 0.0],
-        }
-    )
+    survival = two_channel_survival()
     spec = charts.survival_chart(survival, points=5).to_dict()  # symlog is the default
     assert spec["encoding"]["x"]["scale"] == {"type": "symlog"}
     curve = {(v["interaction_type"], v["time"]): v["survival"] for v in values_of(spec)}
