@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import hmac
 import http.server
+import io
 import json
 import secrets
 import socket
@@ -390,11 +391,16 @@ def vendor_frame(frame: pl.DataFrame, timezone: str) -> pl.DataFrame:
 def vendor_bytes(frame: pl.DataFrame, timezone: str, fmt: str = "json") -> bytes:
     """Return the report file the vendor would serve for ``frame`` (``json`` envelope or ``csv``)."""
     vendor = vendor_frame(frame, timezone)
+    # Written as bytes, not str: encoding a large str holds the GIL for seconds, which would
+    # stall the stand-in's other answers while a job's file is made.
+    buffer = io.BytesIO()
     if fmt == "csv":
-        return vendor.write_csv().encode()
+        vendor.write_csv(buffer)
+        return buffer.getvalue()
+    vendor.write_ndjson(buffer)
     # Compact, as the Explore API writes it: {"entries":[{...},{...}],"total":N}
-    lines = b"" if vendor.is_empty() else vendor.write_ndjson().encode().rstrip(b"\n").replace(b"\n", b",")
-    return b'{"entries":[' + lines + b'],"total":' + str(vendor.height).encode() + b"}"
+    lines = buffer.getvalue().rstrip(b"\n").replace(b"\n", b",")
+    return b"".join((b'{"entries":[', lines, b'],"total":', str(vendor.height).encode(), b"}"))
 
 
 class _Server(http.server.ThreadingHTTPServer):
