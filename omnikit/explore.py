@@ -668,6 +668,8 @@ class ExploreClient:
         what = what or f"job {job_id}"
         interval = self.poll_interval
         while True:
+            # Polls keep their cadence from when each was sent, however slow the answer.
+            asked = time.monotonic()
             response = self._api("GET", self._url("jobs", job_id), what=f"polling {what}", deadline=deadline)
             status = response.status_code
             if status in _REDIRECTS and "location" in response.headers:
@@ -686,7 +688,7 @@ class ExploreClient:
                 raise JobFailedError(f"{what} ended {state}" + (f": {detail}" if detail else ""))
             if state not in _RUNNING and state not in ("done", "ready", "completed", "finished"):
                 logger.debug("job %s has unknown status %r; still polling", job_id, state)
-            self._sleep(interval, deadline, what)
+            self._sleep(max(0.0, asked + interval - time.monotonic()), deadline, what)
             interval = min(self.max_poll_interval, interval * 1.25)
 
     def download(self, files_url: str, dest: Path, *, deadline: float | None = None, what: str = "") -> int:

@@ -339,6 +339,27 @@ def test_a_job_that_never_finishes_times_out(talkdesk):
     assert time.monotonic() - started < 10
 
 
+def test_polls_keep_their_cadence_when_answers_are_slow(talkdesk, monkeypatch):
+    # Each status answer takes 0.2 s: the client waits out only the rest of its 0.3 s interval,
+    # so a busy API does not push every later poll (and the download) back.
+    talkdesk.job_seconds = 1.0
+    talkdesk.faults = Faults(slow_status=0.2)
+    waits: list[float] = []
+    with client_for(talkdesk, poll_interval=0.3, max_poll_interval=0.3) as client:
+        sleep = client._sleep
+
+        def record(seconds, deadline=None, what=""):
+            waits.append(seconds)
+            sleep(seconds, deadline, what)
+
+        monkeypatch.setattr(client, "_sleep", record)
+        start, end = parse_when("2024-09-02", TZ), parse_when("2024-09-03", TZ)
+        job_id = client.create_job(start, end, TZ)
+        assert client.wait_for_job(job_id).endswith(f"/files/{job_id}")
+    assert len(waits) >= 2
+    assert all(0 <= seconds <= 0.1 + 1e-6 for seconds in waits), waits
+
+
 def test_connection_refused_is_a_clear_error():
     creds = Credentials("a", "cid", Secret("s"), api_url="http://127.0.0.1:9", token_url="http://127.0.0.1:9/oauth/token")
     with ExploreClient(creds, retries=1, backoff=0.01) as client:

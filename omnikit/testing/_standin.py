@@ -64,6 +64,8 @@ class Faults:
         The next N presigned URLs handed out have already expired.
     slow_downloads
         Seconds to spend sending each download (spread over the body), for kill tests.
+    slow_status
+        Seconds each job-status answer takes (a busy API).
     """
 
     max_jobs: int = 15
@@ -76,6 +78,7 @@ class Faults:
     fail_jobs: int = 0
     expired_urls: int = 0
     slow_downloads: float = 0.0
+    slow_status: float = 0.0
 
 
 @dataclasses.dataclass
@@ -480,6 +483,8 @@ class _ApiHandler(_Handler):
             if not self._authorized() or self._burst():
                 return
             job_id = self.path[len(_JOBS) + 1 :]
+            if standin.faults.slow_status > 0:
+                time.sleep(standin.faults.slow_status)
             with standin.lock:
                 job = standin.jobs.get(job_id)
             if job is None:
