@@ -58,14 +58,20 @@ def _parse_iso(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).astimezone(dt.timezone.utc)
 
 
-def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write ``path`` through a ``.``-prefixed temporary file and rename it into place."""
+def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
+    """Write ``path`` through a ``.``-prefixed temporary file and rename it into place.
+
+    ``write`` gets the temporary file's name, so polars writes it natively (without the GIL).
+    """
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
     try:
-        with os.fdopen(handle, "wb") as out:
-            write(out)
-            out.flush()
-            os.fsync(out.fileno())
+        write(temp)
+        handle = os.open(temp, os.O_RDONLY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -208,7 +214,7 @@ class Store:
 
     def _write_manifest(self) -> None:
         data = json.dumps(self._manifest, indent=2).encode() + b"\n"
-        _atomic_write(self.path / MANIFEST, lambda out: out.write(data))
+        _atomic_write(self.path / MANIFEST, lambda temp: Path(temp).write_bytes(data))
 
     def complete(self) -> list[Span]:
         """The spans fetched completely so far, merged (UTC instants)."""
@@ -294,7 +300,7 @@ class Store:
                 old = pl.read_parquet(path).filter(~pl.col("interaction_id").is_in(elsewhere).fill_null(False))
                 part = _dedupe(pl.concat([old, part], how="diagonal_relaxed"))
             part = part.sort("start_date_time", nulls_last=True, maintain_order=True)
-            _atomic_write(path, lambda out, part=part: part.write_parquet(out, **_PARQUET))
+            _atomic_write(path, lambda temp, part=part: part.write_parquet(temp, **_PARQUET))
             written.append(path)
         self._evict(frame.get_column("interaction_id").drop_nulls().unique(), keep=names)
         return written
@@ -321,7 +327,7 @@ class Store:
             if rest.is_empty():
                 path.unlink()
             else:
-                _atomic_write(path, lambda out, rest=rest: rest.write_parquet(out, **_PARQUET))
+                _atomic_write(path, lambda temp, rest=rest: rest.write_parquet(temp, **_PARQUET))
 
     def read(self, start: dt.datetime | None = None, end: dt.datetime | None = None) -> pl.DataFrame:
         """Read the store (every day file), or the rows of ``[start, end)``.

@@ -127,7 +127,8 @@ def test_files_are_replaced_atomically(tmp_path, monkeypatch):
         store.write(rows(("a", "2024-09-02 10:00", None, "FINISHED")), span_start=t("2024-09-02 00:00"))
 
         def boom(self, file, *args, **kwargs):
-            file.write(b"PAR1 partial")
+            with open(file, "wb") as out:
+                out.write(b"PAR1 partial")
             raise OSError("disk full")
 
         monkeypatch.setattr(pl.DataFrame, "write_parquet", boom)
