@@ -27,9 +27,12 @@ left with no identifier is a customer of its own.
 
 Each distinct contact string is classified once, and each distinct separator-free phone string
 is parsed once -- or not at all when it is ``+<code>`` and the digits of a national number whose
-parse serves both (see ``_parse_key``; phonenumbers is pure Python, about 10 us a number; with
-100,000 or more distinct strings the work is shared with ``python -c`` worker processes, one per
-extra CPU).
+parse serves both (see ``_parse_key``). A plain national number of ``default_region`` (digits
+that start with no country code, international or national prefix) is read with the rule that
+``_plain_national_rule`` takes from phonenumbers' own metadata, and tests hold it to the
+library's answers for every region; every other string goes to phonenumbers (pure Python, about
+10 us a number; with 100,000 or more such strings the work is shared with ``python -c`` worker
+processes, one per extra CPU).
 
 ``customer_id`` is ``"C-"`` followed by 16 hex digits of a BLAKE2b hash of the customer's
 smallest identifier (a ``contact_id`` when the customer has one), so it is the same for the same
@@ -43,6 +46,7 @@ phone numbers, e-mail addresses and names: it is for internal analysis, not for 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import os
@@ -400,14 +404,62 @@ def _worker_source() -> str:
     )
 
 
+@functools.lru_cache(maxsize=None)
+def _plain_national_rule(region: str | None) -> tuple[str, tuple[str, ...], tuple[int, ...]] | None:
+    """What phonenumbers does with a plain national number of ``region``, read off its metadata.
+
+    For digits ``D`` (ASCII, 2 to 17 of them) parsed with ``region``, the main region of its
+    country code ``C``: when ``D`` starts neither with ``C``, nor with a match of ``region``'s
+    international (IDD) prefix, nor with one of its national prefix for parsing, ``parse`` takes
+    no country code, no prefix and no extension from it, so the number is ``C`` and ``D`` (leading
+    zeros kept), and it is possible exactly when its length is one the country's numbers may have
+    (``is_possible_number`` looks at nothing else). Returns ``(C, (IDD, national prefix), the
+    possible lengths)``, or None where the rule does not apply (no region, not a main region, or a
+    prefix pattern polars' regex engine cannot read). Tests compare it with the library's answers
+    for every region.
+    """
+    if region is None:
+        return None
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    code = phonenumbers.country_code_for_region(region)
+    if metadata is None or phonenumbers.region_code_for_country_code(code) != region:
+        return None
+    prefixes = tuple(p for p in (metadata.international_prefix, metadata.national_prefix_for_parsing) if p)
+    try:
+        for prefix in prefixes:
+            pl.select(pl.lit("0").str.contains(f"^(?:{prefix})"))
+    except Exception:  # pragma: no cover - a pattern polars cannot read: no rule
+        return None
+    lengths = tuple(
+        n
+        for n in range(2, 18)
+        if phonenumbers.is_possible_number(phonenumbers.PhoneNumber(country_code=code, national_number=int("9" * n)))
+    )
+    return str(code), prefixes, lengths
+
+
 def _parse_phones(raw: pl.Series, region: str | None) -> pl.DataFrame:
     """Map each distinct separator-free contact string to its E.164 number (possible ones only).
 
-    phonenumbers is pure Python (about 10 us a string), so a large set of strings is split over
-    the CPUs: this process parses one share while ``python -c`` workers parse the others (plain
-    subprocesses talking over pipes, so a caller's script needs no ``__main__`` guard and no
-    process running polars is ever forked).
+    A plain national number of ``region`` is read with :func:`_plain_national_rule`, derived from
+    the library's metadata; every other string goes to phonenumbers. That is pure Python (about
+    10 us a string), so a large set of strings is split over the CPUs: this process parses one
+    share while ``python -c`` workers parse the others (plain subprocesses talking over pipes, so
+    a caller's script needs no ``__main__`` guard and no process running polars is ever forked).
     """
+    rule = _plain_national_rule(region)
+    decided = pl.DataFrame(schema={"raw": pl.String, "e164": pl.String})
+    if rule is not None:
+        code, prefixes, lengths = rule
+        text = pl.col("raw")
+        plain = text.str.contains(r"^[0-9]{2,17}$") & ~text.str.starts_with(code)
+        for prefix in prefixes:
+            plain = plain & ~text.str.contains(f"^(?:{prefix})")
+        frame = raw.rename("raw").to_frame().with_columns(plain=plain)
+        decided = frame.filter("plain", text.str.len_bytes().is_in(lengths)).select(
+            "raw", e164=pl.concat_str(pl.lit(f"+{code}"), text)
+        )
+        raw = frame.filter(~pl.col("plain")).get_column("raw")
     texts = raw.to_list()
     workers = min(os.cpu_count() or 1, 8) - 1
     parsed: list[str | None] | None = None
@@ -416,7 +468,8 @@ def _parse_phones(raw: pl.Series, region: str | None) -> pl.DataFrame:
         parsed = _parse_in_workers([texts[i : i + size] for i in range(0, len(texts), size)], region)
     if parsed is None:
         parsed = _parse_chunk(texts, region)
-    return pl.DataFrame({"raw": texts, "e164": parsed}, schema={"raw": pl.String, "e164": pl.String}).drop_nulls()
+    parsed_frame = pl.DataFrame({"raw": texts, "e164": parsed}, schema={"raw": pl.String, "e164": pl.String})
+    return pl.concat([decided, parsed_frame.drop_nulls()])
 
 
 def _parse_in_workers(chunks: list[list[str]], region: str | None) -> list[str | None] | None:

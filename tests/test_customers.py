@@ -313,6 +313,35 @@ def test_one_parse_per_number_of_the_default_country_equals_parsing_every_string
     assert parsed_with_shortcut(raws, region) == parsed_one_by_one(raws, region)
 
 
+def test_plain_national_numbers_read_off_the_metadata_equal_the_library_in_every_region() -> None:
+    # For every region: digit strings of every length, many starting with the country code, the
+    # IDD, the national prefix or zeros (where the rule must step aside), parsed by
+    # ``_parse_phones`` (rule + library) and by the library alone.
+    import random
+
+    import phonenumbers
+
+    rng = random.Random(7)
+    ruled = 0
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        rule = _customers._plain_national_rule(region)
+        ruled += rule is not None
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        starts = ["", "", "", "0", "00", str(phonenumbers.country_code_for_region(region)),
+                  (metadata.national_prefix or ""), "011", "1", "9"]
+        raws = sorted({
+            rng.choice(starts) + "".join(rng.choices("0123456789", k=rng.randint(0, 18)))
+            for _ in range(120)
+        } - {""})
+        parsed = _customers._parse_phones(pl.Series(raws, dtype=pl.String), region)
+        got = dict(parsed.iter_rows())
+        want = {raw: e164 for raw, e164 in parsed_one_by_one(raws, region).items() if e164 is not None}
+        assert got == want, region
+        assert parsed["raw"].is_unique().all()
+    assert ruled > 150  # the rule applies to most regions, the US among them
+    assert _customers._plain_national_rule("US") is not None
+
+
 def test_one_parse_per_number_equals_parsing_every_string_on_synthetic_contacts() -> None:
     contacts = ok.synth_frame(20_000, seed=3)["contact"].drop_nulls().unique()
     raws = contacts.filter(~contacts.str.contains("@") & contacts.str.contains(r"\d"))
