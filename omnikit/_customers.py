@@ -548,7 +548,7 @@ def _resolve(
     tuples = _tuples(ids.drop("customer_id", strict=False), link_by_name)
     long = _guarded(_identifiers(tuples, default_region, link_by_name), max_contact_ids)
     long = long.filter("linked").select("__t", "kind", "key")
-    nodes = long.select("kind", "key").unique().sort("kind", "key").with_row_index("node")
+    nodes = long.select("kind", "key").unique().with_row_index("node")
     edges = _node_numbers(long, nodes)
     # Each tuple links all of its identifiers to the smallest one (its anchor); ``__t`` is the
     # tuple's position, and ``k`` (no node) marks a tuple without a linking identifier.
@@ -560,10 +560,16 @@ def _resolve(
         (np.ones(edges.height, dtype=np.int8), (anchor[tuple_of], node)), shape=(k, k)
     ).tocsr()
     n_comp, labels = connected_components(graph, directed=False)
-    # A component is named after its smallest node (nodes are sorted by kind, then key).
-    first = np.empty(n_comp, dtype=np.int64)
-    first[labels[::-1]] = np.arange(k - 1, -1, -1)  # repeated index: the last (smallest) wins
-    smallest = nodes.select(pl.format("{}:{}", "kind", "key")).to_series().gather(first)
+    # A component is named after its smallest node: the smallest key of its smallest kind.
+    smallest = (
+        nodes.select("kind", "key", label=pl.Series(labels, dtype=pl.UInt32))
+        .filter(pl.col("kind") == pl.col("kind").min().over("label"))
+        .group_by("label")
+        .agg(pl.col("kind").first(), pl.col("key").min())
+        .sort("label")
+        .select(pl.format("{}:{}", "kind", "key"))
+        .to_series()
+    )
     index = np.empty(ids.height, dtype=np.int64)
     linked = anchor < k
     sizes = tuples["__rows"].list.len().to_numpy()
