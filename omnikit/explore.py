@@ -688,7 +688,8 @@ class ExploreClient:
                 raise JobFailedError(f"{what} ended {state}" + (f": {detail}" if detail else ""))
             if state not in _RUNNING and state not in ("done", "ready", "completed", "finished"):
                 logger.debug("job %s has unknown status %r; still polling", job_id, state)
-            self._sleep(max(0.0, asked + interval - time.monotonic()), deadline, what)
+            # (never back to back, though: a tenth of the interval at least)
+            self._sleep(max(0.1 * interval, asked + interval - time.monotonic()), deadline, what)
             interval = min(self.max_poll_interval, interval * 1.25)
 
     def download(self, files_url: str, dest: Path, *, deadline: float | None = None, what: str = "") -> int:
