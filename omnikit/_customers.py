@@ -336,9 +336,7 @@ def _parse_key(raw: pl.Expr, region: str | None) -> pl.Expr:
     digits = raw.str.slice(len(code) + 1)
     same = raw.str.contains(rf"^\+{code}[0-9]{{3,200}}$") & ~digits.str.starts_with(code)
     if idd:
-        try:  # the library's pattern, read by polars' regex engine (same syntax for these)
-            pl.select(pl.lit("0").str.contains(f"^(?:{idd})"))
-        except Exception:  # pragma: no cover - a pattern polars cannot read: no shortcut
+        if not _polars_reads(idd):  # pragma: no cover - no shortcut
             return raw
         same = same & ~digits.str.contains(f"^(?:{idd})")
     return pl.when(same).then(digits).otherwise(raw)
@@ -404,6 +402,15 @@ def _worker_source() -> str:
     )
 
 
+def _polars_reads(pattern: str) -> bool:
+    """Whether polars' regex engine reads one of phonenumbers' patterns (as ``^(?:pattern)``)."""
+    try:
+        pl.select(pl.lit("0").str.contains(f"^(?:{pattern})"))
+    except Exception:  # polars raises several error types for a pattern it cannot compile
+        return False
+    return True
+
+
 @functools.lru_cache(maxsize=None)
 def _plain_national_rule(region: str | None) -> tuple[str, tuple[str, ...], tuple[int, ...]] | None:
     """What phonenumbers does with a plain national number of ``region``, read off its metadata.
@@ -425,10 +432,7 @@ def _plain_national_rule(region: str | None) -> tuple[str, tuple[str, ...], tupl
     if metadata is None or phonenumbers.region_code_for_country_code(code) != region:
         return None
     prefixes = tuple(p for p in (metadata.international_prefix, metadata.national_prefix_for_parsing) if p)
-    try:
-        for prefix in prefixes:
-            pl.select(pl.lit("0").str.contains(f"^(?:{prefix})"))
-    except Exception:  # pragma: no cover - a pattern polars cannot read: no rule
+    if not all(_polars_reads(prefix) for prefix in prefixes):  # pragma: no cover - no rule
         return None
     lengths = tuple(
         n
