@@ -73,29 +73,54 @@ def worker(mode: str, index: int, store: str) -> None:
         # writing the day files (nothing is read back).
         start, end = spans()[index] if mode == "single" else (START, END)
         summary = FetchSummary(Path(store), TZ, None, None)  # type: ignore[arg-type]
-        ok.fetch(start, end, timezone=TZ, store=store, client=client, progress=False, summary=summary, read=False)  # type: ignore[arg-type]
+        ok.fetch(
+            start,
+            end,
+            timezone=TZ,
+            store=store,
+            client=client,
+            progress=False,
+            summary=summary,
+            read=False,
+        )  # type: ignore[arg-type]
         rows = summary.rows
         seconds = time.perf_counter() - started
         usage = resource.getrusage(resource.RUSAGE_SELF)
         cpu = usage.ru_utime + usage.ru_stime - cpu
     peak = usage.ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "cpu": cpu, "rows": rows, "rss_before": before, "peak_rss": peak}))
+    print(
+        json.dumps(
+            {"seconds": seconds, "cpu": cpu, "rows": rows, "rss_before": before, "peak_rss": peak}
+        )
+    )
 
 
 def run_worker(env: dict[str, str], *args: str) -> dict[str, float]:
     out = subprocess.run(
-        [sys.executable, __file__, "--worker", *args], env=env, check=True, capture_output=True, text=True
+        [sys.executable, __file__, "--worker", *args],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=300_000, help="interactions per job (default 300,000)")
-    parser.add_argument("--job-seconds", type=float, default=5.0, help="stand-in job time (default 5 s)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--rows", type=int, default=300_000, help="interactions per job (default 300,000)"
+    )
+    parser.add_argument(
+        "--job-seconds", type=float, default=5.0, help="stand-in job time (default 5 s)"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--worker", nargs=3, metavar=("MODE", "INDEX", "STORE"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--worker", nargs=3, metavar=("MODE", "INDEX", "STORE"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.serve:
         serve(args.rows, args.job_seconds)
@@ -105,8 +130,18 @@ def main() -> None:
         return
 
     server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", "--rows", str(args.rows), "--job-seconds", str(args.job_seconds)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            __file__,
+            "--serve",
+            "--rows",
+            str(args.rows),
+            "--job-seconds",
+            str(args.job_seconds),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     scratch = Path(tempfile.mkdtemp(prefix="bench-fetch-"))
     try:
@@ -127,8 +162,11 @@ def main() -> None:
         slowest = max(single_medians)
         fetch_median = statistics.median(r["seconds"] for r in fetches)
         rows = int(fetches[0]["rows"])
-        print(f"bench_fetch: {START}..{END} ({count} jobs x {args.rows:,} interactions, "
-              f"stand-in job time {args.job_seconds:g} s), medians of {args.repeats} runs")
+        print(
+            f"bench_fetch: {START}..{END} ({count} jobs x {args.rows:,} interactions, "
+            f"stand-in job time {args.job_seconds:g} s), medians of {args.repeats} runs"
+        )
+
         def line(label: str, median: float, runs: list[dict[str, float]]) -> str:
             cpu = statistics.median(r["cpu"] for r in runs)
             peak = statistics.median(r["peak_rss"] for r in runs)
@@ -136,16 +174,27 @@ def main() -> None:
 
         for index, (median, runs) in enumerate(zip(single_medians, singles)):
             print(line(f"job {index + 1} alone:", median, runs))
-        print(line("whole range (fetch):", fetch_median, fetches) + f"   ({rows:,} rows into the store)")
-        print(f"  process RSS after imports: {statistics.median(r['rss_before'] for r in fetches):.0f} MiB; "
-              f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        print(
+            line("whole range (fetch):", fetch_median, fetches)
+            + f"   ({rows:,} rows into the store)"
+        )
+        print(
+            f"  process RSS after imports: {statistics.median(r['rss_before'] for r in fetches):.0f} MiB; "
+            f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+        )
         ratio = fetch_median / slowest
+
         def runs_text(runs: list[dict[str, float]]) -> str:
             return ", ".join(f"{r['seconds']:.2f}" for r in runs)
 
-        print(f"  fetch runs: {runs_text(fetches)} s; single runs: "
-              + "; ".join(runs_text(runs) for runs in singles) + " s")
-        print(f"  fetch / slowest single job = {ratio:.2f}x  (target <= 1.30x: {'met' if ratio <= 1.3 else 'NOT met'})")
+        print(
+            f"  fetch runs: {runs_text(fetches)} s; single runs: "
+            + "; ".join(runs_text(runs) for runs in singles)
+            + " s"
+        )
+        print(
+            f"  fetch / slowest single job = {ratio:.2f}x  (target <= 1.30x: {'met' if ratio <= 1.3 else 'NOT met'})"
+        )
     finally:
         if server.stdin:
             server.stdin.close()

@@ -58,7 +58,9 @@ def ensure_data(n: int, seed: int = 0) -> Path:
         t0 = time.perf_counter()
         frame = ok.synth_frame(n, seed=seed)
         frame.write_parquet(path)
-        print(f"  generated {n:,} rows in {time.perf_counter() - t0:.1f} s -> {path.name}", flush=True)
+        print(
+            f"  generated {n:,} rows in {time.perf_counter() - t0:.1f} s -> {path.name}", flush=True
+        )
     return path
 
 
@@ -87,7 +89,9 @@ def networkx_resolution(df: pl.DataFrame) -> tuple[pl.Series, float]:
 
     ids, tuples, long = identifier_prep(df)
     t0 = time.perf_counter()
-    rows = long.join(tuples.select("__t", "__rows").explode("__rows"), on="__t").select("__rows", "kind", "key")
+    rows = long.join(tuples.select("__t", "__rows").explode("__rows"), on="__t").select(
+        "__rows", "kind", "key"
+    )
     graph = nx.Graph()
     graph.add_nodes_from(range(ids.height))
     graph.add_edges_from((row, (kind, key)) for row, kind, key in rows.iter_rows())
@@ -173,14 +177,19 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs on the small frame")
     parser.add_argument("--repeat-big", type=int, default=1, help="runs on the big frame")
-    parser.add_argument("--child", nargs=3, metavar=("TASK", "PATH", "REPEAT"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", nargs=3, metavar=("TASK", "PATH", "REPEAT"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.child:
         task, path, repeat = args.child
         child(task, path, int(repeat))
         return
 
-    print(f"bench_journeys: polars {pl.__version__}, {args.small:,} and {args.rows:,} rows", flush=True)
+    print(
+        f"bench_journeys: polars {pl.__version__}, {args.small:,} and {args.rows:,} rows",
+        flush=True,
+    )
     small = ensure_data(args.small)
     big = ensure_data(args.rows)
 
@@ -189,25 +198,35 @@ def main() -> None:
         nx_runs.append(run_child("networkx", small, 1)[0])
         ok_runs.append(run_child("omnikit", small, 1)[0])
     nx_result = {
-        "median": {k: statistics.median(r["median"][k] for r in nx_runs) for k in ("resolve", "graph")},
+        "median": {
+            k: statistics.median(r["median"][k] for r in nx_runs) for k in ("resolve", "graph")
+        },
         "same_as_omnikit": all(r["same_as_omnikit"] for r in nx_runs),
     }
     ok_result = {
-        "median": {k: statistics.median(r["median"][k] for r in ok_runs) for k in ("resolve", "prep")},
+        "median": {
+            k: statistics.median(r["median"][k] for r in ok_runs) for k in ("resolve", "prep")
+        },
         "customers": ok_runs[0]["customers"],
     }
     nx_t = nx_result["median"]["resolve"]
     ok_t = ok_result["median"]["resolve"]
-    print(f"\nresolution on {args.small:,} rows ({ok_result['customers']:,} customers), "
-          f"median of {args.repeat} alternating runs each")
+    print(
+        f"\nresolution on {args.small:,} rows ({ok_result['customers']:,} customers), "
+        f"median of {args.repeat} alternating runs each"
+    )
     print(f"  omnikit (scipy components)   {ok_t:8.2f} s   {ok_t / args.small * 1e6:7.2f} us/row")
     print(f"  networkx.connected_components {nx_t:7.2f} s   {nx_t / args.small * 1e6:7.2f} us/row")
     print(f"  same customers as omnikit: {nx_result['same_as_omnikit']}")
     print(f"  ratio networkx / omnikit, whole resolution: {nx_t / ok_t:.1f}x   (target >= 10x)")
     ok_graph = max(ok_t - ok_result["median"]["prep"], 1e-9)
     nx_graph = nx_result["median"]["graph"]
-    print(f"  shared preparation (identifiers, phonenumbers, guard; both sides run it): {ok_result['median']['prep']:.2f} s")
-    print(f"  graph + assignment: omnikit {ok_graph:.2f} s, networkx {nx_graph:.2f} s, ratio {nx_graph / ok_graph:.1f}x")
+    print(
+        f"  shared preparation (identifiers, phonenumbers, guard; both sides run it): {ok_result['median']['prep']:.2f} s"
+    )
+    print(
+        f"  graph + assignment: omnikit {ok_graph:.2f} s, networkx {nx_graph:.2f} s, ratio {nx_graph / ok_graph:.1f}x"
+    )
 
     full, peak = run_child("full", big, args.repeat_big)
     med = full["median"]
@@ -215,7 +234,9 @@ def main() -> None:
     print(f"  customers {full['customers']:,}, journeys {full['journeys']:,}")
     print(f"  resolve_customers {med['resolve']:6.2f} s")
     print(f"  journeys          {med['journeys']:6.2f} s")
-    print(f"  total             {med['total']:6.2f} s   (target < 30 s: {'OK' if med['total'] < 30 else 'MISSED'})")
+    print(
+        f"  total             {med['total']:6.2f} s   (target < 30 s: {'OK' if med['total'] < 30 else 'MISSED'})"
+    )
     print(f"  peak memory       {peak:6.2f} GiB (target < 8 GiB: {'OK' if peak < 8 else 'MISSED'})")
     print(f"  per row: {med['total'] / full['rows'] * 1e6:.2f} us")
 

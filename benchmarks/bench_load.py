@@ -69,7 +69,9 @@ def peak_memory() -> int:
 def run(name: str, path: Path, cache_dir: Path) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, __file__, "--contender", name, str(path), str(cache_dir)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -93,7 +95,9 @@ def main() -> None:
         ok.synth_report(path, args.rows, seed=7)
     size = path.stat().st_size
     print(f"file: {path.name}, {args.rows:,} entries, {size / 1e6:,.0f} MB (compact JSON envelope)")
-    print(f"machine: {os.cpu_count()} cores; median of {args.repeat} runs, each in a fresh process\n")
+    print(
+        f"machine: {os.cpu_count()} cores; median of {args.repeat} runs, each in a fresh process\n"
+    )
 
     baselines = [
         "pandas json.load + json_normalize",
@@ -107,17 +111,25 @@ def main() -> None:
         for _ in range(args.repeat):
             # Interleave contenders so machine noise hits them alike.
             shutil.rmtree(cache_dir, ignore_errors=True)
-            results.setdefault("ok.load (first)", []).append(run("ok.load (first)", path, cache_dir))
-            results.setdefault("ok.load (again)", []).append(run("ok.load (again)", path, cache_dir))
+            results.setdefault("ok.load (first)", []).append(
+                run("ok.load (first)", path, cache_dir)
+            )
+            results.setdefault("ok.load (again)", []).append(
+                run("ok.load (again)", path, cache_dir)
+            )
             for name in baselines:
                 results.setdefault(name, []).append(run(name, path, cache_dir))
     finally:
         shutil.rmtree(cache_dir, ignore_errors=True)
 
-    seconds = {name: statistics.median(r["seconds"] for r in runs) for name, runs in results.items()}
+    seconds = {
+        name: statistics.median(r["seconds"] for r in runs) for name, runs in results.items()
+    }
     peaks = {name: max(r["peak"] for r in runs) for name, runs in results.items()}
     first = seconds["ok.load (first)"]
-    print(f"{'contender':36} {'seconds':>8} {'rows/s':>12} {'MB/s':>8} {'peak MB':>8} {'vs ok.load':>10}")
+    print(
+        f"{'contender':36} {'seconds':>8} {'rows/s':>12} {'MB/s':>8} {'peak MB':>8} {'vs ok.load':>10}"
+    )
     for name in results:
         s = seconds[name]
         print(
@@ -129,7 +141,12 @@ def main() -> None:
     checks = [
         (f"ok.load vs fastest baseline ({fastest})", seconds[fastest] / first, 1.5, "x faster"),
         ("ok.load vs pandas", seconds[baselines[0]] / first, 4.0, "x faster"),
-        ("loading again (cache) vs first load", first / seconds["ok.load (again)"], 20.0, "x faster"),
+        (
+            "loading again (cache) vs first load",
+            first / seconds["ok.load (again)"],
+            20.0,
+            "x faster",
+        ),
     ]
     for label, value, target, unit in checks:
         verdict = "meets" if value >= target else "MISSES"

@@ -57,7 +57,9 @@ def _sl_ratios() -> str:
         asa"""
 
 
-HOUR_GRID = "(SELECT d::TINYINT AS weekday, h::TINYINT AS hour FROM range(1, 8) a(d), range(24) b(h))"
+HOUR_GRID = (
+    "(SELECT d::TINYINT AS weekday, h::TINYINT AS hour FROM range(1, 8) a(d), range(24) b(h))"
+)
 
 #: name -> (omnikit call on a LazyFrame ``lf``, the same computation in DuckDB SQL over ``src``)
 METRICS: dict[str, tuple[str, str]] = {
@@ -165,7 +167,9 @@ def data_file(rows: int, timezone: str) -> Path:
     path = DATA / f"interactions_{rows}_seed0_{timezone.replace('/', '-')}.parquet"
     if path.exists():
         return path
-    print(f"generating {rows:,} interactions with ok.synth_frame into {path} (once) ...", flush=True)
+    print(
+        f"generating {rows:,} interactions with ok.synth_frame into {path} (once) ...", flush=True
+    )
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -174,7 +178,10 @@ def data_file(rows: int, timezone: str) -> Path:
     frame.write_parquet(tmp, statistics=True, row_group_size=1_000_000)
     tmp.rename(path)
     del frame
-    print(f"  done in {time.perf_counter() - started:.0f} s, {path.stat().st_size / 2**20:.0f} MiB", flush=True)
+    print(
+        f"  done in {time.perf_counter() - started:.0f} s, {path.stat().st_size / 2**20:.0f} MiB",
+        flush=True,
+    )
     assert pl.scan_parquet(path).select(pl.len()).collect().item() == rows
     return path
 
@@ -252,7 +259,9 @@ def peak_memory() -> int:
 
 
 def spawn(*args: str) -> dict:
-    done = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         sys.exit(f"{' '.join(args[:2])} failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -274,11 +283,15 @@ def same_results(out: Path) -> list[str]:
 
         def normal(f: pl.DataFrame) -> pl.DataFrame:  # compare instants, whatever the zone
             return f.with_columns(
-                pl.col(c).dt.convert_time_zone("UTC") for c, t in f.schema.items() if isinstance(t, pl.Datetime)
+                pl.col(c).dt.convert_time_zone("UTC")
+                for c, t in f.schema.items()
+                if isinstance(t, pl.Datetime)
             )
 
         try:
-            assert_frame_equal(normal(mine), normal(theirs), check_dtypes=False, rel_tol=1e-9, abs_tol=1e-9)
+            assert_frame_equal(
+                normal(mine), normal(theirs), check_dtypes=False, rel_tol=1e-9, abs_tol=1e-9
+            )
         except AssertionError as exc:
             problems.append(f"{name}: {str(exc).splitlines()[0]}")
     return problems
@@ -287,7 +300,9 @@ def same_results(out: Path) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--runs", type=int, default=5, help="runs of each metric and of the whole set")
+    parser.add_argument(
+        "--runs", type=int, default=5, help="runs of each metric and of the whole set"
+    )
     parser.add_argument("--timezone", default="Europe/Lisbon")
     parser.add_argument("--side", choices=["timing", "omnikit", "duckdb"])
     parser.add_argument("--data", type=Path)
@@ -307,11 +322,14 @@ def main() -> None:
         timed = spawn("--side", "timing", *common, "--runs", str(args.runs), "--out", str(out))
         problems = same_results(out)
     peaks = {side: spawn("--side", side, *common)["peak"] for side in ("omnikit", "duckdb")}
-    duck, mine = ({
-        "timings": {name: statistics.median(v) for name, v in timed["timings"][side].items()},
-        "whole": statistics.median(timed["whole"][side]),
-        "peak": peaks[side],
-    } for side in ("duckdb", "omnikit"))
+    duck, mine = (
+        {
+            "timings": {name: statistics.median(v) for name, v in timed["timings"][side].items()},
+            "whole": statistics.median(timed["whole"][side]),
+            "peak": peaks[side],
+        }
+        for side in ("duckdb", "omnikit")
+    )
 
     import duckdb
     import polars as pl
@@ -330,8 +348,12 @@ def main() -> None:
         worst = max(worst, a / b)
         print(f"{name:<{width}}  {a:>9.3f}  {b:>9.3f}  {a / b:>6.2f}")
     total_a, total_b = sum(mine["timings"].values()), sum(duck["timings"].values())
-    print(f"{'sum of the medians':<{width}}  {total_a:>9.3f}  {total_b:>9.3f}  {total_a / total_b:>6.2f}")
-    print(f"{'whole set in a row':<{width}}  {mine['whole']:>9.3f}  {duck['whole']:>9.3f}  {mine['whole'] / duck['whole']:>6.2f}")
+    print(
+        f"{'sum of the medians':<{width}}  {total_a:>9.3f}  {total_b:>9.3f}  {total_a / total_b:>6.2f}"
+    )
+    print(
+        f"{'whole set in a row':<{width}}  {mine['whole']:>9.3f}  {duck['whole']:>9.3f}  {mine['whole'] / duck['whole']:>6.2f}"
+    )
     gib = 2**30
     print(f"{'peak memory (GiB)':<{width}}  {mine['peak'] / gib:>9.2f}  {duck['peak'] / gib:>9.2f}")
     print()
@@ -339,7 +361,10 @@ def main() -> None:
         (f"every metric ratio <= 1.0 (worst {worst:.2f})", worst <= 1.0),
         (f"whole set < 10 s ({mine['whole']:.2f} s)", mine["whole"] < 10),
         (f"peak memory < 6 GiB ({mine['peak'] / gib:.2f} GiB)", mine["peak"] < 6 * gib),
-        ("results agree with DuckDB" + ("" if not problems else ": " + "; ".join(problems)), not problems),
+        (
+            "results agree with DuckDB" + ("" if not problems else ": " + "; ".join(problems)),
+            not problems,
+        ),
     ]
     for text, ok_ in checks:
         print(f"[{'met' if ok_ else 'MISSED'}] {text}")

@@ -85,7 +85,9 @@ def peak_rss_mib(pid: int) -> float | None:
 def run_command(args: list[str], env: dict[str, str]) -> tuple[float, float, float]:
     """Run ``args``; return wall seconds, peak RSS of the process and of its largest descendant."""
     began = time.perf_counter()
-    process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     peaks: dict[int, float] = {}
     done = threading.Event()
 
@@ -113,7 +115,10 @@ def direct_seconds(source: Path, env: dict[str, str]) -> float:
     notebook = Path(ok._report._notebook_path("weekly_report"))
     answer = subprocess.run(
         [sys.executable, "-c", DIRECT, str(notebook), str(source), "UTC"],
-        env=env, capture_output=True, text=True, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if answer.returncode:
         raise SystemExit(f"direct run failed:\n{answer.stderr}")
@@ -129,7 +134,17 @@ def bench(rows: int, repeat: int, root: Path) -> dict[str, float]:
     print(f"\n{rows:,} interactions: {size:.0f} MiB of JSON in 4 files (made in {made:.1f} s)")
     env = {**os.environ, "OMNIKIT_CACHE_DIR": str(root / f"cache-{rows}")}
     out = root / f"reports-{rows}"
-    command = [sys.executable, "-m", "omnikit", "report", "weekly_report", "--source", str(data), "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "omnikit",
+        "report",
+        "weekly_report",
+        "--source",
+        str(data),
+        "--out",
+        str(out),
+    ]
 
     walls, kernels, notebooks, directs = [], [], [], []
     for attempt in range(repeat + 1):  # the first run is cold: it also fills the file cache
@@ -142,7 +157,13 @@ def bench(rows: int, repeat: int, root: Path) -> dict[str, float]:
             f"peak RSS command {own:5.0f} MiB, kernel {kernel:5.0f} MiB | HTML {html_mib:.2f} MiB"
         )
         if attempt == 0:
-            cold = {"wall": wall, "own": own, "kernel": kernel, "html": html_mib, "compute": compute}
+            cold = {
+                "wall": wall,
+                "own": own,
+                "kernel": kernel,
+                "html": html_mib,
+                "compute": compute,
+            }
             continue
         walls.append(wall)
         kernels.append(kernel)
@@ -170,11 +191,15 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="omnikit-bench-report-") as root:
         for rows in args.sizes:
             results[rows] = bench(rows, args.repeat, Path(root))
-    print("\nsummary (targets: 1,000,000 under 60 s cold, HTML under 3 MB, notebook/direct <= 2.0x)")
+    print(
+        "\nsummary (targets: 1,000,000 under 60 s cold, HTML under 3 MB, notebook/direct <= 2.0x)"
+    )
     for rows, result in results.items():
         verdict = [
-            f"wall {result['cold_wall']:.1f} s" + (" OK" if rows < 1_000_000 or result["cold_wall"] < 60 else " OVER"),
-            f"HTML {result['html_mib']:.2f} MiB" + (" OK" if result["html_mib"] * 2**20 < 3e6 else " OVER"),
+            f"wall {result['cold_wall']:.1f} s"
+            + (" OK" if rows < 1_000_000 or result["cold_wall"] < 60 else " OVER"),
+            f"HTML {result['html_mib']:.2f} MiB"
+            + (" OK" if result["html_mib"] * 2**20 < 3e6 else " OVER"),
             f"ratio {result['ratio']:.2f}x" + (" OK" if result["ratio"] <= 2 else " OVER"),
         ]
         print(f"  {rows:>9,}: " + " | ".join(verdict))

@@ -25,6 +25,7 @@ from ._store import *  # noqa: F403
 from ._synth import *  # noqa: F403
 from ._version import __version__
 
+
 def __getattr__(name: str) -> object:
     """``ok.charts``, ``ok.explore`` and ``ok.testing`` load on first use (altair, httpx)."""
     if name in ("charts", "explore", "testing"):

@@ -47,7 +47,14 @@ def cache_dir() -> Path:
 def key(path: Path, timezone: str) -> str:
     """The cache key of ``path`` as it is now, read in ``timezone``."""
     stat = path.stat()
-    parts = [str(path.resolve()), str(stat.st_size), str(stat.st_mtime_ns), timezone, __version__, str(_FORMAT)]
+    parts = [
+        str(path.resolve()),
+        str(stat.st_size),
+        str(stat.st_mtime_ns),
+        timezone,
+        __version__,
+        str(_FORMAT),
+    ]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:40]
 
 
@@ -79,7 +86,9 @@ def put(entry: str, frame: pl.DataFrame, metadata: dict[str, Any]) -> None:
     The thread is not a daemon, so the interpreter finishes the write before it exits; a load
     of the same entry meanwhile waits for it. Failures to write the cache are not errors.
     """
-    thread = threading.Thread(target=_put, args=(entry, frame, metadata), name=f"omnikit-cache-{entry[:8]}")
+    thread = threading.Thread(
+        target=_put, args=(entry, frame, metadata), name=f"omnikit-cache-{entry[:8]}"
+    )
     _writing[entry] = thread
     thread.start()
 
@@ -89,7 +98,9 @@ def _put(entry: str, frame: pl.DataFrame, metadata: dict[str, Any]) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         _write_atomic(directory / f"{entry}.json", lambda p: p.write_text(json.dumps(metadata)))
-        _write_atomic(directory / f"{entry}.arrow", lambda p: frame.write_ipc(p, compression="uncompressed"))
+        _write_atomic(
+            directory / f"{entry}.arrow", lambda p: frame.write_ipc(p, compression="uncompressed")
+        )
         _evict(directory)
     except (OSError, pl.exceptions.PolarsError):
         pass

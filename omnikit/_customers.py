@@ -134,7 +134,9 @@ def resolve_customers(
     customer = _resolve(ids, default_region, link_by_name, max_contact_ids)
     if isinstance(df, pl.DataFrame):
         return df.with_columns(customer.alias("customer_id"))
-    mapping = pl.LazyFrame({"__omnikit_row": np.arange(len(customer), dtype=np.uint32), "customer_id": customer})
+    mapping = pl.LazyFrame(
+        {"__omnikit_row": np.arange(len(customer), dtype=np.uint32), "customer_id": customer}
+    )
     return (
         df.drop("customer_id", strict=False)
         .with_row_index("__omnikit_row")
@@ -185,7 +187,11 @@ def customer_links(
     _check_columns(lazy)
     has_customer = "customer_id" in lazy.collect_schema().names()
     ids = _identifier_frame(lazy, keep_customer=has_customer)
-    customer = ids["customer_id"] if has_customer else _resolve(ids, default_region, link_by_name, max_contact_ids)
+    customer = (
+        ids["customer_id"]
+        if has_customer
+        else _resolve(ids, default_region, link_by_name, max_contact_ids)
+    )
     tuples = _tuples(ids.drop("customer_id", strict=False), link_by_name)
     long = _guarded(_identifiers(tuples, default_region, link_by_name), max_contact_ids)
     rows = tuples.select("__t", "__rows").explode("__rows")
@@ -201,7 +207,9 @@ def customer_links(
         .sort("customer_id", "kind", "key")
         .select(
             "customer_id",
-            pl.col("kind").replace_strict(list(range(4)), list(IDENTIFIER_KINDS), return_dtype=pl.String),
+            pl.col("kind").replace_strict(
+                list(range(4)), list(IDENTIFIER_KINDS), return_dtype=pl.String
+            ),
             pl.col("key").alias("identifier"),
             "interactions",
             "contact_ids",
@@ -213,7 +221,9 @@ def customer_links(
 # --- validation ----------------------------------------------------------------------------
 
 
-def _check_options(default_region: str | None, link_by_name: bool, max_contact_ids: int | None) -> None:
+def _check_options(
+    default_region: str | None, link_by_name: bool, max_contact_ids: int | None
+) -> None:
     if default_region is not None and default_region not in phonenumbers.SUPPORTED_REGIONS:
         raise ParameterError(
             f"default_region={default_region!r} is not a region phonenumbers knows; "
@@ -222,7 +232,9 @@ def _check_options(default_region: str | None, link_by_name: bool, max_contact_i
     if not isinstance(link_by_name, bool):
         raise ParameterError(f"link_by_name must be True or False, not {link_by_name!r}")
     if max_contact_ids is not None and (
-        isinstance(max_contact_ids, bool) or not isinstance(max_contact_ids, int) or max_contact_ids < 0
+        isinstance(max_contact_ids, bool)
+        or not isinstance(max_contact_ids, int)
+        or max_contact_ids < 0
     ):
         raise ParameterError(
             f"max_contact_ids must be a whole number >= 0 or None, not {max_contact_ids!r}"
@@ -257,7 +269,10 @@ def _identifier_frame(lazy: pl.LazyFrame, *, keep_customer: bool = False) -> pl.
     the rare rows without an ``interaction_id``, which stands in for it."""
     columns = [
         pl.col("interaction_id").cast(pl.String),
-        *[pl.col(c).cast(pl.String).str.strip_chars().replace("", None) for c in ("contact_id", "contact", "name")],
+        *[
+            pl.col(c).cast(pl.String).str.strip_chars().replace("", None)
+            for c in ("contact_id", "contact", "name")
+        ],
     ]
     if keep_customer:
         columns.append(pl.col("customer_id").cast(pl.String))
@@ -265,7 +280,11 @@ def _identifier_frame(lazy: pl.LazyFrame, *, keep_customer: bool = False) -> pl.
     content = pl.Series("__content", [None] * ids.height, dtype=pl.String)
     if ids["interaction_id"].null_count():
         everything = pl.concat_str(
-            [pl.col(c).cast(pl.String).fill_null("\x00") for c in lazy.collect_schema().names() if c != "customer_id"],
+            [
+                pl.col(c).cast(pl.String).fill_null("\x00")
+                for c in lazy.collect_schema().names()
+                if c != "customer_id"
+            ],
             separator="\x1f",
         )
         rows = (
@@ -297,15 +316,19 @@ def _contact_keys(contacts: pl.Series, default_region: str | None) -> pl.DataFra
     contact = pl.col("contact")
     frame = frame.filter(~contact.str.contains(URL_PATTERN))
     has_at = contact.str.contains("@", literal=True)
-    email = frame.filter(has_at).select(
-        "contact", key=contact.str.to_lowercase().str.replace(r"^mailto:", "")
-    ).filter(pl.col("key").str.contains(EMAIL_PATTERN))
+    email = (
+        frame.filter(has_at)
+        .select("contact", key=contact.str.to_lowercase().str.replace(r"^mailto:", ""))
+        .filter(pl.col("key").str.contains(EMAIL_PATTERN))
+    )
     phone = frame.filter(~has_at & contact.str.contains(r"\d")).select(
         "contact", raw=contact.str.replace_all(_PHONE_SEPARATORS, "")
     )
     phone = phone.with_columns(parse=_parse_key(pl.col("raw"), default_region))
     numbers = _parse_phones(phone["parse"].unique(), default_region)
-    phone = phone.join(numbers, left_on="parse", right_on="raw", how="inner").select("contact", key="e164")
+    phone = phone.join(numbers, left_on="parse", right_on="raw", how="inner").select(
+        "contact", key="e164"
+    )
     return pl.concat(
         [
             email.select("contact", kind=pl.lit(_KIND_EMAIL, pl.Int8), key="key"),
@@ -352,11 +375,14 @@ def _name_keys(names: pl.Series) -> pl.DataFrame:
     )
 
 
-def _identifiers(tuples: pl.DataFrame, default_region: str | None, link_by_name: bool) -> pl.DataFrame:
+def _identifiers(
+    tuples: pl.DataFrame, default_region: str | None, link_by_name: bool
+) -> pl.DataFrame:
     """Long frame ``__t, kind, key, cid``: every identifier of every distinct tuple."""
     parts = [
-        tuples.select("__t", kind=pl.lit(_KIND_CONTACT_ID, pl.Int8), key="contact_id", cid="contact_id")
-        .drop_nulls("key"),
+        tuples.select(
+            "__t", kind=pl.lit(_KIND_CONTACT_ID, pl.Int8), key="contact_id", cid="contact_id"
+        ).drop_nulls("key"),
         tuples.select("__t", "contact", cid="contact_id")
         .join(_contact_keys(tuples["contact"], default_region), on="contact", how="inner")
         .select("__t", "kind", "key", "cid"),
@@ -372,7 +398,11 @@ def _identifiers(tuples: pl.DataFrame, default_region: str | None, link_by_name:
 
 def _parse_chunk(texts: list[str], region: str | None) -> list[str | None]:
     """E.164 of each text when phonenumbers parses it as a possible number, else None."""
-    parse, possible, fmt = phonenumbers.parse, phonenumbers.is_possible_number, phonenumbers.format_number
+    parse, possible, fmt = (
+        phonenumbers.parse,
+        phonenumbers.is_possible_number,
+        phonenumbers.format_number,
+    )
     e164, error = phonenumbers.PhoneNumberFormat.E164, phonenumbers.NumberParseException
     out: list[str | None] = []
     for text in texts:
@@ -387,6 +417,7 @@ def _parse_chunk(texts: list[str], region: str | None) -> list[str | None]:
 
 #: With at least this many distinct phone strings, phonenumbers runs in worker processes too.
 PARALLEL_PHONES = 100_000
+
 
 def _worker_source() -> str:
     """A ``python -c`` program running :func:`_parse_chunk` with only phonenumbers imported:
@@ -431,13 +462,17 @@ def _plain_national_rule(region: str | None) -> tuple[str, tuple[str, ...], tupl
     code = phonenumbers.country_code_for_region(region)
     if metadata is None or phonenumbers.region_code_for_country_code(code) != region:
         return None
-    prefixes = tuple(p for p in (metadata.international_prefix, metadata.national_prefix_for_parsing) if p)
+    prefixes = tuple(
+        p for p in (metadata.international_prefix, metadata.national_prefix_for_parsing) if p
+    )
     if not all(_polars_reads(prefix) for prefix in prefixes):  # pragma: no cover - no rule
         return None
     lengths = tuple(
         n
         for n in range(2, 18)
-        if phonenumbers.is_possible_number(phonenumbers.PhoneNumber(country_code=code, national_number=int("9" * n)))
+        if phonenumbers.is_possible_number(
+            phonenumbers.PhoneNumber(country_code=code, national_number=int("9" * n))
+        )
     )
     return str(code), prefixes, lengths
 
@@ -469,10 +504,14 @@ def _parse_phones(raw: pl.Series, region: str | None) -> pl.DataFrame:
     parsed: list[str | None] | None = None
     if len(texts) >= PARALLEL_PHONES and workers >= 1:
         size = -(-len(texts) // (workers + 1))
-        parsed = _parse_in_workers([texts[i : i + size] for i in range(0, len(texts), size)], region)
+        parsed = _parse_in_workers(
+            [texts[i : i + size] for i in range(0, len(texts), size)], region
+        )
     if parsed is None:
         parsed = _parse_chunk(texts, region)
-    parsed_frame = pl.DataFrame({"raw": texts, "e164": parsed}, schema={"raw": pl.String, "e164": pl.String})
+    parsed_frame = pl.DataFrame(
+        {"raw": texts, "e164": parsed}, schema={"raw": pl.String, "e164": pl.String}
+    )
     return pl.concat([decided, parsed_frame.drop_nulls()])
 
 
@@ -490,8 +529,12 @@ def _parse_in_workers(chunks: list[list[str]], region: str | None) -> list[str |
         try:
             source = _worker_source()
             for chunk in chunks[1:]:
-                given = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n"))
-                answers = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n"))
+                given = stack.enter_context(
+                    tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n")
+                )
+                answers = stack.enter_context(
+                    tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n")
+                )
                 given.write("\n".join([region or "", *chunk]))
                 given.seek(0)
                 proc = subprocess.Popen(
@@ -501,7 +544,10 @@ def _parse_in_workers(chunks: list[list[str]], region: str | None) -> list[str |
                     env={**os.environ, "PYTHONIOENCODING": "utf-8"},
                 )
                 procs.append((proc, chunk, answers))
-        except (OSError, TypeError):  # no source to hand over (frozen app), or no interpreter to start
+        except (
+            OSError,
+            TypeError,
+        ):  # no source to hand over (frozen app), or no interpreter to start
             for proc, _, _ in procs:
                 proc.kill()
                 proc.wait()
@@ -597,8 +643,14 @@ def _node_numbers(long: pl.DataFrame, nodes: pl.DataFrame) -> pl.DataFrame:
     digest = pl.struct("kind", "key").hash()
     numbered = nodes.select("node", __h=digest)
     if numbered["__h"].n_unique() == numbered.height:
-        return long.select("__t", __h=digest).join(numbered, on="__h", how="inner").select("__t", "node")
-    return long.join(nodes, on=["kind", "key"], how="inner").select("__t", "node")  # pragma: no cover
+        return (
+            long.select("__t", __h=digest)
+            .join(numbered, on="__h", how="inner")
+            .select("__t", "node")
+        )
+    return long.join(nodes, on=["kind", "key"], how="inner").select(
+        "__t", "node"
+    )  # pragma: no cover
 
 
 def _own_keys(ids: pl.DataFrame, unlinked: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:

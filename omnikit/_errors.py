@@ -76,7 +76,9 @@ class ReportValidationError(OmnikitError):
     ``problems`` maps a field name to ``(count, example_interaction_ids)``.
     """
 
-    def __init__(self, message: str, problems: dict[str, tuple[int, list[str]]] | None = None) -> None:
+    def __init__(
+        self, message: str, problems: dict[str, tuple[int, list[str]]] | None = None
+    ) -> None:
         super().__init__(message)
         self.problems = problems or {}
 

@@ -127,7 +127,6 @@ def _omnikit_renderer(spec: dict[str, Any], **metadata: Any) -> dict[str, Any]:
     return bundle
 
 
-
 @functools.lru_cache(maxsize=2)
 def _vega_bundle(vl_version: str) -> str:
     """The Vega + Vega-Lite + vega-embed JavaScript (about 0.9 MB), made by vl-convert."""

@@ -20,7 +20,13 @@ import polars as pl
 
 from . import _cache, _readers
 from ._errors import ParameterError, ReportFormatError, ReportValidationError, warn_data_quality
-from ._schema import CANONICAL_COLUMNS, DATETIME_COLUMNS, SECONDS_COLUMNS, canonical_schema, normalize_name
+from ._schema import (
+    CANONICAL_COLUMNS,
+    DATETIME_COLUMNS,
+    SECONDS_COLUMNS,
+    canonical_schema,
+    normalize_name,
+)
 
 __all__ = ["load", "scan"]
 
@@ -71,10 +77,13 @@ class Problems:
         for column, count in self.cells.items():
             why = _WHY.get(column, "not understood").format(timezone=timezone)
             examples = ", ".join(self.examples.get(column, []))
-            lines.append(f"  {column}: {count} cell{'s' if count != 1 else ''} {why}; e.g. {examples}")
+            lines.append(
+                f"  {column}: {count} cell{'s' if count != 1 else ''} {why}; e.g. {examples}"
+            )
         if strict:
             message = (
-                f"{total} bad cell{'s' if total != 1 else ''} in the report:\n" + "\n".join(lines)
+                f"{total} bad cell{'s' if total != 1 else ''} in the report:\n"
+                + "\n".join(lines)
                 + "\nFix the source, or load with strict=False to keep those rows with null cells."
             )
             problems = {c: (n, self.examples.get(c, [])) for c, n in self.cells.items()}
@@ -230,7 +239,9 @@ def _expand(source: Source) -> Iterable[Path | Mapping[str, Any] | list[Any]]:
             ):
                 yield from _expand(item)
             else:
-                raise ParameterError(f"cannot load {type(item).__name__!s} {item!r:.60}: expected a path or entry dicts")
+                raise ParameterError(
+                    f"cannot load {type(item).__name__!s} {item!r:.60}: expected a path or entry dicts"
+                )
     else:
         raise ParameterError(
             f"cannot load {type(source).__name__}: expected a path, a glob, a directory, an "
@@ -242,8 +253,11 @@ def _expand_path(source: str | os.PathLike[str]) -> Iterable[Path]:
     path = Path(source).expanduser()
     if path.is_dir():
         files = sorted(
-            p for p in path.iterdir()
-            if p.is_file() and p.suffix.lower() in _readers.REPORT_SUFFIXES and p.name[0] not in "._"
+            p
+            for p in path.iterdir()
+            if p.is_file()
+            and p.suffix.lower() in _readers.REPORT_SUFFIXES
+            and p.name[0] not in "._"
         )
         if not files and (path / "_manifest.json").exists():
             return  # an omnikit fetch store that holds no interactions yet
@@ -257,7 +271,8 @@ def _expand_path(source: str | os.PathLike[str]) -> Iterable[Path]:
         yield path
     elif globlib.has_magic(str(source)):
         matches = sorted(
-            Path(p) for p in globlib.glob(os.path.expanduser(str(source)), recursive=True)
+            Path(p)
+            for p in globlib.glob(os.path.expanduser(str(source)), recursive=True)
             if Path(p).is_file()
         )
         if not matches:
@@ -351,14 +366,20 @@ def _is_canonical(schema: Mapping[str, pl.DataType]) -> bool:
         if dtype is None:
             return False
         if column in DATETIME_COLUMNS:
-            if not isinstance(dtype, pl.Datetime) or dtype.time_zone is None or dtype.time_unit != "us":
+            if (
+                not isinstance(dtype, pl.Datetime)
+                or dtype.time_zone is None
+                or dtype.time_unit != "us"
+            ):
                 return False
         elif dtype != expected[column]:
             return False
     return list(schema)[: len(CANONICAL_COLUMNS)] == list(CANONICAL_COLUMNS)
 
 
-def _canonicalize(raw: pl.DataFrame, *, timezone: str, source: str) -> tuple[pl.DataFrame, Problems]:
+def _canonicalize(
+    raw: pl.DataFrame, *, timezone: str, source: str
+) -> tuple[pl.DataFrame, Problems]:
     names = [normalize_name(c) for c in raw.columns]
     if len(set(names)) != len(names):
         clash = sorted({n for n in names if names.count(n) > 1})
@@ -391,7 +412,9 @@ def _canonicalize(raw: pl.DataFrame, *, timezone: str, source: str) -> tuple[pl.
             checked.append(column)
         else:
             exprs.append(_text(column, raw.schema[column]).alias(column))
-    exprs.extend(_text(c, raw.schema[c]).alias(c) for c in raw.columns if c not in CANONICAL_COLUMNS)
+    exprs.extend(
+        _text(c, raw.schema[c]).alias(c) for c in raw.columns if c not in CANONICAL_COLUMNS
+    )
     # A cell is bad when the source had a value and the canonical column has none.
     frame = raw.select(exprs)
     for column in checked:
@@ -401,7 +424,9 @@ def _canonicalize(raw: pl.DataFrame, *, timezone: str, source: str) -> tuple[pl.
             bad = bad & (original.str.len_bytes() > 0)
             if bad.any() and column in DATETIME_COLUMNS:
                 # Other ISO 8601 spellings (T separator, fractions, offsets) only when needed.
-                value = frame.get_column(column).fill_null(_datetime_other_formats(original, timezone))
+                value = frame.get_column(column).fill_null(
+                    _datetime_other_formats(original, timezone)
+                )
                 frame = frame.with_columns(value.alias(column))
                 bad = bad & value.is_null()
             if bad.any():  # blank text is no value, not a bad cell
@@ -457,9 +482,13 @@ def _datetime(column: str, dtype: pl.DataType, timezone: str) -> pl.Expr:
 def _datetime_other_formats(text: pl.Series, timezone: str) -> pl.Series:
     """Parse ISO 8601 spellings other than the report's own, with or without an offset."""
     frame = text.str.strip_chars().to_frame("t")
-    naive = pl.coalesce(pl.col("t").str.strptime(pl.Datetime("us"), f, strict=False) for f in _NAIVE_FORMATS)
+    naive = pl.coalesce(
+        pl.col("t").str.strptime(pl.Datetime("us"), f, strict=False) for f in _NAIVE_FORMATS
+    )
     zoned = pl.col("t").str.replace(r"[Zz]$", "+00:00")
-    aware = pl.coalesce(zoned.str.to_datetime(f, time_unit="us", strict=False) for f in _AWARE_FORMATS)
+    aware = pl.coalesce(
+        zoned.str.to_datetime(f, time_unit="us", strict=False) for f in _AWARE_FORMATS
+    )
     return frame.select(
         pl.coalesce(
             naive.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null"),

@@ -42,7 +42,9 @@ _STEP_COLUMNS = (
 )
 
 
-def journeys(df: pl.DataFrame | pl.LazyFrame, *, gap: str | dt.timedelta = "24h", **resolve_options: object) -> pl.DataFrame:
+def journeys(
+    df: pl.DataFrame | pl.LazyFrame, *, gap: str | dt.timedelta = "24h", **resolve_options: object
+) -> pl.DataFrame:
     """Return one row per customer journey.
 
     Parameters
@@ -163,7 +165,9 @@ def channel_transitions(
         .filter(~pl.col("first"))
         .group_by("from_channel", "to_channel")
         .agg(transitions=pl.len().cast(pl.Int64))
-        .with_columns(share=pl.col("transitions") / pl.col("transitions").sum().over("from_channel"))
+        .with_columns(
+            share=pl.col("transitions") / pl.col("transitions").sum().over("from_channel")
+        )
         .sort("from_channel", "to_channel", nulls_last=True)
         .collect()
     )
@@ -217,9 +221,13 @@ def repeat_contacts(
         _ordered(lazy, keys)
         .with_columns(__repeated=repeated.fill_null(False))
         .group_by(keys or pl.lit(0).alias("__all"))
-        .agg(interactions=pl.len().cast(pl.Int64), repeated=pl.col("__repeated").sum().cast(pl.Int64))
+        .agg(
+            interactions=pl.len().cast(pl.Int64), repeated=pl.col("__repeated").sum().cast(pl.Int64)
+        )
         .with_columns(
-            repeat_rate=pl.when(pl.col("interactions") > 0).then(pl.col("repeated") / pl.col("interactions"))
+            repeat_rate=pl.when(pl.col("interactions") > 0).then(
+                pl.col("repeated") / pl.col("interactions")
+            )
         )
     )
     if keys:
@@ -228,7 +236,11 @@ def repeat_contacts(
 
 
 def top_paths(
-    df: pl.DataFrame | pl.LazyFrame, n: int = 10, *, gap: str | dt.timedelta = "24h", **resolve_options: object
+    df: pl.DataFrame | pl.LazyFrame,
+    n: int = 10,
+    *,
+    gap: str | dt.timedelta = "24h",
+    **resolve_options: object,
 ) -> pl.DataFrame:
     """The ``n`` most common journey paths, with counts and shares.
 
@@ -271,7 +283,9 @@ def top_paths(
 # --- shared steps --------------------------------------------------------------------------
 
 
-def _with_customers(df: pl.DataFrame | pl.LazyFrame, resolve_options: dict[str, object]) -> pl.LazyFrame:
+def _with_customers(
+    df: pl.DataFrame | pl.LazyFrame, resolve_options: dict[str, object]
+) -> pl.LazyFrame:
     """``df`` as a LazyFrame with ``customer_id``: the existing column, or a resolution."""
     check_resolve_options(resolve_options)
     if not isinstance(df, (pl.DataFrame, pl.LazyFrame)):
@@ -338,12 +352,16 @@ def _after(start: pl.Expr, span: str | dt.timedelta, name: str) -> pl.Expr:
             raise ParameterError(f"{name} must not be negative, got {span!r}")
         return start + span
     if not isinstance(span, str):
-        raise ParameterError(f"{name} must be a duration string like '24h' or a timedelta, not {span!r}")
+        raise ParameterError(
+            f"{name} must be a duration string like '24h' or a timedelta, not {span!r}"
+        )
     probe = dt.datetime(2024, 1, 1)
     try:
         moved = pl.select(pl.lit(probe).dt.offset_by(span)).item()
     except Exception as error:  # polars says why the string is not a duration
-        raise ParameterError(f"{name}={span!r} is not a polars duration string such as '24h' or '7d'") from error
+        raise ParameterError(
+            f"{name}={span!r} is not a polars duration string such as '24h' or '7d'"
+        ) from error
     if moved < probe:
         raise ParameterError(f"{name} must not be negative, got {span!r}")
     return start.dt.offset_by(span)

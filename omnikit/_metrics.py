@@ -123,7 +123,9 @@ def _check_seconds(value: object, name: str, func: str) -> float:
 def _outcome_sets(outcomes: Mapping[str, str] | None, func: str) -> dict[str, list[str]]:
     mapping = OUTCOMES if outcomes is None else outcomes
     if not isinstance(mapping, Mapping):
-        raise ParameterError(f"{func}: outcomes= must be a mapping status -> outcome, got {mapping!r}")
+        raise ParameterError(
+            f"{func}: outcomes= must be a mapping status -> outcome, got {mapping!r}"
+        )
     sets: dict[str, list[str]] = {name: [] for name in _OUTCOME_NAMES}
     for status, outcome in mapping.items():
         if outcome not in sets:
@@ -198,7 +200,9 @@ def _offsets_at(instants_us: pl.Series, timezone: str) -> pl.Series:
 
 
 @functools.lru_cache(maxsize=64)
-def _offset_changes(timezone: str, lo_us: int, hi_us: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def _offset_changes(
+    timezone: str, lo_us: int, hi_us: int
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """The instants (µs) from which ``timezone``'s UTC offset holds, and those offsets, over
     [lo, hi]; exact to the second (the tz database's resolution): hours are sampled, and each
     hour in which the offset changed is searched second by second."""
@@ -207,7 +211,13 @@ def _offset_changes(timezone: str, lo_us: int, hi_us: int) -> tuple[tuple[int, .
     offsets = _offsets_at(hours, timezone)
     starts, values = [lo], [int(offsets[0])]
     for i in (offsets != offsets.shift(1)).fill_null(False).arg_true().to_list():
-        seconds = pl.int_range(int(hours[i - 1]) + _SECOND, int(hours[i]) + _SECOND, _SECOND, eager=True, dtype=pl.Int64)
+        seconds = pl.int_range(
+            int(hours[i - 1]) + _SECOND,
+            int(hours[i]) + _SECOND,
+            _SECOND,
+            eager=True,
+            dtype=pl.Int64,
+        )
         inside = _offsets_at(seconds, timezone)
         changed = (inside != inside.shift(1, fill_value=values[-1])).arg_true().to_list()
         starts += [int(seconds[j]) for j in changed]
@@ -219,7 +229,9 @@ _TABLE_START = 631_152_000 * _SECOND  # 1990-01-01 UTC: the offset table covers 
 _TABLE_END = 2_840_140_800 * _SECOND  # ... to 2060-01-01 UTC; rows outside convert row by row
 
 
-def _wall_clock(schema: pl.Schema, column: str = "start_date_time", *, rowwise: bool = False) -> tuple[pl.Expr, pl.Expr]:
+def _wall_clock(
+    schema: pl.Schema, column: str = "start_date_time", *, rowwise: bool = False
+) -> tuple[pl.Expr, pl.Expr]:
     """``column``'s wall-clock time in the frame's timezone as µs since 1970-01-01 (an
     expression), and an aggregate counting the rows this fast path cannot place.
 
@@ -235,13 +247,24 @@ def _wall_clock(schema: pl.Schema, column: str = "start_date_time", *, rowwise: 
     if timezone is None or timezone == "UTC":
         return epoch_us, none
     if rowwise:
-        return pl.col(column).dt.replace_time_zone(None).dt.cast_time_unit("us").cast(pl.Int64), none
+        return pl.col(column).dt.replace_time_zone(None).dt.cast_time_unit("us").cast(
+            pl.Int64
+        ), none
     starts, offsets = _offset_changes(timezone, _TABLE_START, _TABLE_END)
-    outside = ((epoch_us < _TABLE_START) | (epoch_us >= _TABLE_END)).sum().cast(pl.Int64).alias("outside")
+    outside = (
+        ((epoch_us < _TABLE_START) | (epoch_us >= _TABLE_END)).sum().cast(pl.Int64).alias("outside")
+    )
     if len(starts) == 1:
         return epoch_us + offsets[0], outside
-    index = pl.lit(pl.Series(starts, dtype=pl.Int64)).search_sorted(epoch_us, side="right").cast(pl.Int64) - 1
-    return epoch_us + pl.lit(pl.Series(offsets, dtype=pl.Int64)).gather(index.clip(lower_bound=0)), outside
+    index = (
+        pl.lit(pl.Series(starts, dtype=pl.Int64))
+        .search_sorted(epoch_us, side="right")
+        .cast(pl.Int64)
+        - 1
+    )
+    return epoch_us + pl.lit(pl.Series(offsets, dtype=pl.Int64)).gather(
+        index.clip(lower_bound=0)
+    ), outside
 
 
 def _localize(naive: pl.Series, timezone: str | None) -> pl.Series:
@@ -261,7 +284,9 @@ def _localize(naive: pl.Series, timezone: str | None) -> pl.Series:
             if starts[k] + offsets[k - 1] <= wall_us < starts[k] + offsets[k]:
                 fixes[wall] = starts[k]
     utc = pl.Series([fixes.get(w) for w in naive.to_list()], dtype=pl.Int64).cast(pl.Datetime("us"))
-    return out.fill_null(utc.dt.replace_time_zone("UTC").dt.convert_time_zone(timezone)).alias(naive.name)
+    return out.fill_null(utc.dt.replace_time_zone("UTC").dt.convert_time_zone(timezone)).alias(
+        naive.name
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -332,14 +357,18 @@ def channel_mix(df: FrameLike, *, by: By = None, every: str | None = None) -> pl
         (result,) = _collect(query(rowwise=True)[0])
     if every is not None:
         dtype = schema["start_date_time"]
-        period = _localize(result["period"], dtype.time_zone).cast(pl.Datetime(dtype.time_unit, dtype.time_zone))
+        period = _localize(result["period"], dtype.time_zone).cast(
+            pl.Datetime(dtype.time_unit, dtype.time_zone)
+        )
         result = result.with_columns(period=period)
     return result.sort([*keys, "interaction_type"], nulls_last=True, maintain_order=True)
 
 
 def _check_every(every: object, func: str) -> None:
     if not isinstance(every, str) or not every.strip():
-        raise ParameterError(f"{func}: every= must be a polars duration string like '1d', got {every!r}")
+        raise ParameterError(
+            f"{func}: every= must be a polars duration string like '1d', got {every!r}"
+        )
     probe = pl.Series([0], dtype=pl.Datetime("us"))
     try:
         probe.dt.truncate(every)
@@ -396,7 +425,11 @@ def wait_time_stats(
     if lf.collect_schema()["waiting_time"].is_integer():
         # Whole seconds take few distinct values: count them once, then read every statistic
         # off the (sorted) frequency table -- one cheap group-by instead of a sort per quantile.
-        counts = lf.group_by([*keys, "waiting_time"]).agg(_count=pl.len().cast(pl.Int64)).sort("waiting_time")
+        counts = (
+            lf.group_by([*keys, "waiting_time"])
+            .agg(_count=pl.len().cast(pl.Int64))
+            .sort("waiting_time")
+        )
         aggs = _stats_from_counts(w, pl.col("_count"), names)
         out = counts.group_by(keys).agg(aggs) if keys else counts.select(aggs)
     else:
@@ -426,7 +459,9 @@ def _quantile_from_counts(value: pl.Expr, count: pl.Expr, q: float) -> pl.Expr:
     return at_lo + (pos - lo) * (at_hi - at_lo)
 
 
-def _stats_from_counts(value: pl.Expr, count: pl.Expr, names: list[tuple[float, str]]) -> list[pl.Expr]:
+def _stats_from_counts(
+    value: pl.Expr, count: pl.Expr, names: list[tuple[float, str]]
+) -> list[pl.Expr]:
     """n, mean, percentiles and max of ``value`` repeated ``count`` times."""
     n = count.sum()
     return [
@@ -454,8 +489,35 @@ def _percentile_columns(percentiles: Sequence[float], func: str) -> list[tuple[f
 #: Bin edges in seconds for ``wait_time_histogram(bins="log")``: seconds to a week, spaced
 #: roughly logarithmically at values people read easily.
 LOG_WAIT_EDGES: tuple[float, ...] = (
-    0, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600, 900, 1200, 1800, 2700, 3600, 5400,
-    7200, 10800, 14400, 21600, 28800, 43200, 86400, 172800, 259200, 604800,
+    0,
+    5,
+    10,
+    15,
+    20,
+    30,
+    45,
+    60,
+    90,
+    120,
+    180,
+    300,
+    600,
+    900,
+    1200,
+    1800,
+    2700,
+    3600,
+    5400,
+    7200,
+    10800,
+    14400,
+    21600,
+    28800,
+    43200,
+    86400,
+    172800,
+    259200,
+    604800,
 )
 
 
@@ -504,7 +566,9 @@ def wait_time_histogram(
     lf = lf.filter(w.is_not_null())
     if isinstance(bins, str):
         if bins != "log":
-            raise ParameterError(f"{func}: bins= must be an int, a list of edges or 'log', got {bins!r}")
+            raise ParameterError(
+                f"{func}: bins= must be an int, a list of edges or 'log', got {bins!r}"
+            )
         bins = LOG_WAIT_EDGES
     if isinstance(bins, bool) or not isinstance(bins, (int, Sequence)):
         raise ParameterError(f"{func}: bins= must be an int or a list of edges, got {bins!r}")
@@ -516,9 +580,13 @@ def wait_time_histogram(
         binned = lf.select(*keys, w, _width=width).with_columns(
             bin=(w // pl.col("_width")).cast(pl.Int64)
         )
-        counts = binned.group_by([*keys, "bin"]).agg(count=pl.len().cast(pl.Int64), _width=pl.first("_width"))
+        counts = binned.group_by([*keys, "bin"]).agg(
+            count=pl.len().cast(pl.Int64), _width=pl.first("_width")
+        )
         widths = lf.select(_width=width)
-        grid = widths.join(pl.LazyFrame({"bin": range(n_bins)}, schema={"bin": pl.Int64}), how="cross")
+        grid = widths.join(
+            pl.LazyFrame({"bin": range(n_bins)}, schema={"bin": pl.Int64}), how="cross"
+        )
         grid = grid.with_columns(
             bin_start=(pl.col("bin") * pl.col("_width")).cast(pl.Float64),
             bin_end=((pl.col("bin") + 1) * pl.col("_width")).cast(pl.Float64),
@@ -534,7 +602,9 @@ def wait_time_histogram(
         edge_series = pl.Series("edges", edges, dtype=pl.Float64)
         binned = lf.select(
             *keys,
-            bin=(pl.lit(edge_series).search_sorted(w.cast(pl.Float64), side="right") - 1).cast(pl.Int64),
+            bin=(pl.lit(edge_series).search_sorted(w.cast(pl.Float64), side="right") - 1).cast(
+                pl.Int64
+            ),
         )
         counts = binned.group_by([*keys, "bin"]).agg(count=pl.len().cast(pl.Int64))
         grid = pl.LazyFrame(
@@ -565,7 +635,9 @@ def wait_time_histogram(
 # service level
 
 
-def _status_table(lf: pl.LazyFrame, keys: list[str], threshold: float, short_abandon: float) -> pl.LazyFrame:
+def _status_table(
+    lf: pl.LazyFrame, keys: list[str], threshold: float, short_abandon: float
+) -> pl.LazyFrame:
     """INBOUND rows counted per (keys, status, wait within threshold, wait shorter than short).
 
     One cheap group-by over the rows; every service-level count, and the statuses nobody knows,
@@ -580,11 +652,17 @@ def _status_table(lf: pl.LazyFrame, keys: list[str], threshold: float, short_aba
             (w <= threshold).fill_null(False).alias("_within"),
             (w < short_abandon).fill_null(False).alias("_short_wait"),
         )
-        .agg(_rows=pl.len().cast(pl.Int64), _wait_sum=w.sum().cast(pl.Int64), _wait_n=w.count().cast(pl.Int64))
+        .agg(
+            _rows=pl.len().cast(pl.Int64),
+            _wait_sum=w.sum().cast(pl.Int64),
+            _wait_n=w.count().cast(pl.Int64),
+        )
     )
 
 
-def _service_level_aggs(sets: dict[str, list[str]], formula: str) -> tuple[list[pl.Expr], list[pl.Expr]]:
+def _service_level_aggs(
+    sets: dict[str, list[str]], formula: str
+) -> tuple[list[pl.Expr], list[pl.Expr]]:
     """Aggregations of the status table (per group) and the ratio columns computed from them."""
     s, rows = pl.col("interaction_status"), pl.col("_rows")
     answered = s.is_in(sets["answered"])
@@ -598,7 +676,10 @@ def _service_level_aggs(sets: dict[str, list[str]], formula: str) -> tuple[list[
         rows.filter(answered & within).sum().cast(pl.Int64).alias("answered_within"),
         rows.filter(unanswered & within).sum().cast(pl.Int64).alias("_unanswered_within"),
         rows.filter(unanswered & is_short).sum().cast(pl.Int64).alias("short_abandoned"),
-        rows.filter(unanswered & (s == "ABANDONED") & ~is_short).sum().cast(pl.Int64).alias("abandoned"),
+        rows.filter(unanswered & (s == "ABANDONED") & ~is_short)
+        .sum()
+        .cast(pl.Int64)
+        .alias("abandoned"),
         pl.when(answered_waits > 0)
         .then(pl.col("_wait_sum").filter(answered).sum() / answered_waits)
         .cast(pl.Float64)
@@ -842,7 +923,9 @@ def wait_time_survival(
         .filter(w.is_not_null(), (pl.col("events") + pl.col("censored")) > 0)
         .select(*keys, w.cast(pl.Int64).alias("time"), "events", "censored", "_unknown")
         .sort([*keys, "time"], nulls_last=True)
-        .with_columns(at_risk=_over((pl.col("events") + pl.col("censored")).cum_sum(reverse=True), keys))
+        .with_columns(
+            at_risk=_over((pl.col("events") + pl.col("censored")).cum_sum(reverse=True), keys)
+        )
         .with_columns(
             survival=_over((1.0 - pl.col("events") / pl.col("at_risk")).cum_prod(), keys),
         )
@@ -851,10 +934,16 @@ def wait_time_survival(
     if threshold is not None:
         out = out.filter(pl.col("time") <= threshold)
     (result,) = _collect(out)
-    unknown = result["_unknown"][0] if result.height else _collect(table.select(pl.col("_unknown").sum()))[0].item()
+    unknown = (
+        result["_unknown"][0]
+        if result.height
+        else _collect(table.select(pl.col("_unknown").sum()))[0].item()
+    )
     result = result.drop("_unknown")
     if unknown:
-        inbound = lf.filter(pl.col("interaction_direction") == _INBOUND).group_by(s).agg(_rows=pl.len())
+        inbound = (
+            lf.filter(pl.col("interaction_direction") == _INBOUND).group_by(s).agg(_rows=pl.len())
+        )
         (unknown_df,) = _collect(_unknown_statuses(inbound, known))
         _warn_unknown(unknown_df, func, outcomes is not None)
     return result
@@ -934,11 +1023,19 @@ def hourly_profile(
             .with_columns(_how=((day + 3) % 7 * 24 + (local - day * _DAY) // _HOUR))
         )
         how = pl.col("_how")
-        split = [(how // 24 + 1).cast(pl.Int8).alias("weekday"), (how % 24).cast(pl.Int8).alias("hour")]
+        split = [
+            (how // 24 + 1).cast(pl.Int8).alias("weekday"),
+            (how % 24).cast(pl.Int8).alias("hour"),
+        ]
         cell = [*keys, "weekday", "hour"]
         extra: list[pl.LazyFrame] = []
         if value == "volume":
-            agg = placed.group_by(*keys, how).agg(volume=pl.len().cast(pl.Int64)).with_columns(split).drop("_how")
+            agg = (
+                placed.group_by(*keys, how)
+                .agg(volume=pl.len().cast(pl.Int64))
+                .with_columns(split)
+                .drop("_how")
+            )
             fill = {"volume": 0}
         elif value == "median_wait":
             w = pl.col("waiting_time")

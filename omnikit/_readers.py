@@ -35,7 +35,14 @@ import polars as pl
 from ._errors import ReportFormatError
 from ._schema import SECONDS_COLUMNS, normalize_name
 
-__all__ = ["read_csv", "read_entries", "read_json", "read_ndjson", "read_parquet", "REPORT_SUFFIXES"]
+__all__ = [
+    "read_csv",
+    "read_entries",
+    "read_json",
+    "read_ndjson",
+    "read_parquet",
+    "REPORT_SUFFIXES",
+]
 
 #: File suffixes ``ok.load`` reads, and the reader for each.
 REPORT_SUFFIXES: tuple[str, ...] = (".json", ".jsonl", ".ndjson", ".csv", ".parquet")
@@ -109,7 +116,9 @@ def read_ndjson(path: str | os.PathLike[str], *, fast: bool | None = None) -> pl
     return _frame_from_entries(entries)
 
 
-def read_entries(document: Any, *, source: str = "<data>", raw: bytes | None = None) -> pl.DataFrame:
+def read_entries(
+    document: Any, *, source: str = "<data>", raw: bytes | None = None
+) -> pl.DataFrame:
     """Turn a decoded report (envelope dict or list of entry dicts) into a raw frame."""
     if isinstance(document, dict):
         if "entries" not in document:
@@ -233,7 +242,8 @@ def _read_fast(path: Path, *, ndjson: bool) -> pl.DataFrame:
             tail = handle.read(tail_len)
             head_match = _ENVELOPE_HEAD.match(head) or _ARRAY_HEAD.match(head)
             tail_match = (
-                _ENVELOPE_TAIL.search(tail) if head_match and head_match.re is _ENVELOPE_HEAD
+                _ENVELOPE_TAIL.search(tail)
+                if head_match and head_match.re is _ENVELOPE_HEAD
                 else _ARRAY_TAIL.search(tail)
             )
             if head_match is None or tail_match is None:
@@ -399,7 +409,9 @@ def _count(buffer: bytearray, pattern: str) -> int:
     dtype = "<u2" if width == 2 else "<u4"
     total = 0
     for offset in range(width):
-        words = np.frombuffer(buffer, dtype=dtype, count=(len(buffer) - offset) // width, offset=offset)
+        words = np.frombuffer(
+            buffer, dtype=dtype, count=(len(buffer) - offset) // width, offset=offset
+        )
         total += int(np.count_nonzero(words == target))
     return total
 
@@ -421,7 +433,9 @@ def read_csv(path: str | os.PathLike[str]) -> pl.DataFrame:
     try:
         frame = pl.read_csv(path, infer_schema=False, encoding="utf8", raise_if_empty=False)
     except pl.exceptions.PolarsError as error:
-        raise ReportFormatError(f"not a readable CSV report ({_first_line(error)})", path=str(path)) from None
+        raise ReportFormatError(
+            f"not a readable CSV report ({_first_line(error)})", path=str(path)
+        ) from None
     if frame.width and frame.columns[0].startswith("\ufeff"):
         frame = frame.rename({frame.columns[0]: frame.columns[0].removeprefix("\ufeff")})
     names = [normalize_name(c.strip()) for c in frame.columns]
@@ -442,7 +456,9 @@ def read_parquet(path: str | os.PathLike[str]) -> pl.DataFrame:
     try:
         frame = pl.read_parquet(path)
     except (pl.exceptions.PolarsError, OSError) as error:
-        raise ReportFormatError(f"not a readable Parquet file ({_first_line(error)})", path=str(path)) from None
+        raise ReportFormatError(
+            f"not a readable Parquet file ({_first_line(error)})", path=str(path)
+        ) from None
     if "interaction_id" not in [normalize_name(c) for c in frame.columns]:
         raise ReportFormatError("not report entries: no interaction_id column", path=str(path))
     return frame

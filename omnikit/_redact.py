@@ -56,7 +56,9 @@ def redact(df: FrameT, *, columns: Iterable[str] = REDACTED_COLUMNS) -> FrameT:
     ('c1', None, None)
     """
     if isinstance(columns, str):
-        raise ParameterError(f"redact: columns must be a list of column names, not the string {columns!r}")
+        raise ParameterError(
+            f"redact: columns must be a list of column names, not the string {columns!r}"
+        )
     schema = df.collect_schema() if isinstance(df, pl.LazyFrame) else df.schema
     present = [column for column in columns if column in schema]
     if not present:

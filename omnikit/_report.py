@@ -161,7 +161,9 @@ def _parse_date(value: object, name: str, timezone: str) -> dt.datetime | None:
 
 def _check_timezone(timezone: object) -> str:
     if not isinstance(timezone, str) or not timezone:
-        raise ParameterError(f"timezone: expected an IANA name such as 'Europe/Lisbon', got {timezone!r}")
+        raise ParameterError(
+            f"timezone: expected an IANA name such as 'Europe/Lisbon', got {timezone!r}"
+        )
     try:
         zoneinfo.ZoneInfo(timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -175,7 +177,12 @@ def _coerce(name: str, value: Any, type_name: str) -> Any:
     """Turn ``value`` (possibly a command-line string) into the parameter's declared type."""
     kinds = set(re.findall(r"\b(None|bool|int|float|str|list)\b", type_name))
     nullable = "None" in kinds or "Optional" in type_name or not kinds
-    if isinstance(value, str) and nullable and value.strip().lower() in ("none", "null") and kinds != {"str"}:
+    if (
+        isinstance(value, str)
+        and nullable
+        and value.strip().lower() in ("none", "null")
+        and kinds != {"str"}
+    ):
         return None
     if value is None:
         if nullable:
@@ -209,7 +216,9 @@ def _coerce(name: str, value: Any, type_name: str) -> Any:
             try:
                 result = float(str(value).strip())
             except ValueError:
-                raise ParameterError(f"parameter {name!r}: expected a number, got {value!r}") from None
+                raise ParameterError(
+                    f"parameter {name!r}: expected a number, got {value!r}"
+                ) from None
         if not math.isfinite(result):
             raise ParameterError(f"parameter {name!r}: expected a finite number, got {value!r}")
         return result
@@ -226,7 +235,9 @@ def _coerce(name: str, value: Any, type_name: str) -> Any:
     return value
 
 
-def _check_sources(sources: Sequence[str | os.PathLike[str]] | str | os.PathLike[str] | None) -> list[str] | None:
+def _check_sources(
+    sources: Sequence[str | os.PathLike[str]] | str | os.PathLike[str] | None,
+) -> list[str] | None:
     if sources is None:
         return None
     if isinstance(sources, (str, os.PathLike)):
@@ -238,12 +249,16 @@ def _check_sources(sources: Sequence[str | os.PathLike[str]] | str | os.PathLike
             raise ParameterError("source: an empty path was given")
         path = Path(text).expanduser()
         if not (_GLOB_CHARS & set(text)) and not path.exists():
-            raise ParameterError(f"source: {text!r} does not exist (give a report file, a directory or a glob)")
+            raise ParameterError(
+                f"source: {text!r} does not exist (give a report file, a directory or a glob)"
+            )
         checked.append(str(path.resolve()) if path.exists() else str(path.absolute()))
     return checked or None
 
 
-def _validate(name: str, values: Mapping[str, Any], declared: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+def _validate(
+    name: str, values: Mapping[str, Any], declared: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
     unknown = sorted(set(values) - set(declared))
     if unknown:
         raise ParameterError(
@@ -257,9 +272,15 @@ def _validate(name: str, values: Mapping[str, Any], declared: Mapping[str, Mappi
             checked[key] = _parse_date(checked[key], key, timezone).isoformat()
     if checked.get("start") and checked.get("end"):
         if dt.datetime.fromisoformat(checked["start"]) >= dt.datetime.fromisoformat(checked["end"]):
-            raise ParameterError(f"start ({checked['start']}) must be before end ({checked['end']}); end is excluded")
+            raise ParameterError(
+                f"start ({checked['start']}) must be before end ({checked['end']}); end is excluded"
+            )
     for key, value in checked.items():
-        if key in ("gap", "window", "every") and value is not None and not _DURATION.match(str(value)):
+        if (
+            key in ("gap", "window", "every")
+            and value is not None
+            and not _DURATION.match(str(value))
+        ):
             raise ParameterError(
                 f"parameter {key!r}: {value!r} is not a duration such as '24h', '7d', '1w' or '30m'"
             )
@@ -441,14 +462,18 @@ def render_report(
             f"pass {', '.join(clash)} as render_report arguments (or --source/--start/--end/"
             f"--timezone/--no-redact), not as notebook parameters"
         )
-    values.update(source=_check_sources(sources), timezone=_check_timezone(timezone), redact=bool(redact))
+    values.update(
+        source=_check_sources(sources), timezone=_check_timezone(timezone), redact=bool(redact)
+    )
     if start is not None:
         values["start"] = start
     if end is not None:
         values["end"] = end
     checked = _validate(name, values, declared)
     if timeout is not None and timeout <= 0:
-        raise ParameterError(f"timeout: expected a positive number of seconds or None, got {timeout!r}")
+        raise ParameterError(
+            f"timeout: expected a positive number of seconds or None, got {timeout!r}"
+        )
 
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -488,7 +513,9 @@ def render_report(
     except (TimeoutError, RuntimeError) as error:  # cell timeout, dead kernel
         cell, line = _failed_cell(output)
         reason = (
-            f"a cell ran longer than {timeout} s" if isinstance(error, TimeoutError) else str(error) or "the kernel died"
+            f"a cell ran longer than {timeout} s"
+            if isinstance(error, TimeoutError)
+            else str(error) or "the kernel died"
         )
         raise ReportExecutionError(
             f"report {name!r} ({path.name}) stopped in cell {cell} ({line}): {type(error).__name__}: {reason}; "
@@ -549,7 +576,11 @@ class ReportData:
         return time.perf_counter() - self.began
 
     def __repr__(self) -> str:
-        previous = f", previous={self.previous_period!r} ({self.previous.height} rows)" if self.previous is not None else ""
+        previous = (
+            f", previous={self.previous_period!r} ({self.previous.height} rows)"
+            if self.previous is not None
+            else ""
+        )
         return f"ReportData(period={self.period!r} ({self.frame.height} rows){previous}, redacted={self.redacted})"
 
     def _repr_markdown_(self) -> str:
@@ -557,7 +588,9 @@ class ReportData:
             f"**Period:** {self.period} ({self.timezone}): **{self.frame.height:,}** interactions",
         ]
         if self.previous is not None:
-            lines.append(f"**Compared with:** {self.previous_period}: **{self.previous.height:,}** interactions")
+            lines.append(
+                f"**Compared with:** {self.previous_period}: **{self.previous.height:,}** interactions"
+            )
         lines.append(f"**Data:** {self.source_label}, {self.loaded:,} interactions loaded")
         lines.append(
             "**Privacy:** customers appear only as pseudonymous customer ids; names, contacts, "
@@ -650,7 +683,11 @@ def report_data(
         frame = _load_sample(sample_rows, seed, timezone)
         label = f"sample data ({sample_rows:,} synthetic interactions, seed {seed})"
     else:
-        paths = [os.fspath(s) for s in source] if isinstance(source, (list, tuple)) else [os.fspath(source)]
+        paths = (
+            [os.fspath(s) for s in source]
+            if isinstance(source, (list, tuple))
+            else [os.fspath(source)]
+        )
         label = ", ".join(Path(p).name or p for p in paths)
         frame = load(paths if len(paths) > 1 else paths[0], timezone=timezone)
     loaded = frame.height
@@ -662,10 +699,13 @@ def report_data(
             stacklevel=2,
         )
     first, last = frame.select(
-        pl.col("start_date_time").min().alias("first"), pl.col("start_date_time").max().alias("last")
+        pl.col("start_date_time").min().alias("first"),
+        pl.col("start_date_time").max().alias("last"),
     ).row(0)
     if first is None and (start_at is None or end_at is None):
-        raise ParameterError(f"{label}: no interaction has a start_date_time, so there is no period to report")
+        raise ParameterError(
+            f"{label}: no interaction has a start_date_time, so there is no period to report"
+        )
     length = dt.timedelta(days=days)
     tz = zoneinfo.ZoneInfo(timezone)
     if end_at is None:
@@ -681,7 +721,9 @@ def report_data(
             first_day = first.astimezone(tz).date()
             start_at = dt.datetime(first_day.year, first_day.month, first_day.day, tzinfo=tz)
     if start_at >= end_at:
-        raise ParameterError(f"start ({start_at.isoformat()}) must be before end ({end_at.isoformat()})")
+        raise ParameterError(
+            f"start ({start_at.isoformat()}) must be before end ({end_at.isoformat()})"
+        )
     previous_start = start_at - (end_at - start_at) if compare else None
 
     # Customers are resolved over the interactions of the report (both periods), then redacted.
@@ -756,7 +798,11 @@ def read_results(notebook: str | os.PathLike[str] | nbformat.NotebookNode) -> di
 
     from ._export import RESULTS_MIMETYPE
 
-    nb = notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.read(notebook, as_version=4)
+    nb = (
+        notebook
+        if isinstance(notebook, nbformat.NotebookNode)
+        else nbformat.read(notebook, as_version=4)
+    )
     results: dict[str, Any] = {}
     for cell in nb.cells:
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
@@ -829,16 +875,27 @@ def compare_periods(
     previous = previous.select([*keys, *values])
     current = current.select([*keys, *values])
     if keys:
-        joined = current.join(previous, on=keys, how="full", coalesce=True, suffix="_previous", nulls_equal=True)
+        joined = current.join(
+            previous, on=keys, how="full", coalesce=True, suffix="_previous", nulls_equal=True
+        )
     else:
-        joined = pl.concat(
-            [current.head(1), previous.head(1).rename({v: f"{v}_previous" for v in values})], how="horizontal"
-        ) if previous.height else current.with_columns(pl.lit(None).alias(f"{v}_previous") for v in values)
+        joined = (
+            pl.concat(
+                [current.head(1), previous.head(1).rename({v: f"{v}_previous" for v in values})],
+                how="horizontal",
+            )
+            if previous.height
+            else current.with_columns(pl.lit(None).alias(f"{v}_previous") for v in values)
+        )
     columns: list[pl.Expr] = [pl.col(key) for key in keys]
     for value in values:
         now, before = pl.col(value).cast(pl.Float64), pl.col(f"{value}_previous").cast(pl.Float64)
         change = now - before
-        columns += [now.alias(value), before.alias(f"{value}_previous"), change.alias(f"{value}_change")]
+        columns += [
+            now.alias(value),
+            before.alias(f"{value}_previous"),
+            change.alias(f"{value}_change"),
+        ]
         if relative:
             columns.append(pl.when(before != 0).then(change / before).alias(f"{value}_change_rel"))
     return joined.select(columns)
@@ -846,7 +903,10 @@ def compare_periods(
 
 def _numbers_frame(numbers: Mapping[str, Any]) -> pl.DataFrame:
     return pl.DataFrame(
-        {"metric": list(numbers), "value": [None if v is None else float(v) for v in numbers.values()]},
+        {
+            "metric": list(numbers),
+            "value": [None if v is None else float(v) for v in numbers.values()],
+        },
         schema={"metric": pl.String, "value": pl.Float64},
     )
 
@@ -901,8 +961,12 @@ def headline_numbers(
     from ._metrics import service_level, wait_time_stats, wait_time_survival
 
     if "customer_id" not in df.columns:
-        raise ParameterError("headline_numbers: resolve customers first (ok.resolve_customers or ok.report_data)")
-    service = service_level(df, threshold=threshold, short_abandon=short_abandon, formula=formula, by=None)
+        raise ParameterError(
+            "headline_numbers: resolve customers first (ok.resolve_customers or ok.report_data)"
+        )
+    service = service_level(
+        df, threshold=threshold, short_abandon=short_abandon, formula=formula, by=None
+    )
     waits = wait_time_stats(df, by=None, percentiles=(0.5, 0.9))
     survival = wait_time_survival(df, by=None)
     if trips is None:
@@ -972,7 +1036,13 @@ _FORMATS = ("count", "percent", "seconds", "number", "datetime", "text")
 class ReportTable:
     """A small table for a report page: formatted numbers, changes with ▲/▼, no dtypes."""
 
-    def __init__(self, frame: pl.DataFrame, formats: Mapping[str, str], labels: Mapping[str, str], caption: str | None):
+    def __init__(
+        self,
+        frame: pl.DataFrame,
+        formats: Mapping[str, str],
+        labels: Mapping[str, str],
+        caption: str | None,
+    ):
         self.frame = frame
         self.formats = dict(formats)
         self.labels = dict(labels)
@@ -1010,7 +1080,8 @@ class ReportTable:
         columns = [c for c in self.frame.columns if not c.startswith("__")]
         head = "".join(f"<th>{html.escape(self.labels.get(c, _header(c)))}</th>" for c in columns)
         body = "".join(
-            "<tr>" + "".join(f"<td>{self._cell(c, row[c], row)}</td>" for c in columns) + "</tr>" for row in rows
+            "<tr>" + "".join(f"<td>{self._cell(c, row[c], row)}</td>" for c in columns) + "</tr>"
+            for row in rows
         )
         caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
         return f'<table class="omnikit-table">{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
@@ -1020,11 +1091,20 @@ class ReportTable:
 
 
 def _header(column: str) -> str:
-    special = {"metric": "", "value": "This period", "value_previous": "Previous period",
-               "value_change": "Change", "value_change_rel": "Change (%)"}
+    special = {
+        "metric": "",
+        "value": "This period",
+        "value_previous": "Previous period",
+        "value_change": "Change",
+        "value_change_rel": "Change (%)",
+    }
     if column in special:
         return special[column]
-    for suffix, words in (("_change_rel", " change (%)"), ("_change", " change"), ("_previous", " (previous)")):
+    for suffix, words in (
+        ("_change_rel", " change (%)"),
+        ("_change", " change"),
+        ("_previous", " (previous)"),
+    ):
         if column.endswith(suffix):
             return _header(column.removesuffix(suffix)) + words
     return column.replace("_", " ").capitalize() if column.islower() else column
@@ -1059,7 +1139,9 @@ def report_table(
     formats = dict(formats or {})
     for column, kind in formats.items():
         if kind not in _FORMATS:
-            raise ParameterError(f"report_table: format {kind!r} of {column!r} is not one of {', '.join(_FORMATS)}")
+            raise ParameterError(
+                f"report_table: format {kind!r} of {column!r} is not one of {', '.join(_FORMATS)}"
+            )
     for column in frame.columns:
         base = column.removesuffix("_change_rel").removesuffix("_change").removesuffix("_previous")
         if base in formats and column not in formats:

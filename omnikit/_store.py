@@ -127,7 +127,9 @@ class Store:
     ...     store.missing(start, end)
     """
 
-    def __init__(self, path: str | os.PathLike[str] = DEFAULT_STORE, *, timezone: str | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str] = DEFAULT_STORE, *, timezone: str | None = None
+    ) -> None:
         self.path = Path(path)
         manifest = self._read_manifest()
         stored = manifest.get("timezone")
@@ -219,14 +221,21 @@ class Store:
     def complete(self) -> list[Span]:
         """The spans fetched completely so far, merged (UTC instants)."""
         return merge_spans(
-            [(_parse_iso(s["from"]), _parse_iso(s["to"])) for s in self._manifest.get("complete", [])]
+            [
+                (_parse_iso(s["from"]), _parse_iso(s["to"]))
+                for s in self._manifest.get("complete", [])
+            ]
         )
 
     def missing(self, start: dt.datetime, end: dt.datetime) -> list[Span]:
         """The parts of ``[start, end)`` the store does not have yet."""
-        return subtract_spans(start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc), self.complete())
+        return subtract_spans(
+            start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc), self.complete()
+        )
 
-    def mark_complete(self, start: dt.datetime, end: dt.datetime, *, fetched_at: dt.datetime, job_id: str = "") -> None:
+    def mark_complete(
+        self, start: dt.datetime, end: dt.datetime, *, fetched_at: dt.datetime, job_id: str = ""
+    ) -> None:
         """Record ``[start, end)`` as complete in the manifest (atomically)."""
         self._require_lock()
         manifest = self._manifest
@@ -289,15 +298,21 @@ class Store:
         tagged = frame.with_columns(days.alias("__day"))
         written: list[Path] = []
         names: set[str] = set()
-        ids = tagged.select("interaction_id", "__day").filter(pl.col("interaction_id").is_not_null())
+        ids = tagged.select("interaction_id", "__day").filter(
+            pl.col("interaction_id").is_not_null()
+        )
         for (day,), part in tagged.partition_by("__day", as_dict=True, maintain_order=True).items():
             part = part.drop("__day")
             path = self.path / f"{day.isoformat()}.parquet"
             names.add(path.name)
             if path.exists():
                 # An interaction this batch puts on another day leaves this file.
-                elsewhere = ids.filter(pl.col("__day") != day).get_column("interaction_id").implode()
-                old = pl.read_parquet(path).filter(~pl.col("interaction_id").is_in(elsewhere).fill_null(False))
+                elsewhere = (
+                    ids.filter(pl.col("__day") != day).get_column("interaction_id").implode()
+                )
+                old = pl.read_parquet(path).filter(
+                    ~pl.col("interaction_id").is_in(elsewhere).fill_null(False)
+                )
                 part = _dedupe(pl.concat([old, part], how="diagonal_relaxed"))
             part = part.sort("start_date_time", nulls_last=True, maintain_order=True)
             _atomic_write(path, lambda temp, part=part: part.write_parquet(temp, **_PARQUET))
@@ -313,7 +328,12 @@ class Store:
         # One parallel scan of the id column of every other file finds the few files to rewrite.
         wanted = ids.implode()
         hits = (
-            pl.scan_parquet(others, include_file_paths="__file", missing_columns="insert", extra_columns="ignore")
+            pl.scan_parquet(
+                others,
+                include_file_paths="__file",
+                missing_columns="insert",
+                extra_columns="ignore",
+            )
             .select("interaction_id", "__file")
             .filter(pl.col("interaction_id").is_in(wanted))
             .select(pl.col("__file").unique())
@@ -323,20 +343,26 @@ class Store:
         )
         for name in hits:
             path = Path(name)
-            rest = pl.read_parquet(path).filter(~pl.col("interaction_id").is_in(wanted).fill_null(False))
+            rest = pl.read_parquet(path).filter(
+                ~pl.col("interaction_id").is_in(wanted).fill_null(False)
+            )
             if rest.is_empty():
                 path.unlink()
             else:
                 _atomic_write(path, lambda temp, rest=rest: rest.write_parquet(temp, **_PARQUET))
 
-    def read(self, start: dt.datetime | None = None, end: dt.datetime | None = None) -> pl.DataFrame:
+    def read(
+        self, start: dt.datetime | None = None, end: dt.datetime | None = None
+    ) -> pl.DataFrame:
         """Read the store (every day file), or the rows of ``[start, end)``.
 
         Rows without a start time are kept when their end time, or their day file, is in the range.
         """
         return self.scan(start, end).collect()
 
-    def scan(self, start: dt.datetime | None = None, end: dt.datetime | None = None) -> pl.LazyFrame:
+    def scan(
+        self, start: dt.datetime | None = None, end: dt.datetime | None = None
+    ) -> pl.LazyFrame:
         """Lazily read the store; see :meth:`read`."""
         from ._schema import canonical_schema
 
@@ -454,7 +480,12 @@ def fetch(
     if summary is None:
         summary = FetchSummary(target.path, timezone, begin, finish)
     else:
-        summary.store, summary.timezone, summary.start, summary.end = target.path, timezone, begin, finish
+        summary.store, summary.timezone, summary.start, summary.end = (
+            target.path,
+            timezone,
+            begin,
+            finish,
+        )
     owns_client = client is None
     if client is None:
         client = ExploreClient()
@@ -468,7 +499,9 @@ def fetch(
                 # the next one (``ok.load`` skips names starting with ".").
                 for part in client.iter_spans(spans, timezone, download_dir=target.path):
                     written = target.write(part.frame, span_start=part.start)
-                    target.mark_complete(part.start, part.end, fetched_at=part.fetched_at, job_id=part.job_id)
+                    target.mark_complete(
+                        part.start, part.end, fetched_at=part.fetched_at, job_id=part.job_id
+                    )
                     summary.fetched.append((part.start, part.end))
                     summary.rows += part.frame.height
                     summary.files.update(p.name for p in written)
@@ -493,5 +526,7 @@ def _progress_bar(total: int, show: bool | None) -> Iterator[Any]:
         return
     from tqdm import tqdm
 
-    with tqdm(total=total, desc="omnikit fetch", unit="job", file=sys.stderr, leave=False, mininterval=0) as bar:
+    with tqdm(
+        total=total, desc="omnikit fetch", unit="job", file=sys.stderr, leave=False, mininterval=0
+    ) as bar:
         yield bar

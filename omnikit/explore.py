@@ -189,7 +189,9 @@ class Credentials:
         return (self.api_url or REGIONS[self.region][1]).rstrip("/")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, *, source: str = "the environment") -> Credentials:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, source: str = "the environment"
+    ) -> Credentials:
         """Read the ``TALKDESK_*`` variables (see the module docstring).
 
         Raises :class:`~omnikit.AuthenticationError` naming the variables that are missing.
@@ -231,7 +233,9 @@ class Credentials:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as error:
-            raise AuthenticationError(f"cannot read the credentials file {path}: {error.strerror}") from None
+            raise AuthenticationError(
+                f"cannot read the credentials file {path}: {error.strerror}"
+            ) from None
         values: dict[str, str] = {}
         for number, raw in enumerate(text.splitlines(), start=1):
             line = raw.strip()
@@ -267,7 +271,9 @@ def _zone(timezone: str) -> zoneinfo.ZoneInfo:
     try:
         return zoneinfo.ZoneInfo(timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ParameterError(f"timezone {timezone!r} is not an IANA timezone such as 'Europe/Lisbon'") from None
+        raise ParameterError(
+            f"timezone {timezone!r} is not an IANA timezone such as 'Europe/Lisbon'"
+        ) from None
 
 
 def parse_when(value: str | dt.date | dt.datetime, timezone: str = "UTC") -> dt.datetime:
@@ -418,7 +424,9 @@ class ExploreClient:
         if credentials is None:
             credentials = Credentials.from_env()
         if max_concurrent_jobs < 1:
-            raise ParameterError(f"max_concurrent_jobs must be at least 1, not {max_concurrent_jobs}")
+            raise ParameterError(
+                f"max_concurrent_jobs must be at least 1, not {max_concurrent_jobs}"
+            )
         if format not in ("json", "csv"):
             raise ParameterError(f"format must be 'json' or 'csv', not {format!r}")
         self.credentials = credentials
@@ -623,7 +631,9 @@ class ExploreClient:
                     # The account's job queue is full: wait for room until the deadline.
                     # Retry-After is a floor: never hammer the API with Retry-After: 0.
                     waited += 1
-                    pause = max(self._retry_wait(response, waited), self._backoff_seconds(min(waited, 6)))
+                    pause = max(
+                        self._retry_wait(response, waited), self._backoff_seconds(min(waited, 6))
+                    )
                     self._sleep(pause, deadline, what)
                     continue
                 attempt += 1
@@ -640,7 +650,9 @@ class ExploreClient:
     def _url(self, *parts: str) -> str:
         return "/".join([self.api_url, "data", "reports", REPORT, *parts])
 
-    def create_job(self, start: dt.datetime, end: dt.datetime, timezone: str, *, deadline: float | None = None) -> str:
+    def create_job(
+        self, start: dt.datetime, end: dt.datetime, timezone: str, *, deadline: float | None = None
+    ) -> str:
         """Create a report job for ``[start, end)`` in ``timezone``; return its id."""
         deadline = deadline if deadline is not None else time.monotonic() + self.timeout
         what = f"creating the job for {_span_text(start, end)}"
@@ -650,11 +662,15 @@ class ExploreClient:
             "format": self.format,
             "timespan": {"from": _iso(start), "to": _iso(end)},
         }
-        response = self._api("POST", self._url("jobs"), what=what, deadline=deadline, json=body, wait_on_429=True)
+        response = self._api(
+            "POST", self._url("jobs"), what=what, deadline=deadline, json=body, wait_on_429=True
+        )
         if response.status_code == 400:
             raise ExploreError(f"{what}: Talkdesk rejected it: {_error_message(response)}")
         if response.status_code not in (200, 201, 202):
-            raise ExploreError(f"{what}: Talkdesk answered HTTP {response.status_code}: {_error_message(response)}")
+            raise ExploreError(
+                f"{what}: Talkdesk answered HTTP {response.status_code}: {_error_message(response)}"
+            )
         try:
             job_id = str(response.json()["job"]["id"])
         except (ValueError, KeyError, TypeError):
@@ -670,14 +686,18 @@ class ExploreClient:
         while True:
             # Polls keep their cadence from when each was sent, however slow the answer.
             asked = time.monotonic()
-            response = self._api("GET", self._url("jobs", job_id), what=f"polling {what}", deadline=deadline)
+            response = self._api(
+                "GET", self._url("jobs", job_id), what=f"polling {what}", deadline=deadline
+            )
             status = response.status_code
             if status in _REDIRECTS and "location" in response.headers:
                 return str(response.url.join(response.headers["location"]))
             if status == 404:
                 raise JobFailedError(f"{what}: Talkdesk no longer knows the job (HTTP 404)")
             if status != 200:
-                raise ExploreError(f"polling {what}: Talkdesk answered HTTP {status}: {_error_message(response)}")
+                raise ExploreError(
+                    f"polling {what}: Talkdesk answered HTTP {status}: {_error_message(response)}"
+                )
             try:
                 job = response.json()["job"]
                 state = str(job.get("status", "")).lower()
@@ -692,7 +712,9 @@ class ExploreClient:
             self._sleep(max(0.1 * interval, asked + interval - time.monotonic()), deadline, what)
             interval = min(self.max_poll_interval, interval * 1.25)
 
-    def download(self, files_url: str, dest: Path, *, deadline: float | None = None, what: str = "") -> int:
+    def download(
+        self, files_url: str, dest: Path, *, deadline: float | None = None, what: str = ""
+    ) -> int:
         """Download a job's file to ``dest``; return its size in bytes.
 
         The files endpoint (asked with the token) redirects to a presigned URL, which is asked
@@ -709,11 +731,17 @@ class ExploreClient:
             attempt += 1
             logger.debug("download of %s failed (%s); attempt %d", what, problem, attempt)
             if attempt > self.retries:
-                raise ExploreError(f"downloading {what}: {problem}, {attempt} times; try again later")
+                raise ExploreError(
+                    f"downloading {what}: {problem}, {attempt} times; try again later"
+                )
             self._sleep(self._backoff_seconds(attempt), deadline, what)
 
-    def _download_once(self, files_url: str, dest: Path, *, deadline: float, what: str) -> str | None:
-        response = self._api("GET", files_url, what=f"asking for the file of {what}", deadline=deadline)
+    def _download_once(
+        self, files_url: str, dest: Path, *, deadline: float, what: str
+    ) -> str | None:
+        response = self._api(
+            "GET", files_url, what=f"asking for the file of {what}", deadline=deadline
+        )
         if response.status_code in _REDIRECTS and "location" in response.headers:
             target = str(response.url.join(response.headers["location"]))
             # The presigned URL carries its own signature: never send the token there.
@@ -734,7 +762,9 @@ class ExploreClient:
         try:
             with contextlib.closing(stream):
                 if stream.status_code != 200:
-                    return f"the storage URL answered HTTP {stream.status_code} (expired or refused)"
+                    return (
+                        f"the storage URL answered HTTP {stream.status_code} (expired or refused)"
+                    )
                 expected = stream.headers.get("content-length")
                 with open(dest, "wb") as out:
                     for chunk in stream.iter_bytes():  # as it arrives: Ctrl-C stops it promptly
@@ -780,7 +810,9 @@ class ExploreClient:
                 continue
             break
         suffix = ".csv" if self.format == "csv" else ".json"
-        handle, name = tempfile.mkstemp(prefix=f".omnikit-{job_id}-", suffix=suffix, dir=download_dir)
+        handle, name = tempfile.mkstemp(
+            prefix=f".omnikit-{job_id}-", suffix=suffix, dir=download_dir
+        )
         os.close(handle)
         path = Path(name)
         self._temp_files.add(path)
@@ -842,13 +874,17 @@ class ExploreClient:
         spans = list(spans)
         for start, end in spans:
             if _utc(end) - _utc(start) > MAX_JOB_SPAN:
-                raise ParameterError(f"the span {_span_text(start, end)} is longer than 31 days; use plan()")
+                raise ParameterError(
+                    f"the span {_span_text(start, end)} is longer than 31 days; use plan()"
+                )
         deadline = time.monotonic() + self.timeout
         cancel = threading.Event()
         todo: queue.SimpleQueue[tuple[dt.datetime, dt.datetime]] = queue.SimpleQueue()
         for span in spans:
             todo.put(span)
-        results: queue.SimpleQueue[tuple[tuple[dt.datetime, dt.datetime], FetchedSpan | None, BaseException | None]]
+        results: queue.SimpleQueue[
+            tuple[tuple[dt.datetime, dt.datetime], FetchedSpan | None, BaseException | None]
+        ]
         results = queue.SimpleQueue()
 
         def work() -> None:
@@ -859,7 +895,9 @@ class ExploreClient:
                 except queue.Empty:
                     return
                 try:
-                    part = self.run_job(span[0], span[1], timezone, deadline=deadline, download_dir=download_dir)
+                    part = self.run_job(
+                        span[0], span[1], timezone, deadline=deadline, download_dir=download_dir
+                    )
                     results.put((span, part, None))
                 except BaseException as error:  # noqa: BLE001 -- handed to the caller below
                     results.put((span, None, error))

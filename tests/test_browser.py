@@ -40,11 +40,21 @@ class Browser:
         self.profile = tempfile.mkdtemp(prefix="omnikit-chromium-")
         self.process = subprocess.Popen(
             [
-                CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                f"--user-data-dir={self.profile}", f"--remote-debugging-port={port}", "--remote-allow-origins=*",
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={self.profile}",
+                f"--remote-debugging-port={port}",
+                "--remote-allow-origins=*",
                 # no network: every host unresolvable, every proxied request refused
-                "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND", "about:blank",
+                "--proxy-server=127.0.0.1:9",
+                "--host-resolver-rules=MAP * ~NOTFOUND",
+                "about:blank",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -52,7 +62,9 @@ class Browser:
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=2) as answer:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/json/list", timeout=2
+                ) as answer:
                     targets = json.load(answer)
                 break
             except OSError:
@@ -66,7 +78,13 @@ class Browser:
         self.events: list[dict] = []
         for domain in ("Runtime", "Log", "Network", "Page"):
             self.call(f"{domain}.enable")
-        self.call("Network.emulateNetworkConditions", offline=True, latency=0, downloadThroughput=-1, uploadThroughput=-1)
+        self.call(
+            "Network.emulateNetworkConditions",
+            offline=True,
+            latency=0,
+            downloadThroughput=-1,
+            uploadThroughput=-1,
+        )
 
     def call(self, method: str, **params: object) -> dict:
         self.next_id += 1
@@ -80,24 +98,36 @@ class Browser:
             self.events.append(message)
 
     def evaluate(self, expression: str) -> object:
-        result = self.call("Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True)
+        result = self.call(
+            "Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True
+        )
         if "exceptionDetails" in result:
             raise RuntimeError(result["exceptionDetails"])
         return result["result"].get("value")
 
-    def open(self, path: Path, *, width: int = 1280, height: int = 900, mobile: bool = False) -> dict:
+    def open(
+        self, path: Path, *, width: int = 1280, height: int = 900, mobile: bool = False
+    ) -> dict:
         """Load ``path`` and wait until every chart has been drawn (or failed)."""
-        self.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=mobile)
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=mobile,
+        )
         self.call("Page.navigate", url=path.resolve().as_uri())
-        return json.loads(self.evaluate(
-            """new Promise(resolve => {
+        return json.loads(
+            self.evaluate(
+                """new Promise(resolve => {
                  const wait = () => (document.readyState === 'complete')
                    ? (window.omnikitCharts ? window.omnikitCharts.done : Promise.resolve({expected: 0, rendered: 0, errors: []}))
                        .then(s => resolve(JSON.stringify({expected: s.expected, rendered: s.rendered, errors: s.errors})))
                    : setTimeout(wait, 50);
                  wait();
                })"""
-        ))
+            )
+        )
 
     def problems(self) -> tuple[list[str], list[str]]:
         """Console errors and exceptions, and requests for anything but local files and data."""
@@ -108,7 +138,9 @@ class Browser:
             if method == "Runtime.exceptionThrown":
                 errors.append(json.dumps(params["exceptionDetails"])[:300])
             elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-                errors.append(" ".join(str(a.get("value", a.get("description"))) for a in params["args"]))
+                errors.append(
+                    " ".join(str(a.get("value", a.get("description"))) for a in params["args"])
+                )
             elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
                 errors.append(params["entry"]["text"])
             elif method == "Network.requestWillBeSent":
@@ -142,13 +174,16 @@ def chart_outputs(notebook: Path) -> int:
     nb = nbformat.read(notebook, as_version=4)
     return sum(
         ok.CHART_MIMETYPE in output.get("data", {})
-        for cell in nb.cells if cell.cell_type == "code"
+        for cell in nb.cells
+        if cell.cell_type == "code"
         for output in cell.outputs
     )
 
 
 def rendered_views(browser: Browser) -> int:
-    return browser.evaluate("document.querySelectorAll('.omnikit-chart.vega-embed svg.marks').length")
+    return browser.evaluate(
+        "document.querySelectorAll('.omnikit-chart.vega-embed svg.marks').length"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +209,9 @@ def test_the_weekly_report_fits_a_phone(browser, weekly):
     assert status["rendered"] == status["expected"] > 0
     overflow = browser.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0  # wide charts and tables scroll inside their own boxes
-    font = browser.evaluate("parseFloat(getComputedStyle(document.querySelector('.jp-RenderedMarkdown p')).fontSize)")
+    font = browser.evaluate(
+        "parseFloat(getComputedStyle(document.querySelector('.jp-RenderedMarkdown p')).fontSize)"
+    )
     assert font >= 14
 
 
@@ -184,10 +221,16 @@ def test_tooltips_show_the_numbers_under_the_pointer(browser, tmp_path):
 
     nb = nbformat.v4.new_notebook()
     frame = pl.DataFrame({"channel": ["VOICE", "CHAT"], "interactions": [1234, 567]})
-    chart = alt.Chart(frame).mark_bar().encode(x="interactions:Q", y="channel:N", tooltip=["channel", "interactions"])
+    chart = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(x="interactions:Q", y="channel:N", tooltip=["channel", "interactions"])
+    )
     for _ in range(2):
         cell = nbformat.v4.new_code_cell("chart")
-        cell.outputs = [nbformat.v4.new_output("display_data", data={ok.CHART_MIMETYPE: chart.to_dict()})]
+        cell.outputs = [
+            nbformat.v4.new_output("display_data", data={ok.CHART_MIMETYPE: chart.to_dict()})
+        ]
         nb.cells.append(cell)
     page = tmp_path / "tooltip.html"
     ok.export_html(nb, page)
@@ -212,13 +255,19 @@ def test_tooltips_show_the_numbers_under_the_pointer(browser, tmp_path):
 def test_a_broken_chart_is_reported_not_hidden(browser, tmp_path):
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("chart")
-    bad = {"$schema": "https://vega.github.io/schema/vega-lite/v6.json", "mark": "no-such-mark", "data": {"values": []}}
+    bad = {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "mark": "no-such-mark",
+        "data": {"values": []},
+    }
     cell.outputs = [nbformat.v4.new_output("display_data", data={ok.CHART_MIMETYPE: bad})]
     nb.cells = [cell]
     page = tmp_path / "broken.html"
     ok.export_html(nb, page)
     status = browser.open(page)
     assert status["expected"] == 1 and status["rendered"] == 0 and len(status["errors"]) == 1
-    assert "could not be drawn" in browser.evaluate("document.getElementById('omnikit-chart-1').textContent")
+    assert "could not be drawn" in browser.evaluate(
+        "document.getElementById('omnikit-chart-1').textContent"
+    )
     errors, _ = browser.problems()
     assert errors  # the page says so in the console too

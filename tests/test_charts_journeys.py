@@ -39,7 +39,10 @@ def test_charts_are_valid_and_do_not_grow_with_rows(synth: pl.DataFrame) -> None
     channels = synth["interaction_type"].n_unique()
     for build, bound in (
         (lambda df: charts.transition_heatmap(ok.channel_transitions(df)), channels**2),
-        (lambda df: charts.transition_heatmap(ok.channel_transitions(df), value="transitions"), channels**2),
+        (
+            lambda df: charts.transition_heatmap(ok.channel_transitions(df), value="transitions"),
+            channels**2,
+        ),
         (lambda df: charts.top_paths_chart(ok.top_paths(df, n=8)), 8),
     ):
         for rows in (300, synth.height):
@@ -51,11 +54,20 @@ def test_charts_are_valid_and_do_not_grow_with_rows(synth: pl.DataFrame) -> None
 
 def test_transition_heatmap_cells_are_the_transitions() -> None:
     t = pl.DataFrame(
-        {"from_channel": ["CHAT", "CHAT", "VOICE"], "to_channel": ["VOICE", "CHAT", "VOICE"], "transitions": [3, 1, 2], "share": [0.75, 0.25, 1.0]}
+        {
+            "from_channel": ["CHAT", "CHAT", "VOICE"],
+            "to_channel": ["VOICE", "CHAT", "VOICE"],
+            "transitions": [3, 1, 2],
+            "share": [0.75, 0.25, 1.0],
+        }
     )
     d = spec(charts.transition_heatmap(t))
     cells = values(d)[0]
-    assert {(c["from_channel"], c["to_channel"], c["share"]) for c in cells} == {("CHAT", "VOICE", 0.75), ("CHAT", "CHAT", 0.25), ("VOICE", "VOICE", 1.0)}
+    assert {(c["from_channel"], c["to_channel"], c["share"]) for c in cells} == {
+        ("CHAT", "VOICE", 0.75),
+        ("CHAT", "CHAT", 0.25),
+        ("VOICE", "VOICE", 1.0),
+    }
     rect = d["layer"][0]
     assert rect["mark"]["type"] == "rect"
     assert rect["encoding"]["color"]["field"] == "share"
@@ -67,7 +79,13 @@ def test_transition_heatmap_cells_are_the_transitions() -> None:
 
 
 def test_top_paths_chart_orders_bars_and_colours_the_first_channel() -> None:
-    paths = pl.DataFrame({"path": ["VOICE", "CHAT > VOICE", "SMS"], "journeys": [3, 2, 1], "share": [0.5, 2 / 6, 1 / 6]})
+    paths = pl.DataFrame(
+        {
+            "path": ["VOICE", "CHAT > VOICE", "SMS"],
+            "journeys": [3, 2, 1],
+            "share": [0.5, 2 / 6, 1 / 6],
+        }
+    )
     d = spec(charts.top_paths_chart(paths))
     bars = d["layer"][0]
     assert bars["encoding"]["y"]["sort"] == ["VOICE", "CHAT > VOICE", "SMS"]
@@ -91,7 +109,9 @@ def test_customer_timeline_shows_one_customer_without_contact_details(vendor_sam
     assert [s["interaction_type"] for s in steps] == ["SMS", "SMS", "EMAIL"]
     # One journey band (the three steps are within 24 h of each other); two with a 1 h gap.
     assert len(values(d)[0]) == 1
-    assert len(values(spec(charts.customer_timeline(df, customer_id=sms_customer, gap="1h")))[0]) == 2
+    assert (
+        len(values(spec(charts.customer_timeline(df, customer_id=sms_customer, gap="1h")))[0]) == 2
+    )
     assert points["mark"]["type"] == "point"
 
 
@@ -111,8 +131,15 @@ def test_customer_timeline_needs_one_customer(vendor_sample) -> None:
 def test_timeline_times_are_the_report_wall_clock() -> None:
     schema = ok.canonical_schema("Europe/Lisbon")
     row = {c: None for c in schema}
-    row.update(interaction_id="a", interaction_type="VOICE", start_date_time=dt.datetime(2024, 9, 2, 9, 30))
-    df = pl.DataFrame([row], schema={c: (pl.Datetime("us") if isinstance(t, pl.Datetime) else t) for c, t in schema.items()})
+    row.update(
+        interaction_id="a", interaction_type="VOICE", start_date_time=dt.datetime(2024, 9, 2, 9, 30)
+    )
+    df = pl.DataFrame(
+        [row],
+        schema={
+            c: (pl.Datetime("us") if isinstance(t, pl.Datetime) else t) for c, t in schema.items()
+        },
+    )
     df = df.with_columns(pl.col(ok.DATETIME_COLUMNS).dt.replace_time_zone("Europe/Lisbon"))
     d = spec(charts.customer_timeline(df))
     assert values(d)[1][0]["start_date_time"] == "2024-09-02T09:30:00Z"

@@ -17,7 +17,15 @@ from omnikit.charts._theme import CHANNEL_COLORS, base_chart, channel_color_scal
 
 TIMEZONE = "Europe/Lisbon"
 CHANNELS = ["VOICE", "CHAT", "EMAIL", "SMS", "WHATSAPP", "FBM"]
-STATUSES = ["FINISHED", "ASSIGNED", "MISSED", "ABANDONED", "SHORT_ABANDONED", "VOICEMAIL", "OFFERED"]
+STATUSES = [
+    "FINISHED",
+    "ASSIGNED",
+    "MISSED",
+    "ABANDONED",
+    "SHORT_ABANDONED",
+    "VOICEMAIL",
+    "OFFERED",
+]
 
 
 def interactions(n: int, seed: int = 0) -> pl.DataFrame:
@@ -29,8 +37,12 @@ def interactions(n: int, seed: int = 0) -> pl.DataFrame:
         {
             "waiting_time": rng.exponential(45.0, n).astype(np.int64),
             "start_date_time": start,
-            "interaction_type": np.array(CHANNELS)[rng.choice(6, n, p=[0.45, 0.2, 0.15, 0.1, 0.06, 0.04])],
-            "interaction_status": np.array(STATUSES)[rng.choice(7, n, p=[0.7, 0.03, 0.05, 0.12, 0.04, 0.04, 0.02])],
+            "interaction_type": np.array(CHANNELS)[
+                rng.choice(6, n, p=[0.45, 0.2, 0.15, 0.1, 0.06, 0.04])
+            ],
+            "interaction_status": np.array(STATUSES)[
+                rng.choice(7, n, p=[0.7, 0.03, 0.05, 0.12, 0.04, 0.04, 0.02])
+            ],
             "interaction_direction": np.where(rng.random(n) < 0.85, "INBOUND", "OUTBOUND"),
         }
     )
@@ -49,14 +61,22 @@ BUILDERS: dict[str, Callable[[pl.DataFrame], alt.TopLevelMixin]] = {
         ok.channel_mix(df, every="1w", by="interaction_direction"), stack="count", mark="bar"
     ),
     "channel_share": lambda df: charts.channel_share_chart(ok.channel_mix(df)),
-    "wait_ecdf": lambda df: charts.wait_time_chart(ok.wait_time_histogram(df), ok.wait_time_stats(df)),
-    "wait_histogram": lambda df: charts.wait_time_chart(
-        ok.wait_time_histogram(df, bins=[0, 10, 20, 30, 60, 120, 300]), ok.wait_time_stats(df), kind="histogram"
+    "wait_ecdf": lambda df: charts.wait_time_chart(
+        ok.wait_time_histogram(df), ok.wait_time_stats(df)
     ),
-    "service_level": lambda df: charts.service_level_chart(ok.service_level(df), target=0.8, threshold=20),
+    "wait_histogram": lambda df: charts.wait_time_chart(
+        ok.wait_time_histogram(df, bins=[0, 10, 20, 30, 60, 120, 300]),
+        ok.wait_time_stats(df),
+        kind="histogram",
+    ),
+    "service_level": lambda df: charts.service_level_chart(
+        ok.service_level(df), target=0.8, threshold=20
+    ),
     "survival": lambda df: charts.survival_chart(ok.wait_time_survival(df)),
     "heatmap_volume": lambda df: charts.hourly_heatmap(ok.hourly_profile(df)),
-    "heatmap_service_level": lambda df: charts.hourly_heatmap(ok.hourly_profile(df, value="service_level")),
+    "heatmap_service_level": lambda df: charts.hourly_heatmap(
+        ok.hourly_profile(df, value="service_level")
+    ),
     "heatmap_by_channel": lambda df: charts.hourly_heatmap(
         ok.hourly_profile(df, value="median_wait", by="interaction_type")
     ),
@@ -122,13 +142,20 @@ def test_channel_mix_chart_stacks_shares_with_channel_colours(small):
     spec = charts.channel_mix_chart(mix).to_dict()
     enc = spec["encoding"]
     assert spec["mark"]["type"] == "area"
-    assert enc["y"]["field"] == "share" and enc["y"]["stack"] == "zero" and enc["y"]["axis"]["format"] == "%"
+    assert (
+        enc["y"]["field"] == "share"
+        and enc["y"]["stack"] == "zero"
+        and enc["y"]["axis"]["format"] == "%"
+    )
     assert enc["x"]["scale"]["type"] == "utc" and "timezone" in enc["x"]["title"]
     scale = enc["color"]["scale"]
     assert dict(zip(scale["domain"], scale["range"]))["VOICE"] == CHANNEL_COLORS["VOICE"]
     values = values_of(spec)
     # wall-clock times of the report's timezone, to be read as UTC: local midnight is "T00:00:00Z"
-    assert values[0]["period"] == "2024-09-02T00:00:00Z" and values[0]["period_label"] == "2024-09-02 00:00"
+    assert (
+        values[0]["period"] == "2024-09-02T00:00:00Z"
+        and values[0]["period_label"] == "2024-09-02 00:00"
+    )
     # every channel in every period, each period stacking to 1
     per_period: dict[str, float] = {}
     for v in values:
@@ -258,14 +285,18 @@ def test_theme_helpers():
     assert scale.range[0] == CHANNEL_COLORS["VOICE"] and scale.range[1] != scale.range[2]
     frame = pl.DataFrame(
         {
-            "when": pl.Series([dt.datetime(2024, 10, 27, 1, 30)]).dt.replace_time_zone("Europe/Lisbon", ambiguous="latest"),
+            "when": pl.Series([dt.datetime(2024, 10, 27, 1, 30)]).dt.replace_time_zone(
+                "Europe/Lisbon", ambiguous="latest"
+            ),
             "x": [float("nan")],
             "y": [1 / 3],
             "k": [None],
         },
         schema_overrides={"k": pl.String},
     )
-    assert records(frame) == [{"when": "2024-10-27T01:30:00Z", "x": None, "y": 0.333333, "k": "(none)"}]
+    assert records(frame) == [
+        {"when": "2024-10-27T01:30:00Z", "x": None, "y": 0.333333, "k": "(none)"}
+    ]
     chart = themed(base_chart(frame, title="T", subtitle="S").mark_point().encode(y="y:Q"))
     spec = chart.to_dict()
     assert spec["title"] == {"text": "T", "anchor": "start", "subtitle": "S"}

@@ -36,7 +36,14 @@ def groups(df: pl.DataFrame, **options) -> list[list[str]]:
 
 
 def test_the_same_phone_written_five_ways_is_one_customer() -> None:
-    ways = ["(510) 876-9640", "510-876-9640", "+1 510 876 9640", "510.876.9640", "+15108769640", "1 510 876 9640"]
+    ways = [
+        "(510) 876-9640",
+        "510-876-9640",
+        "+1 510 876 9640",
+        "510.876.9640",
+        "+15108769640",
+        "1 510 876 9640",
+    ]
     df = frame([{"contact": w} for w in ways] + [{"contact": "(510) 876-9641"}])
     assert groups(df) == [["i0", "i1", "i2", "i3", "i4", "i5"], ["i6"]]
 
@@ -52,7 +59,13 @@ def test_default_region_reads_national_numbers() -> None:
 
 
 def test_an_email_in_upper_case_and_with_spaces_links() -> None:
-    df = frame([{"contact": "Xiao.Lu@Example.COM"}, {"contact": "  xiao.lu@example.com "}, {"contact": "mailto:XIAO.LU@example.com"}])
+    df = frame(
+        [
+            {"contact": "Xiao.Lu@Example.COM"},
+            {"contact": "  xiao.lu@example.com "},
+            {"contact": "mailto:XIAO.LU@example.com"},
+        ]
+    )
     assert groups(df) == [["i0", "i1", "i2"]]
     assert ok.customer_links(df)["identifier"].to_list() == ["xiao.lu@example.com"]
 
@@ -60,7 +73,14 @@ def test_an_email_in_upper_case_and_with_spaces_links() -> None:
 def test_a_url_contact_is_no_identifier() -> None:
     url = "https://xls.mybigcommerce.com/?ctk=99dcbc87-7b1d-45f2-8967-5b5f763f2197"
     # The URL holds digits: it must not be read as a phone number either.
-    df = frame([{"contact": url}, {"contact": url}, {"contact": "www.shop.example/5108769640"}, {"contact": "510 876 9640"}])
+    df = frame(
+        [
+            {"contact": url},
+            {"contact": url},
+            {"contact": "www.shop.example/5108769640"},
+            {"contact": "510 876 9640"},
+        ]
+    )
     assert groups(df) == [["i0"], ["i1"], ["i2"], ["i3"]]
 
 
@@ -72,7 +92,13 @@ def test_text_that_is_neither_phone_nor_email_is_no_identifier() -> None:
 
 
 def test_contact_id_links_rows_whatever_their_contact() -> None:
-    df = frame([{"contact_id": "k1", "contact": "+15108769640"}, {"contact_id": "k1", "contact": "a@b.com"}, {"contact_id": "k2"}])
+    df = frame(
+        [
+            {"contact_id": "k1", "contact": "+15108769640"},
+            {"contact_id": "k1", "contact": "a@b.com"},
+            {"contact_id": "k2"},
+        ]
+    )
     assert groups(df) == [["i0", "i1"], ["i2"]]
 
 
@@ -105,14 +131,24 @@ def test_a_switchboard_does_not_merge_its_callers() -> None:
 
 
 def test_a_shared_mailbox_and_a_common_name_are_guarded_too() -> None:
-    df = frame([{"contact_id": f"k{k}", "contact": "info@shop.example", "name": "Ana"} for k in range(4)])
+    df = frame(
+        [{"contact_id": f"k{k}", "contact": "info@shop.example", "name": "Ana"} for k in range(4)]
+    )
     assert len(groups(df)) == 4
     assert len(groups(df, link_by_name=True)) == 4
     assert len(groups(df, link_by_name=True, max_contact_ids=4)) == 1
 
 
 def test_names_link_only_when_asked_case_folded_and_white_space_collapsed() -> None:
-    df = frame([{"name": "Xiao  Lux13"}, {"name": " XIAO lux13"}, {"name": "STRASSE"}, {"name": "straße"}, {"name": "Xiao Lu"}])
+    df = frame(
+        [
+            {"name": "Xiao  Lux13"},
+            {"name": " XIAO lux13"},
+            {"name": "STRASSE"},
+            {"name": "straße"},
+            {"name": "Xiao Lu"},
+        ]
+    )
     assert groups(df) == [["i0"], ["i1"], ["i2"], ["i3"], ["i4"]]
     assert groups(df, link_by_name=True) == [["i0", "i1"], ["i2", "i3"], ["i4"]]
 
@@ -125,7 +161,12 @@ def test_a_row_without_identifier_is_its_own_customer_even_without_interaction_i
 
 
 def test_rows_without_start_time_are_resolved_too() -> None:
-    df = frame([{"contact_id": "k", "start_date_time": None}, {"contact_id": "k", "start_date_time": dt.datetime(2024, 9, 2)}])
+    df = frame(
+        [
+            {"contact_id": "k", "start_date_time": None},
+            {"contact_id": "k", "start_date_time": dt.datetime(2024, 9, 2)},
+        ]
+    )
     assert ok.resolve_customers(df).height == 2
     assert groups(df) == [["i0", "i1"]]
 
@@ -135,7 +176,12 @@ def test_rows_without_start_time_are_resolved_too() -> None:
 
 
 def test_customer_id_is_a_stable_pseudonym() -> None:
-    df = frame([{"contact": "(510) 876-9640", "name": "Xiao Lux13"}, {"contact": "Xiao.Lu@example.com", "contact_id": "66d94d79e4b66301a38854e8"}])
+    df = frame(
+        [
+            {"contact": "(510) 876-9640", "name": "Xiao Lux13"},
+            {"contact": "Xiao.Lu@example.com", "contact_id": "66d94d79e4b66301a38854e8"},
+        ]
+    )
     first = ok.resolve_customers(df)["customer_id"]
     assert first.to_list() == ok.resolve_customers(df.reverse())["customer_id"].reverse().to_list()
     for value in first:
@@ -154,7 +200,9 @@ def test_a_secret_key_changes_every_customer_id(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_lazy_in_lazy_out_and_an_old_customer_id_is_replaced() -> None:
-    df = frame([{"contact_id": "k"}, {"contact_id": "k"}, {"contact": "a@b.co"}]).with_columns(customer_id=pl.lit("old"))
+    df = frame([{"contact_id": "k"}, {"contact_id": "k"}, {"contact": "a@b.co"}]).with_columns(
+        customer_id=pl.lit("old")
+    )
     eager = ok.resolve_customers(df)
     lazy = ok.resolve_customers(df.lazy())
     assert isinstance(lazy, pl.LazyFrame)
@@ -202,7 +250,9 @@ def test_the_vendor_sample_has_the_customers_a_person_counts(vendor_sample) -> N
 def test_customer_links_explains_the_vendor_sample(vendor_sample) -> None:
     links = ok.customer_links(ok.load(vendor_sample), link_by_name=True)
     sms = links.filter(pl.col("identifier") == "66d94d79e4b66301a38854e8")["customer_id"].item()
-    mine = links.filter(customer_id=sms).select("kind", "identifier", "interactions", "linked").rows()
+    mine = (
+        links.filter(customer_id=sms).select("kind", "identifier", "interactions", "linked").rows()
+    )
     assert mine == [
         ("contact_id", "66d94d79e4b66301a38854e8", 3, True),
         ("phone", "+15108769640", 2, True),
@@ -211,7 +261,9 @@ def test_customer_links_explains_the_vendor_sample(vendor_sample) -> None:
 
 
 def test_customer_links_uses_an_existing_customer_id() -> None:
-    df = frame([{"contact_id": "k1"}, {"contact_id": "k2"}]).with_columns(customer_id=pl.lit("C-mine"))
+    df = frame([{"contact_id": "k1"}, {"contact_id": "k2"}]).with_columns(
+        customer_id=pl.lit("C-mine")
+    )
     links = ok.customer_links(df)
     assert links["customer_id"].to_list() == ["C-mine", "C-mine"]
     assert links["identifier"].to_list() == ["k1", "k2"]
@@ -221,9 +273,17 @@ def test_customer_links_uses_an_existing_customer_id() -> None:
 # properties
 
 CONTACTS = [
-    "(510) 876-9640", "+1 510 876 9640", "510.876.9640", "+1 212 555 0100", "212-555-0100",
-    "a@example.com", "A@Example.com ", "b@example.com", "https://chat.example/?id=1",
-    "[email protected]", None,
+    "(510) 876-9640",
+    "+1 510 876 9640",
+    "510.876.9640",
+    "+1 212 555 0100",
+    "212-555-0100",
+    "a@example.com",
+    "A@Example.com ",
+    "b@example.com",
+    "https://chat.example/?id=1",
+    "[email protected]",
+    None,
 ]
 ROW = st.fixed_dictionaries(
     {
@@ -239,17 +299,31 @@ def reference_groups(df: pl.DataFrame, link_by_name: bool, max_contact_ids: int)
     ids = _customers._identifier_frame(df.lazy())
     tuples = _customers._tuples(ids, link_by_name)
     long = _customers._guarded(_customers._identifiers(tuples, "US", link_by_name), max_contact_ids)
-    rows = long.filter("linked").join(tuples.explode("__rows"), on="__t").select("__rows", "kind", "key")
+    rows = (
+        long.filter("linked")
+        .join(tuples.explode("__rows"), on="__t")
+        .select("__rows", "kind", "key")
+    )
     graph = nx.Graph()
     graph.add_nodes_from(range(df.height))
     graph.add_edges_from((row, (kind, key)) for row, kind, key in rows.iter_rows())
     names = df["interaction_id"].to_list()
-    return sorted(sorted(names[n] for n in part if isinstance(n, int)) for part in nx.connected_components(graph))
+    return sorted(
+        sorted(names[n] for n in part if isinstance(n, int))
+        for part in nx.connected_components(graph)
+    )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rows=st.lists(ROW, min_size=1, max_size=12), link_by_name=st.booleans(), limit=st.integers(1, 3), data=st.data())
-def test_resolution_is_independent_of_row_order_and_matches_a_reference(rows, link_by_name, limit, data) -> None:
+@given(
+    rows=st.lists(ROW, min_size=1, max_size=12),
+    link_by_name=st.booleans(),
+    limit=st.integers(1, 3),
+    data=st.data(),
+)
+def test_resolution_is_independent_of_row_order_and_matches_a_reference(
+    rows, link_by_name, limit, data
+) -> None:
     df = frame(rows)
     options = {"link_by_name": link_by_name, "max_contact_ids": limit}
     resolved = ok.resolve_customers(df, **options)
@@ -265,8 +339,13 @@ def test_resolution_is_independent_of_row_order_and_matches_a_reference(rows, li
     assert groups(df, **options) == reference_groups(df, link_by_name, limit)
 
 
-def test_phone_parsing_in_worker_processes_gives_the_same_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
-    texts = pl.Series(["+15108769640", "5108769640", "912345678", "+351912345678", "abc", "12", "+1800FLOWERS"] * 3)
+def test_phone_parsing_in_worker_processes_gives_the_same_numbers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    texts = pl.Series(
+        ["+15108769640", "5108769640", "912345678", "+351912345678", "abc", "12", "+1800FLOWERS"]
+        * 3
+    )
     alone = _customers._parse_phones(texts, "US")
     monkeypatch.setattr(_customers, "PARALLEL_PHONES", 1)
     monkeypatch.setattr(_customers.os, "cpu_count", lambda: 3)
@@ -289,7 +368,25 @@ def parsed_with_shortcut(raws: list[str], region: str | None) -> dict[str, str |
     return dict(frame.select("raw", "e164").iter_rows())
 
 
-REGIONS = ["US", "CA", "GB", "PT", "DE", "AU", "IT", "BR", "FI", "CL", "RU", "JP", "AG", "SG", "CN", "HK", None]
+REGIONS = [
+    "US",
+    "CA",
+    "GB",
+    "PT",
+    "DE",
+    "AU",
+    "IT",
+    "BR",
+    "FI",
+    "CL",
+    "RU",
+    "JP",
+    "AG",
+    "SG",
+    "CN",
+    "HK",
+    None,
+]
 
 
 @settings(max_examples=150, deadline=None)
@@ -297,15 +394,35 @@ REGIONS = ["US", "CA", "GB", "PT", "DE", "AU", "IT", "BR", "FI", "CL", "RU", "JP
     region=st.sampled_from(REGIONS),
     parts=st.lists(
         st.tuples(
-            st.sampled_from(["", "+", "+{cc}", "+{cc}{cc}", "{cc}", "+{cc}0", "+{cc}00", "+{cc}011", "+{cc}810",
-                             "+{cc}1", "+44", "+351", "00", "011", "+{cc}x", "+{cc}٣"]),
+            st.sampled_from(
+                [
+                    "",
+                    "+",
+                    "+{cc}",
+                    "+{cc}{cc}",
+                    "{cc}",
+                    "+{cc}0",
+                    "+{cc}00",
+                    "+{cc}011",
+                    "+{cc}810",
+                    "+{cc}1",
+                    "+44",
+                    "+351",
+                    "00",
+                    "011",
+                    "+{cc}x",
+                    "+{cc}٣",
+                ]
+            ),
             st.text(alphabet="0123456789", max_size=16),
         ),
         min_size=1,
         max_size=25,
     ),
 )
-def test_one_parse_per_number_of_the_default_country_equals_parsing_every_string(region, parts) -> None:
+def test_one_parse_per_number_of_the_default_country_equals_parsing_every_string(
+    region, parts
+) -> None:
     import phonenumbers
 
     cc = str(phonenumbers.country_code_for_region(region)) if region else "1"
@@ -327,15 +444,30 @@ def test_plain_national_numbers_read_off_the_metadata_equal_the_library_in_every
         rule = _customers._plain_national_rule(region)
         ruled += rule is not None
         metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-        starts = ["", "", "", "0", "00", str(phonenumbers.country_code_for_region(region)),
-                  (metadata.national_prefix or ""), "011", "1", "9"]
-        raws = sorted({
-            rng.choice(starts) + "".join(rng.choices("0123456789", k=rng.randint(0, 18)))
-            for _ in range(120)
-        } - {""})
+        starts = [
+            "",
+            "",
+            "",
+            "0",
+            "00",
+            str(phonenumbers.country_code_for_region(region)),
+            (metadata.national_prefix or ""),
+            "011",
+            "1",
+            "9",
+        ]
+        raws = sorted(
+            {
+                rng.choice(starts) + "".join(rng.choices("0123456789", k=rng.randint(0, 18)))
+                for _ in range(120)
+            }
+            - {""}
+        )
         parsed = _customers._parse_phones(pl.Series(raws, dtype=pl.String), region)
         got = dict(parsed.iter_rows())
-        want = {raw: e164 for raw, e164 in parsed_one_by_one(raws, region).items() if e164 is not None}
+        want = {
+            raw: e164 for raw, e164 in parsed_one_by_one(raws, region).items() if e164 is not None
+        }
         assert got == want, region
         assert parsed["raw"].is_unique().all()
     assert ruled > 150  # the rule applies to most regions, the US among them

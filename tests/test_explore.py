@@ -34,17 +34,25 @@ TZ = "Europe/Lisbon"
 UTC = dt.timezone.utc
 
 
-def make_frame(n: int = 1500, *, start: str = "2024-09-01", days: int = 80, seed: int = 3) -> pl.DataFrame:
+def make_frame(
+    n: int = 1500, *, start: str = "2024-09-01", days: int = 80, seed: int = 3
+) -> pl.DataFrame:
     """``ok.synth_frame`` rows (UTC) with every 97th start time missing (the report has such rows).
 
     Instants in the second 01:00 hour of 2024-10-27 in Lisbon are left out: the report writes
     wall-clock times without an offset, so they read back as the first 01:00 hour (by definition).
     """
     frame = ok.synth_frame(n, seed=seed, start=start, days=days, timezone="UTC")
-    repeated = (pl.col("start_date_time").is_between(t_utc("2024-10-27 01:00"), t_utc("2024-10-27 02:00"), closed="left")
-                | pl.col("end_date_time").is_between(t_utc("2024-10-27 01:00"), t_utc("2024-10-27 02:00"), closed="left"))
+    repeated = pl.col("start_date_time").is_between(
+        t_utc("2024-10-27 01:00"), t_utc("2024-10-27 02:00"), closed="left"
+    ) | pl.col("end_date_time").is_between(
+        t_utc("2024-10-27 01:00"), t_utc("2024-10-27 02:00"), closed="left"
+    )
     return frame.filter(~repeated.fill_null(False)).with_columns(
-        pl.when(pl.int_range(pl.len()) % 97 == 5).then(None).otherwise(pl.col("start_date_time")).alias("start_date_time")
+        pl.when(pl.int_range(pl.len()) % 97 == 5)
+        .then(None)
+        .otherwise(pl.col("start_date_time"))
+        .alias("start_date_time")
     )
 
 
@@ -53,7 +61,9 @@ def t_utc(text: str) -> dt.datetime:
 
 
 def in_tz(frame: pl.DataFrame, timezone: str = TZ) -> pl.DataFrame:
-    return frame.with_columns(pl.col("start_date_time", "end_date_time").dt.convert_time_zone(timezone))
+    return frame.with_columns(
+        pl.col("start_date_time", "end_date_time").dt.convert_time_zone(timezone)
+    )
 
 
 def same_rows(got: pl.DataFrame, want: pl.DataFrame) -> None:
@@ -76,7 +86,13 @@ def talkdesk():
 
 
 def client_for(standin: TalkdeskStandIn, **options) -> ExploreClient:
-    options = {"poll_interval": 0.02, "max_poll_interval": 0.1, "backoff": 0.01, "timeout": 30, **options}
+    options = {
+        "poll_interval": 0.02,
+        "max_poll_interval": 0.1,
+        "backoff": 0.01,
+        "timeout": 30,
+        **options,
+    }
     return ExploreClient(Credentials.from_env(standin.environ()), **options)
 
 
@@ -100,10 +116,18 @@ def test_credentials_from_env_pick_region_endpoints():
     env = {"TALKDESK_ACCOUNT": "acme", "TALKDESK_CLIENT_ID": "cid", "TALKDESK_CLIENT_SECRET": "x"}
     assert Credentials.from_env(env).api_endpoint == "https://api.talkdeskapp.com"
     eu = Credentials.from_env({**env, "TALKDESK_REGION": "EU"})
-    assert (eu.token_endpoint, eu.api_endpoint) == ("https://acme.talkdeskid.eu/oauth/token", "https://api.talkdeskapp.eu")
+    assert (eu.token_endpoint, eu.api_endpoint) == (
+        "https://acme.talkdeskid.eu/oauth/token",
+        "https://api.talkdeskapp.eu",
+    )
     ca = Credentials.from_env({**env, "TALKDESK_REGION": "ca"})
-    assert (ca.token_endpoint, ca.api_endpoint) == ("https://acme.talkdeskidca.com/oauth/token", "https://api.talkdeskappca.com")
-    custom = Credentials.from_env({**env, "TALKDESK_API_URL": "http://h:1/", "TALKDESK_TOKEN_URL": "http://h:2/t"})
+    assert (ca.token_endpoint, ca.api_endpoint) == (
+        "https://acme.talkdeskidca.com/oauth/token",
+        "https://api.talkdeskappca.com",
+    )
+    custom = Credentials.from_env(
+        {**env, "TALKDESK_API_URL": "http://h:1/", "TALKDESK_TOKEN_URL": "http://h:2/t"}
+    )
     assert (custom.api_endpoint, custom.token_endpoint) == ("http://h:1", "http://h:2/t")
     with pytest.raises(ok.ParameterError, match="TALKDESK_REGION"):
         Credentials.from_env({**env, "TALKDESK_REGION": "mars"})
@@ -115,10 +139,17 @@ def test_missing_credentials_name_the_variables():
 
 
 def test_credentials_file(tmp_path, monkeypatch):
-    for name in ("TALKDESK_ACCOUNT", "TALKDESK_CLIENT_ID", "TALKDESK_CLIENT_SECRET", "TALKDESK_REGION"):
+    for name in (
+        "TALKDESK_ACCOUNT",
+        "TALKDESK_CLIENT_ID",
+        "TALKDESK_CLIENT_SECRET",
+        "TALKDESK_REGION",
+    ):
         monkeypatch.delenv(name, raising=False)
     path = tmp_path / "talkdesk.env"
-    path.write_text("# Talkdesk\nexport TALKDESK_ACCOUNT=acme\nTALKDESK_CLIENT_ID = 'cid'\nTALKDESK_CLIENT_SECRET=\"p=w\"\n")
+    path.write_text(
+        "# Talkdesk\nexport TALKDESK_ACCOUNT=acme\nTALKDESK_CLIENT_ID = 'cid'\nTALKDESK_CLIENT_SECRET=\"p=w\"\n"
+    )
     creds = Credentials.from_file(path)
     assert (creds.account, creds.client_id, creds.client_secret.reveal()) == ("acme", "cid", "p=w")
     path.write_text("TALKDESK_CLIENT_SECRET hunter2\n")
@@ -206,19 +237,31 @@ def test_never_more_jobs_at_once_than_the_limit(tmp_path, talkdesk):
     def watch():
         nonlocal peak
         while not stop.is_set():
-            peak = max(peak, sum(1 for job in talkdesk.real_jobs() if job.status(time.monotonic()) != "completed"))
+            peak = max(
+                peak,
+                sum(
+                    1 for job in talkdesk.real_jobs() if job.status(time.monotonic()) != "completed"
+                ),
+            )
             time.sleep(0.005)
 
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
         with client_for(talkdesk, max_concurrent_jobs=2) as client:
-            spans = [(parse_when(f"2024-09-{d:02d}", TZ), parse_when(f"2024-09-{d + 1:02d}", TZ)) for d in range(2, 8)]
+            spans = [
+                (parse_when(f"2024-09-{d:02d}", TZ), parse_when(f"2024-09-{d + 1:02d}", TZ))
+                for d in range(2, 8)
+            ]
             parts = list(client.iter_spans(spans, TZ))
     finally:
         stop.set()
         watcher.join()
-    assert len(parts) == 6 and sum(p.frame.height for p in parts) == expected(talkdesk, "2024-09-02", "2024-09-08").height
+    assert (
+        len(parts) == 6
+        and sum(p.frame.height for p in parts)
+        == expected(talkdesk, "2024-09-02", "2024-09-08").height
+    )
     assert 1 <= peak <= 2
 
 
@@ -281,9 +324,17 @@ def test_a_revoked_token_is_renewed_once_on_401(tmp_path, talkdesk):
 
 
 def test_refused_credentials_raise_authentication_error(talkdesk):
-    creds = Credentials("standin", talkdesk.client_id, Secret("wrong-secret"), token_url=talkdesk.token_url, api_url=talkdesk.api_url)
+    creds = Credentials(
+        "standin",
+        talkdesk.client_id,
+        Secret("wrong-secret"),
+        token_url=talkdesk.token_url,
+        api_url=talkdesk.api_url,
+    )
     with ExploreClient(creds, backoff=0.01) as client:
-        with pytest.raises(ok.AuthenticationError, match="refused the credentials of client id 'omnikit-standin'") as error:
+        with pytest.raises(
+            ok.AuthenticationError, match="refused the credentials of client id 'omnikit-standin'"
+        ) as error:
             client.fetch("2024-09-02", "2024-09-05", timezone=TZ)
     assert "wrong-secret" not in str(error.value)
 
@@ -361,7 +412,13 @@ def test_polls_keep_their_cadence_when_answers_are_slow(talkdesk, monkeypatch):
 
 
 def test_connection_refused_is_a_clear_error():
-    creds = Credentials("a", "cid", Secret("s"), api_url="http://127.0.0.1:9", token_url="http://127.0.0.1:9/oauth/token")
+    creds = Credentials(
+        "a",
+        "cid",
+        Secret("s"),
+        api_url="http://127.0.0.1:9",
+        token_url="http://127.0.0.1:9/oauth/token",
+    )
     with ExploreClient(creds, retries=1, backoff=0.01) as client:
         with pytest.raises(ok.ExploreError, match="cannot reach the Talkdesk token endpoint"):
             client.fetch("2024-09-02", "2024-09-03")
@@ -370,7 +427,9 @@ def test_connection_refused_is_a_clear_error():
 # -- the secret never leaks -------------------------------------------------------------------
 
 
-def test_a_sentinel_secret_never_appears_in_logs_messages_or_files(tmp_path, caplog, capfd, monkeypatch):
+def test_a_sentinel_secret_never_appears_in_logs_messages_or_files(
+    tmp_path, caplog, capfd, monkeypatch
+):
     sentinel = "SENTINEL-SECRET-7f3a9c1e"
     monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
@@ -379,8 +438,13 @@ def test_a_sentinel_secret_never_appears_in_logs_messages_or_files(tmp_path, cap
     monkeypatch.setattr(tempfile, "tempdir", None)
     caplog.set_level(logging.DEBUG)  # every logger, httpx's and httpcore's included
     messages = []
-    with TalkdeskStandIn(FRAME, client_secret=sentinel, job_seconds=0.1, token_ttl=0.3,
-                         faults=Faults(burst_503=2, drop_downloads=1, expired_urls=1)) as talkdesk:
+    with TalkdeskStandIn(
+        FRAME,
+        client_secret=sentinel,
+        job_seconds=0.1,
+        token_ttl=0.3,
+        faults=Faults(burst_503=2, drop_downloads=1, expired_urls=1),
+    ) as talkdesk:
         for key, value in talkdesk.environ().items():
             monkeypatch.setenv(key, value)
         client = ExploreClient(poll_interval=0.02, backoff=0.01)
@@ -388,7 +452,9 @@ def test_a_sentinel_secret_never_appears_in_logs_messages_or_files(tmp_path, cap
         ok.fetch(START, END, timezone=TZ, store=tmp_path / "store", client=client, progress=True)
         talkdesk.faults.fail_jobs = 5
         with pytest.raises(ok.JobFailedError) as failed:
-            ok.fetch("2024-11-10", "2024-11-12", timezone=TZ, store=tmp_path / "store", client=client)
+            ok.fetch(
+                "2024-11-10", "2024-11-12", timezone=TZ, store=tmp_path / "store", client=client
+            )
         messages.append(str(failed.value))
         client.close()
         # Wrong secret that contains the sentinel: the refusal must not echo it.

@@ -21,7 +21,9 @@ SECRET_CODE = "secret_variable_name = 'code must not show'"
 
 
 def chart(n: int) -> dict:
-    data = pl.DataFrame({"channel": ["VOICE", "CHAT", f"</script><b>{n}"], "interactions": [n, 2 * n, 3]})
+    data = pl.DataFrame(
+        {"channel": ["VOICE", "CHAT", f"</script><b>{n}"], "interactions": [n, 2 * n, 3]}
+    )
     return (
         alt.Chart(data)
         .mark_bar()
@@ -39,15 +41,27 @@ def executed_notebook(charts: int = 3) -> nbformat.NotebookNode:
         cell.outputs = [
             nbformat.v4.new_output(
                 "display_data",
-                data={ok.CHART_MIMETYPE: chart(n), "text/html": "<div>altair html</div>", "text/plain": "<chart>"},
+                data={
+                    ok.CHART_MIMETYPE: chart(n),
+                    "text/html": "<div>altair html</div>",
+                    "text/plain": "<chart>",
+                },
             )
         ]
         nb.cells.append(cell)
     table = nbformat.v4.new_code_cell("table")
     table.outputs = [
-        nbformat.v4.new_output("execute_result", data={"text/html": "<table><tr><td>VOICE</td><td>42</td></tr></table>",
-                                                        "text/plain": "table"}, execution_count=1),
-        nbformat.v4.new_output("display_data", data={ok.RESULTS_MIMETYPE: {"recorded_number": 987654321012}}),
+        nbformat.v4.new_output(
+            "execute_result",
+            data={
+                "text/html": "<table><tr><td>VOICE</td><td>42</td></tr></table>",
+                "text/plain": "table",
+            },
+            execution_count=1,
+        ),
+        nbformat.v4.new_output(
+            "display_data", data={ok.RESULTS_MIMETYPE: {"recorded_number": 987654321012}}
+        ),
     ]
     nb.cells.append(table)
     return nb
@@ -107,13 +121,22 @@ def test_page_is_readable_on_a_phone(page):
 
 
 def test_specs_are_embedded_safely(page):
-    specs = re.findall(r'<script class="omnikit-chart-spec" data-target="([^"]+)" type="application/json">(.*?)</script>',
-                       page, flags=re.S)
-    assert [target for target, _ in specs] == ["omnikit-chart-1", "omnikit-chart-2", "omnikit-chart-3"]
+    specs = re.findall(
+        r'<script class="omnikit-chart-spec" data-target="([^"]+)" type="application/json">(.*?)</script>',
+        page,
+        flags=re.S,
+    )
+    assert [target for target, _ in specs] == [
+        "omnikit-chart-1",
+        "omnikit-chart-2",
+        "omnikit-chart-3",
+    ]
     first = json.loads(specs[0][1])
     assert first["encoding"]["tooltip"] == chart(0)["encoding"]["tooltip"]
     values = next(iter(first["datasets"].values()))
-    assert values[2]["channel"] == "</script><b>0"  # survives the round trip, never ends the tag early
+    assert (
+        values[2]["channel"] == "</script><b>0"
+    )  # survives the round trip, never ends the tag early
     for target, _ in specs:
         assert f'id="{target}"' in page
 
@@ -133,7 +156,9 @@ def test_a_page_without_charts_carries_no_javascript_bundle():
 def test_vegalite_outputs_of_other_renderers_are_drawn_too():
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("chart")
-    cell.outputs = [nbformat.v4.new_output("display_data", data={"application/vnd.vegalite.v6+json": chart(1)})]
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"application/vnd.vegalite.v6+json": chart(1)})
+    ]
     nb.cells.append(cell)
     page = ok.export_html(nb)
     assert page.count('class="omnikit-chart-spec"') == 1

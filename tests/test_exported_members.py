@@ -7,9 +7,20 @@ import omnikit.charts
 
 # Everything shared/API.md names.
 CONTRACT = {
-    "load", "DataQualityWarning", "ReportValidationError", "ReportFormatError", "OmnikitError",
-    "channel_mix", "wait_time_stats", "service_level", "OUTCOMES", "wait_time_survival",
-    "resolve_customers", "journeys", "channel_transitions", "repeat_contacts",
+    "load",
+    "DataQualityWarning",
+    "ReportValidationError",
+    "ReportFormatError",
+    "OmnikitError",
+    "channel_mix",
+    "wait_time_stats",
+    "service_level",
+    "OUTCOMES",
+    "wait_time_survival",
+    "resolve_customers",
+    "journeys",
+    "channel_transitions",
+    "repeat_contacts",
 }
 
 
@@ -99,7 +110,12 @@ def test_every_exported_function_has_a_docstring_with_an_example() -> None:
 def test_errors_form_one_tree_under_omnikit_error() -> None:
     for name in ok.__all__:
         member = getattr(ok, name)
-        if isinstance(member, type) and issubclass(member, Exception) and not issubclass(member, Warning) and member is not ok.OmnikitError:
+        if (
+            isinstance(member, type)
+            and issubclass(member, Exception)
+            and not issubclass(member, Warning)
+            and member is not ok.OmnikitError
+        ):
             assert issubclass(member, ok.OmnikitError), name
     assert issubclass(ok.OmnikitError, ValueError)
     assert issubclass(ok.DataQualityWarning, UserWarning)

@@ -25,9 +25,14 @@ UTC = dt.timezone.utc
 FRAME = ok.synth_frame(1200, seed=11, start="2024-08-01", days=100, timezone="UTC").filter(
     # The second 01:00 hour of 2024-11-03 in New York reads back as the first (no offset in the
     # report's wall-clock times): leave those instants out so the round trip is exact.
-    ~(pl.col("start_date_time").is_between(dt.datetime(2024, 11, 3, 5, tzinfo=UTC), dt.datetime(2024, 11, 3, 7, tzinfo=UTC))
-      | pl.col("end_date_time").is_between(dt.datetime(2024, 11, 3, 5, tzinfo=UTC), dt.datetime(2024, 11, 3, 7, tzinfo=UTC))
-      ).fill_null(False)
+    ~(
+        pl.col("start_date_time").is_between(
+            dt.datetime(2024, 11, 3, 5, tzinfo=UTC), dt.datetime(2024, 11, 3, 7, tzinfo=UTC)
+        )
+        | pl.col("end_date_time").is_between(
+            dt.datetime(2024, 11, 3, 5, tzinfo=UTC), dt.datetime(2024, 11, 3, 7, tzinfo=UTC)
+        )
+    ).fill_null(False)
 )
 START, END = "2024-08-05", "2024-10-20"  # 76 days: three jobs
 
@@ -49,17 +54,24 @@ def expected(standin: TalkdeskStandIn, start: str = START, end: str = END) -> pl
 
 def assert_store_holds(store: Path, want: pl.DataFrame) -> None:
     got = ok.load(store, timezone=TZ)
-    ids = pl.concat([pl.read_parquet(p, columns=["interaction_id"]) for p in store.glob("*.parquet")])
+    ids = pl.concat(
+        [pl.read_parquet(p, columns=["interaction_id"]) for p in store.glob("*.parquet")]
+    )
     assert ids.height == got.height, "an interaction is in two day files"
     assert_frame_equal(got.sort("interaction_id"), want.sort("interaction_id"))
 
 
 def fetch_cli(store: Path, *args: str, start: str = START, end: str = END) -> int:
-    return main(["fetch", "--from", start, "--to", end, "--timezone", TZ, "--store", str(store), *args])
+    return main(
+        ["fetch", "--from", start, "--to", end, "--timezone", TZ, "--store", str(store), *args]
+    )
 
 
 def job_spans(standin: TalkdeskStandIn) -> list[tuple[str, str]]:
-    return [(job.start.astimezone(UTC).isoformat(), job.end.astimezone(UTC).isoformat()) for job in standin.real_jobs()]
+    return [
+        (job.start.astimezone(UTC).isoformat(), job.end.astimezone(UTC).isoformat())
+        for job in standin.real_jobs()
+    ]
 
 
 def test_fetch_fills_the_store_and_a_rerun_fetches_nothing(tmp_path, talkdesk, capsys):
@@ -69,7 +81,10 @@ def test_fetch_fills_the_store_and_a_rerun_fetches_nothing(tmp_path, talkdesk, c
     want = expected(talkdesk)
     assert f"3 job(s), {want.height:,} interactions into" in out
     assert_store_holds(store, want)
-    assert sorted(p.name for p in store.iterdir())[:2] == ["2024-08-05.parquet", "2024-08-06.parquet"]
+    assert sorted(p.name for p in store.iterdir())[:2] == [
+        "2024-08-05.parquet",
+        "2024-08-06.parquet",
+    ]
     manifest = json.loads((store / "_manifest.json").read_text())
     assert manifest["timezone"] == TZ and len(manifest["complete"]) == 3
 
@@ -95,19 +110,27 @@ def test_refetch_takes_the_later_state_without_duplicates(tmp_path, talkdesk):
     assert fetch_cli(store, start="2024-08-05", end="2024-08-25") == 0
     # Talkdesk's data moves on: some interactions change status, and one moves to another day.
     changed = talkdesk.frame.with_columns(
-        pl.when(pl.int_range(pl.len()) % 5 == 0).then(pl.lit("FINISHED_LATER")).otherwise(pl.col("interaction_status")).alias("interaction_status")
+        pl.when(pl.int_range(pl.len()) % 5 == 0)
+        .then(pl.lit("FINISHED_LATER"))
+        .otherwise(pl.col("interaction_status"))
+        .alias("interaction_status")
     )
     first = expected(talkdesk, "2024-08-06", "2024-08-07").get_column("interaction_id")[0]
     changed = changed.with_columns(
-        pl.when(pl.col("interaction_id") == first).then(pl.col("start_date_time") + pl.duration(days=3))
-        .otherwise(pl.col("start_date_time")).alias("start_date_time")
+        pl.when(pl.col("interaction_id") == first)
+        .then(pl.col("start_date_time") + pl.duration(days=3))
+        .otherwise(pl.col("start_date_time"))
+        .alias("start_date_time")
     )
     talkdesk.frame = changed
     assert fetch_cli(store, "--refetch", start="2024-08-05", end="2024-08-25") == 0
     want = expected(talkdesk, "2024-08-05", "2024-08-25")
     assert want.filter(pl.col("interaction_status") == "FINISHED_LATER").height > 10
     assert_store_holds(store, want)
-    assert first in pl.read_parquet(store / "2024-08-09.parquet").get_column("interaction_id").to_list()
+    assert (
+        first
+        in pl.read_parquet(store / "2024-08-09.parquet").get_column("interaction_id").to_list()
+    )
 
 
 def test_a_fetch_killed_mid_download_is_completed_by_the_next_run(tmp_path, talkdesk):
@@ -115,9 +138,26 @@ def test_a_fetch_killed_mid_download_is_completed_by_the_next_run(tmp_path, talk
     talkdesk.faults = Faults(slow_downloads=1.0)  # each download takes a second
     env = {**os.environ, **talkdesk.environ()}
     process = subprocess.Popen(
-        [sys.executable, "-m", "omnikit", "fetch", "--from", START, "--to", END, "--timezone", TZ,
-         "--store", str(store), "--max-jobs", "1", "--no-progress"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "omnikit",
+            "fetch",
+            "--from",
+            START,
+            "--to",
+            END,
+            "--timezone",
+            TZ,
+            "--store",
+            str(store),
+            "--max-jobs",
+            "1",
+            "--no-progress",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 60
@@ -149,8 +189,9 @@ def test_a_fetch_killed_mid_download_is_completed_by_the_next_run(tmp_path, talk
     assert partial.get_column("interaction_id").is_duplicated().sum() == 0
     assert_frame_equal(
         partial.sort("interaction_id"),
-        talkdesk.expected(first_from, first_to).with_columns(
-            pl.col("start_date_time", "end_date_time").dt.convert_time_zone(TZ)).sort("interaction_id"),
+        talkdesk.expected(first_from, first_to)
+        .with_columns(pl.col("start_date_time", "end_date_time").dt.convert_time_zone(TZ))
+        .sort("interaction_id"),
     )
 
     # The next run fetches the two missing spans and completes the store.
@@ -165,12 +206,30 @@ def test_ctrl_c_stops_promptly_and_leaves_a_readable_store(tmp_path, talkdesk):
     store = tmp_path / "store"
     talkdesk.faults = Faults(slow_downloads=120.0)  # a download that would take two minutes
     # Install Python's Ctrl-C handler even if this test runs where SIGINT is ignored (CI shells).
-    runner = ("import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
-              "from omnikit.cli import main; raise SystemExit(main())")
+    runner = (
+        "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from omnikit.cli import main; raise SystemExit(main())"
+    )
     process = subprocess.Popen(
-        [sys.executable, "-c", runner, "fetch", "--from", START, "--to", END, "--timezone", TZ,
-         "--store", str(store), "--no-progress"],
-        env={**os.environ, **talkdesk.environ()}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            runner,
+            "fetch",
+            "--from",
+            START,
+            "--to",
+            END,
+            "--timezone",
+            TZ,
+            "--store",
+            str(store),
+            "--no-progress",
+        ],
+        env={**os.environ, **talkdesk.environ()},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 60
     while not talkdesk.download_started.is_set() and time.monotonic() < deadline:
@@ -207,7 +266,10 @@ def test_missing_credentials_exit_with_a_clear_message(tmp_path, talkdesk, monke
     monkeypatch.delenv("TALKDESK_CLIENT_SECRET")
     assert fetch_cli(tmp_path / "store") == 1
     err = capsys.readouterr().err
-    assert "omnikit fetch: error: Talkdesk credentials missing from the environment: set TALKDESK_CLIENT_SECRET" in err
+    assert (
+        "omnikit fetch: error: Talkdesk credentials missing from the environment: set TALKDESK_CLIENT_SECRET"
+        in err
+    )
 
 
 def test_credentials_from_a_named_file(tmp_path, talkdesk, monkeypatch, capsys):
@@ -215,7 +277,12 @@ def test_credentials_from_a_named_file(tmp_path, talkdesk, monkeypatch, capsys):
     path.write_text("\n".join(f"{key}={value}" for key, value in talkdesk.environ().items()) + "\n")
     for key in talkdesk.environ():
         monkeypatch.delenv(key)
-    assert fetch_cli(tmp_path / "store", "--credentials", str(path), start="2024-08-05", end="2024-08-10") == 0
+    assert (
+        fetch_cli(
+            tmp_path / "store", "--credentials", str(path), start="2024-08-05", end="2024-08-10"
+        )
+        == 0
+    )
     assert_store_holds(tmp_path / "store", expected(talkdesk, "2024-08-05", "2024-08-10"))
 
 

@@ -116,7 +116,8 @@ def test_answered_is_any_answered_step() -> None:
         for k, s in enumerate(steps)
     ]
     by_customer = ok.journeys(frame(rows)).join(
-        ok.resolve_customers(frame(rows)).select("customer_id", "contact_id").unique(), on="customer_id"
+        ok.resolve_customers(frame(rows)).select("customer_id", "contact_id").unique(),
+        on="customer_id",
     )
     assert dict(by_customer.select("contact_id", "answered").iter_rows()) == {
         "k0": False,
@@ -128,10 +129,14 @@ def test_answered_is_any_answered_step() -> None:
 
 def test_an_existing_customer_id_is_used_as_is() -> None:
     # Two contacts that share nothing, but the analyst says they are one customer.
-    df = frame([{"contact_id": "k1", "at": 0}, {"contact_id": "k2", "at": 60, "interaction_type": "SMS"}])
+    df = frame(
+        [{"contact_id": "k1", "at": 0}, {"contact_id": "k2", "at": 60, "interaction_type": "SMS"}]
+    )
     mine = df.with_columns(customer_id=pl.lit("C-analyst"))
     j = ok.journeys(mine)
-    assert j.select("customer_id", "journey_id", "path").rows() == [("C-analyst", "C-analyst-1", "VOICE > SMS")]
+    assert j.select("customer_id", "journey_id", "path").rows() == [
+        ("C-analyst", "C-analyst-1", "VOICE > SMS")
+    ]
     assert ok.journeys(df).height == 2
     with pytest.raises(ok.ParameterError, match="already has customer_id"):
         ok.journeys(mine, link_by_name=True)
@@ -140,7 +145,12 @@ def test_an_existing_customer_id_is_used_as_is() -> None:
 
 
 def test_resolve_options_are_passed_on() -> None:
-    df = frame([{"contact_id": None, "name": "Ana Lu", "at": 0}, {"contact_id": None, "name": "ana  lu", "at": 60}])
+    df = frame(
+        [
+            {"contact_id": None, "name": "Ana Lu", "at": 0},
+            {"contact_id": None, "name": "ana  lu", "at": 60},
+        ]
+    )
     assert ok.journeys(df).height == 2
     assert ok.journeys(df, link_by_name=True).height == 1
     with pytest.raises(ok.ParameterError, match="unknown option"):
@@ -220,8 +230,13 @@ def test_repeat_contacts_window_boundary_and_by() -> None:
 
 def test_top_paths_counts_and_shares() -> None:
     rows = []
-    for c, types in enumerate([["VOICE"], ["VOICE"], ["VOICE"], ["CHAT", "VOICE"], ["CHAT", "VOICE"], ["SMS"]]):
-        rows += [{"contact_id": f"k{c}", "interaction_type": t, "at": 60 * k} for k, t in enumerate(types)]
+    for c, types in enumerate(
+        [["VOICE"], ["VOICE"], ["VOICE"], ["CHAT", "VOICE"], ["CHAT", "VOICE"], ["SMS"]]
+    ):
+        rows += [
+            {"contact_id": f"k{c}", "interaction_type": t, "at": 60 * k}
+            for k, t in enumerate(types)
+        ]
     df = frame(rows)
     top = ok.top_paths(df)
     assert top.rows() == [("VOICE", 3, 0.5), ("CHAT > VOICE", 2, 2 / 6), ("SMS", 1, 1 / 6)]

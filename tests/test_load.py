@@ -22,10 +22,25 @@ from omnikit._io import canonicalize
 ROOT = Path(__file__).resolve().parents[1]
 
 FIELDS = [
-    "interaction_id", "waiting_time", "start_date-time", "end_date-time", "duration",
-    "interaction_type", "interaction_status", "interaction_direction", "agent_type", "groups",
-    "agent_name", "agent_id", "external_id", "name", "contact", "contact_id", "disposition_name",
-    "transcription-recording", "notes",
+    "interaction_id",
+    "waiting_time",
+    "start_date-time",
+    "end_date-time",
+    "duration",
+    "interaction_type",
+    "interaction_status",
+    "interaction_direction",
+    "agent_type",
+    "groups",
+    "agent_name",
+    "agent_id",
+    "external_id",
+    "name",
+    "contact",
+    "contact_id",
+    "disposition_name",
+    "transcription-recording",
+    "notes",
 ]
 
 
@@ -49,7 +64,9 @@ def entry(interaction_id: str, **fields: Any) -> dict[str, Any]:
     return base
 
 
-def write(path: Path, entries: list[dict[str, Any]], *, fmt: str | None = None, indent: bool = False) -> Path:
+def write(
+    path: Path, entries: list[dict[str, Any]], *, fmt: str | None = None, indent: bool = False
+) -> Path:
     """Write entries in one of the report's file formats."""
     fmt = fmt or path.suffix.lstrip(".")
     if fmt == "json":
@@ -107,14 +124,32 @@ def test_vendor_sample_loads_cleanly_field_by_field(vendor_sample: Path) -> None
         "transcription_recording": "https://erc-bigcommerce-us.mytalkdesk.com/atlas/apps/conversation-history/chat/fe98638988574d359f0909cf089283f6",
         "notes": None,
     }
-    offered = df.filter(pl.col("interaction_id") == "35b7562c6f4445a4acad4af79e6b8e34").row(0, named=True)
+    offered = df.filter(pl.col("interaction_id") == "35b7562c6f4445a4acad4af79e6b8e34").row(
+        0, named=True
+    )
     assert offered["waiting_time"] is None and offered["duration"] is None
     assert offered["end_date_time"] is None and offered["interaction_status"] == "OFFERED"
-    assert df["interaction_type"].to_list() == ["CHAT", "VOICE", "SMS", "VOICE", "VOICE", "VOICE", "SMS", "EMAIL"]
+    assert df["interaction_type"].to_list() == [
+        "CHAT",
+        "VOICE",
+        "SMS",
+        "VOICE",
+        "VOICE",
+        "VOICE",
+        "SMS",
+        "EMAIL",
+    ]
     assert df["waiting_time"].to_list() == [0, 11, 532, 10, 12, 7, None, 6]
     assert df["duration"].to_list() == [68, 26, 532, 45, 40, 7, None, None]
     assert df["contact"][7] == "[email\xa0protected]"  # kept exactly as written (a no-break space)
-    assert df["groups"].to_list() == [None, "agents", "agents", *["654367b0b82ba35ce2d69439"] * 3, None, None]
+    assert df["groups"].to_list() == [
+        None,
+        "agents",
+        "agents",
+        *["654367b0b82ba35ce2d69439"] * 3,
+        None,
+        None,
+    ]
 
 
 def test_vendor_sample_copy_matches_shared_fixture(vendor_sample: Path) -> None:
@@ -129,7 +164,13 @@ def test_vendor_sample_copy_matches_shared_fixture(vendor_sample: Path) -> None:
 
 ENTRIES = [
     entry("a1", waiting_time=3, contact="+15108769640", name="Ann"),
-    entry("b2", waiting_time=None, duration=None, **{"end_date-time": None}, interaction_status="OFFERED"),
+    entry(
+        "b2",
+        waiting_time=None,
+        duration=None,
+        **{"end_date-time": None},
+        interaction_status="OFFERED",
+    ),
     entry("c3", interaction_type="WHATSAPP", interaction_direction="OUTBOUND", notes="called back"),
 ]
 
@@ -146,7 +187,9 @@ ENTRIES = [
         ("r.parquet", "parquet", False),
     ],
 )
-def test_every_file_format_gives_the_same_frame(tmp_path: Path, name: str, fmt: str, indent: bool) -> None:
+def test_every_file_format_gives_the_same_frame(
+    tmp_path: Path, name: str, fmt: str, indent: bool
+) -> None:
     expected = ok.load(ENTRIES)
     got = ok.load(write(tmp_path / name, ENTRIES, fmt=fmt, indent=indent))
     assert_frame_equal(got, expected)
@@ -169,7 +212,9 @@ def test_envelope_dict_list_of_dicts_directory_glob_and_list(tmp_path: Path) -> 
     assert_frame_equal(ok.load([folder / "1.json", str(folder / "2.csv"), ENTRIES[2:]]), expected)
 
 
-def test_extra_fields_are_kept_after_the_canonical_columns_and_missing_ones_are_null(tmp_path: Path) -> None:
+def test_extra_fields_are_kept_after_the_canonical_columns_and_missing_ones_are_null(
+    tmp_path: Path,
+) -> None:
     entries = [
         {"interaction_id": "x", "queue_name": "billing", "waiting_time": 4},
         {"interaction_id": "y", "csat": 5, "waiting_time": 2},
@@ -200,23 +245,36 @@ def test_an_empty_report_is_an_empty_canonical_frame(tmp_path: Path) -> None:
 
 
 def test_wall_clock_times_are_read_in_the_given_timezone() -> None:
-    df = ok.load([entry("x", **{"start_date-time": "2024-01-15 09:00:00"})], timezone="Europe/Lisbon")
+    df = ok.load(
+        [entry("x", **{"start_date-time": "2024-01-15 09:00:00"})], timezone="Europe/Lisbon"
+    )
     assert df["start_date_time"].dtype == pl.Datetime("us", "Europe/Lisbon")
-    assert df["start_date_time"].dt.convert_time_zone("UTC")[0] == dt.datetime(2024, 1, 15, 9, tzinfo=dt.timezone.utc)
-    ny = ok.load([entry("x", **{"start_date-time": "2024-01-15 09:00:00"})], timezone="America/New_York")
-    assert ny["start_date_time"].dt.convert_time_zone("UTC")[0] == dt.datetime(2024, 1, 15, 14, tzinfo=dt.timezone.utc)
+    assert df["start_date_time"].dt.convert_time_zone("UTC")[0] == dt.datetime(
+        2024, 1, 15, 9, tzinfo=dt.timezone.utc
+    )
+    ny = ok.load(
+        [entry("x", **{"start_date-time": "2024-01-15 09:00:00"})], timezone="America/New_York"
+    )
+    assert ny["start_date_time"].dt.convert_time_zone("UTC")[0] == dt.datetime(
+        2024, 1, 15, 14, tzinfo=dt.timezone.utc
+    )
 
 
 def test_repeated_fall_back_hour_takes_the_earlier_instant() -> None:
     # Lisbon leaves summer time at 02:00 on 2024-10-27: 01:30 happens twice (WEST, then WET).
-    df = ok.load([entry("x", **{"start_date-time": "2024-10-27 01:30:00"})], timezone="Europe/Lisbon")
+    df = ok.load(
+        [entry("x", **{"start_date-time": "2024-10-27 01:30:00"})], timezone="Europe/Lisbon"
+    )
     utc = df["start_date_time"].dt.convert_time_zone("UTC")[0]
     assert utc == dt.datetime(2024, 10, 27, 0, 30, tzinfo=dt.timezone.utc)  # 01:30 WEST = 00:30 UTC
 
 
 def test_time_in_the_spring_forward_gap_is_a_bad_cell() -> None:
     # Lisbon skips 01:00-02:00 on 2024-03-31.
-    rows = [entry("gap", **{"start_date-time": "2024-03-31 01:30:00"}), entry("ok", **{"start_date-time": "2024-03-31 02:30:00"})]
+    rows = [
+        entry("gap", **{"start_date-time": "2024-03-31 01:30:00"}),
+        entry("ok", **{"start_date-time": "2024-03-31 02:30:00"}),
+    ]
     with pytest.warns(ok.DataQualityWarning, match=r"start_date_time: 1 cell .*Europe/Lisbon.*gap"):
         df = ok.load(rows, timezone="Europe/Lisbon")
     assert df["start_date_time"].is_null().to_list() == [True, False]
@@ -252,7 +310,10 @@ def test_duplicates_within_a_file_keep_the_last_occurrence() -> None:
     ]
     df = ok.load(rows)
     assert df.height == 2
-    assert df.filter(pl.col("interaction_id") == "a").row(0, named=True)["interaction_status"] == "FINISHED"
+    assert (
+        df.filter(pl.col("interaction_id") == "a").row(0, named=True)["interaction_status"]
+        == "FINISHED"
+    )
     assert df.filter(pl.col("interaction_id") == "a")["duration"].to_list() == [90]
 
 
@@ -261,11 +322,17 @@ def test_duplicates_across_sources_keep_the_last_in_the_order_given(tmp_path: Pa
     late = write(tmp_path / "week2.csv", [entry("a", interaction_status="FINISHED"), entry("c")])
     both = ok.load([early, late])
     assert sorted(both["interaction_id"]) == ["a", "b", "c"]
-    assert both.filter(pl.col("interaction_id") == "a")["interaction_status"].to_list() == ["FINISHED"]
+    assert both.filter(pl.col("interaction_id") == "a")["interaction_status"].to_list() == [
+        "FINISHED"
+    ]
     reversed_ = ok.load([late, early])
-    assert reversed_.filter(pl.col("interaction_id") == "a")["interaction_status"].to_list() == ["ASSIGNED"]
+    assert reversed_.filter(pl.col("interaction_id") == "a")["interaction_status"].to_list() == [
+        "ASSIGNED"
+    ]
     # A directory is read in name order: week2 is later.
-    assert ok.load(tmp_path).filter(pl.col("interaction_id") == "a")["interaction_status"].to_list() == ["FINISHED"]
+    assert ok.load(tmp_path).filter(pl.col("interaction_id") == "a")[
+        "interaction_status"
+    ].to_list() == ["FINISHED"]
 
 
 def test_rows_without_interaction_id_are_kept_and_reported() -> None:
@@ -312,7 +379,10 @@ def test_strict_raises_the_same_summary() -> None:
 
 
 def test_bad_cells_in_csv_are_found_too(tmp_path: Path) -> None:
-    path = write(tmp_path / "r.csv", [entry("a", waiting_time="-1"), entry("b", duration="7.5"), entry("c", waiting_time="")])
+    path = write(
+        tmp_path / "r.csv",
+        [entry("a", waiting_time="-1"), entry("b", duration="7.5"), entry("c", waiting_time="")],
+    )
     with pytest.warns(ok.DataQualityWarning, match="2 bad cells"):
         df = ok.load(path)
     assert df["waiting_time"].to_list() == [None, 5, None]
@@ -326,7 +396,9 @@ def test_bad_cells_in_csv_are_found_too(tmp_path: Path) -> None:
 def test_not_json_names_file_line_and_column(tmp_path: Path) -> None:
     path = tmp_path / "broken.json"
     path.write_text('{"entries": [\n  {"interaction_id": "a",}\n]}')
-    with pytest.raises(ok.ReportFormatError, match=r"broken\.json, line 2, column \d+: not valid JSON") as info:
+    with pytest.raises(
+        ok.ReportFormatError, match=r"broken\.json, line 2, column \d+: not valid JSON"
+    ) as info:
         ok.load(path)
     assert info.value.line == 2 and info.value.path == str(path)
 
@@ -342,7 +414,9 @@ def test_truncated_json_is_a_format_error(tmp_path: Path) -> None:
 def test_wrong_envelope_is_a_format_error(tmp_path: Path) -> None:
     path = tmp_path / "other.json"
     path.write_text('{\n  "data": [], "count": 0\n}')
-    with pytest.raises(ok.ReportFormatError, match=r"other\.json, line 1, column 1: .*'entries'.*'data'"):
+    with pytest.raises(
+        ok.ReportFormatError, match=r"other\.json, line 1, column 1: .*'entries'.*'data'"
+    ):
         ok.load(path)
     path.write_text('{\n  "entries": {"a": 1}\n}')
     with pytest.raises(ok.ReportFormatError, match=r"line 2, column 3: 'entries' must be a list"):
@@ -365,7 +439,9 @@ def test_ndjson_line_that_is_not_json_names_its_line(tmp_path: Path) -> None:
 def test_csv_without_interaction_id_is_a_format_error(tmp_path: Path) -> None:
     path = tmp_path / "people.csv"
     path.write_text("name,phone\nAnn,555\n")
-    with pytest.raises(ok.ReportFormatError, match=r"people\.csv, line 1: .*no interaction_id.*name, phone"):
+    with pytest.raises(
+        ok.ReportFormatError, match=r"people\.csv, line 1: .*no interaction_id.*name, phone"
+    ):
         ok.load(path)
 
 
@@ -391,14 +467,19 @@ def test_unsupported_suffix_and_missing_paths(tmp_path: Path) -> None:
 
 FAST_CASES = {
     "clean": [entry(f"id{i}", waiting_time=i) for i in range(50)],
-    "unknown field late": [entry(f"id{i}") for i in range(40)] + [{**entry("late"), "queue": "vip"}],
-    "missing field late": [entry(f"id{i}") for i in range(40)] + [{k: v for k, v in entry("short").items() if k != "notes"}],
+    "unknown field late": [entry(f"id{i}") for i in range(40)]
+    + [{**entry("late"), "queue": "vip"}],
+    "missing field late": [entry(f"id{i}") for i in range(40)]
+    + [{k: v for k, v in entry("short").items() if k != "notes"}],
     "seconds as text": [entry("a"), entry("b", waiting_time="12")],
     "nested value": [entry("a"), {**entry("b"), "notes": {"k": [1, 2]}}],
     "separator inside a string": [entry("a", notes='he said "},{" twice'), entry("b")],
     "escaped quotes and colons": [entry("a", notes='x\\":null', name='"Q": n'), entry("b")],
     "unicode": [entry("a", name="Zoë Ñúñez 李"), entry("b")],
-    "quoted notes": [entry("a", notes='Said the parcel was "left at the door", then {}'), entry("b")],
+    "quoted notes": [
+        entry("a", notes='Said the parcel was "left at the door", then {}'),
+        entry("b"),
+    ],
     "null everywhere": [{k: None for k in FIELDS} | {"interaction_id": "n"}, entry("b")],
 }
 
@@ -406,9 +487,13 @@ FAST_CASES = {
 @pytest.mark.parametrize("case", list(FAST_CASES))
 @pytest.mark.parametrize("fmt", ["json", "pretty", "ndjson"])
 def test_fast_path_equals_general_path(tmp_path: Path, case: str, fmt: str) -> None:
-    path = write(tmp_path / f"r.{fmt.replace('pretty', 'json')}", FAST_CASES[case], indent=fmt == "pretty")
+    path = write(
+        tmp_path / f"r.{fmt.replace('pretty', 'json')}", FAST_CASES[case], indent=fmt == "pretty"
+    )
     reader = _readers.read_ndjson if fmt == "ndjson" else _readers.read_json
-    assert_frame_equal(canonicalize(reader(path, fast=True)), canonicalize(reader(path, fast=False)))
+    assert_frame_equal(
+        canonicalize(reader(path, fast=True)), canonicalize(reader(path, fast=False))
+    )
 
 
 @pytest.mark.parametrize("indent", [False, True])
@@ -476,14 +561,20 @@ def test_cache_is_keyed_by_timezone(tmp_path: Path) -> None:
 def test_scan_reads_a_canonical_parquet_store_lazily(tmp_path: Path) -> None:
     store = tmp_path / "store"
     store.mkdir()
-    ok.load([entry("a", interaction_status="ASSIGNED"), entry("b")], timezone="Europe/Lisbon").write_parquet(store / "2024-09-05.parquet")
-    ok.load([entry("a", interaction_status="FINISHED")], timezone="Europe/Lisbon").write_parquet(store / "2024-09-06.parquet")
+    ok.load(
+        [entry("a", interaction_status="ASSIGNED"), entry("b")], timezone="Europe/Lisbon"
+    ).write_parquet(store / "2024-09-05.parquet")
+    ok.load([entry("a", interaction_status="FINISHED")], timezone="Europe/Lisbon").write_parquet(
+        store / "2024-09-06.parquet"
+    )
     (store / "_manifest.json").write_text("{}")
     lazy = ok.scan(store, timezone="UTC")
     assert isinstance(lazy, pl.LazyFrame)
     df = lazy.collect()
     assert sorted(df["interaction_id"]) == ["a", "b"]
-    assert df.filter(pl.col("interaction_id") == "a")["interaction_status"].to_list() == ["FINISHED"]
+    assert df.filter(pl.col("interaction_id") == "a")["interaction_status"].to_list() == [
+        "FINISHED"
+    ]
     assert df.schema["start_date_time"] == pl.Datetime("us", "UTC")
     assert_frame_equal(df, ok.load(store, timezone="UTC"), check_row_order=False)
 
@@ -517,7 +608,7 @@ def test_backslash_patterns_are_found_at_any_position() -> None:
         (b'\\":', b'":', True),
         (b'x\\\\"', b'\\"', True),
         (b'x\\"', b'\\"', False),
-        (b'tail\\', b'":', False),
+        (b"tail\\", b'":', False),
     ]:
         data = np.frombuffer(bytearray(text), dtype=np.uint8)
         assert _readers._follows_backslash(data, pattern) is expected, text

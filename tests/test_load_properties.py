@@ -35,7 +35,9 @@ WHEN = st.one_of(
 @st.composite
 def reports(draw: Any) -> list[dict[str, Any]]:
     n = draw(st.integers(min_value=1, max_value=12))
-    ids = draw(st.lists(st.text("0123456789abcdef", min_size=1, max_size=6), min_size=n, max_size=n))
+    ids = draw(
+        st.lists(st.text("0123456789abcdef", min_size=1, max_size=6), min_size=n, max_size=n)
+    )
     extra = draw(st.sampled_from([None, "queue_name", "csat-score"]))
     entries = []
     for interaction_id in ids:
@@ -62,8 +64,13 @@ def quiet_load(source: Any, timezone: str) -> pl.DataFrame:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(entries=reports(), timezone=st.sampled_from(["UTC", "Europe/Lisbon", "America/New_York", "Asia/Kolkata"]))
-def test_any_report_round_trips_through_every_format(entries: list[dict[str, Any]], timezone: str) -> None:
+@given(
+    entries=reports(),
+    timezone=st.sampled_from(["UTC", "Europe/Lisbon", "America/New_York", "Asia/Kolkata"]),
+)
+def test_any_report_round_trips_through_every_format(
+    entries: list[dict[str, Any]], timezone: str
+) -> None:
     expected = quiet_load(entries, timezone)
     assert expected.columns[: len(ok.CANONICAL_COLUMNS)] == list(ok.CANONICAL_COLUMNS)
     assert expected["interaction_id"].n_unique() == expected.height  # duplicates resolved

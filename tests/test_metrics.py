@@ -13,7 +13,15 @@ from hypothesis import strategies as st
 
 import omnikit as ok
 
-KNOWN_STATUSES = ["FINISHED", "ASSIGNED", "MISSED", "ABANDONED", "SHORT_ABANDONED", "VOICEMAIL", "OFFERED"]
+KNOWN_STATUSES = [
+    "FINISHED",
+    "ASSIGNED",
+    "MISSED",
+    "ABANDONED",
+    "SHORT_ABANDONED",
+    "VOICEMAIL",
+    "OFFERED",
+]
 
 
 def frame(rows: list[dict], timezone: str = "UTC") -> pl.DataFrame:
@@ -25,7 +33,13 @@ def frame(rows: list[dict], timezone: str = "UTC") -> pl.DataFrame:
     return df.with_columns(pl.col(ok.DATETIME_COLUMNS).dt.replace_time_zone(timezone))
 
 
-def call(status: str | None, wait: int | None, channel: str = "VOICE", direction: str | None = "INBOUND", **extra) -> dict:
+def call(
+    status: str | None,
+    wait: int | None,
+    channel: str = "VOICE",
+    direction: str | None = "INBOUND",
+    **extra,
+) -> dict:
     return {
         "interaction_type": channel,
         "interaction_status": status,
@@ -40,7 +54,9 @@ def call(status: str | None, wait: int | None, channel: str = "VOICE", direction
 
 
 def test_channel_mix_counts_and_shares():
-    df = frame([call("FINISHED", 1), call("FINISHED", 2), call("MISSED", 3), call("FINISHED", 0, "CHAT")])
+    df = frame(
+        [call("FINISHED", 1), call("FINISHED", 2), call("MISSED", 3), call("FINISHED", 0, "CHAT")]
+    )
     out = ok.channel_mix(df)
     assert out.columns == ["interaction_type", "interactions", "share"]
     assert out.schema["interactions"] == pl.Int64 and out.schema["share"] == pl.Float64
@@ -83,7 +99,9 @@ def test_channel_mix_every_day_truncates_in_the_frames_timezone():
     )
     out = ok.channel_mix(df, every="1d")
     assert out.schema["period"] == pl.Datetime("us", "Europe/Lisbon")
-    day = lambda d: dt.datetime(2024, 9, d).replace(tzinfo=__import__("zoneinfo").ZoneInfo("Europe/Lisbon"))  # noqa: E731
+    day = lambda d: dt.datetime(2024, 9, d).replace(
+        tzinfo=__import__("zoneinfo").ZoneInfo("Europe/Lisbon")
+    )  # noqa: E731
     assert out.rows() == [
         (day(2), "CHAT", 1, 1 / 3),
         (day(2), "VOICE", 2, 2 / 3),
@@ -129,14 +147,20 @@ def test_channel_mix_bad_arguments():
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(
-        st.tuples(st.sampled_from(["VOICE", "CHAT", "EMAIL", None]), st.sampled_from(["INBOUND", "OUTBOUND"]), st.integers(0, 72)),
+        st.tuples(
+            st.sampled_from(["VOICE", "CHAT", "EMAIL", None]),
+            st.sampled_from(["INBOUND", "OUTBOUND"]),
+            st.integers(0, 72),
+        ),
         max_size=60,
     )
 )
 def test_channel_mix_shares_sum_to_one_per_group(rows):
     df = frame(
         [
-            call("FINISHED", 1, c, d, start_date_time=dt.datetime(2024, 9, 2) + dt.timedelta(hours=h))
+            call(
+                "FINISHED", 1, c, d, start_date_time=dt.datetime(2024, 9, 2) + dt.timedelta(hours=h)
+            )
             for c, d, h in rows
         ]
     )
@@ -151,7 +175,10 @@ def test_channel_mix_shares_sum_to_one_per_group(rows):
 
 
 def test_wait_time_stats_by_hand():
-    df = frame([call("FINISHED", w) for w in (40, 10, 30, 20)] + [call("FINISHED", None), call("MISSED", 7, "CHAT", "OUTBOUND")])
+    df = frame(
+        [call("FINISHED", w) for w in (40, 10, 30, 20)]
+        + [call("FINISHED", None), call("MISSED", 7, "CHAT", "OUTBOUND")]
+    )
     out = ok.wait_time_stats(df)
     assert out.columns == ["interaction_type", "n", "mean", "p50", "p90", "p95", "max"]
     # VOICE waits sorted 10 20 30 40: p90 sits at rank 0.9 * 3 = 2.7 -> 30 + 0.7 * 10 = 37
@@ -194,7 +221,11 @@ def test_wait_time_stats_bad_percentiles():
 
 @settings(max_examples=60, deadline=None)
 @given(
-    st.lists(st.tuples(st.sampled_from(["VOICE", "CHAT"]), st.one_of(st.none(), st.integers(0, 3600))), min_size=1, max_size=80),
+    st.lists(
+        st.tuples(st.sampled_from(["VOICE", "CHAT"]), st.one_of(st.none(), st.integers(0, 3600))),
+        min_size=1,
+        max_size=80,
+    ),
     st.lists(st.floats(0, 1), min_size=1, max_size=4, unique=True),
 )
 def test_wait_time_stats_match_numpy(rows, qs):
@@ -202,7 +233,9 @@ def test_wait_time_stats_match_numpy(rows, qs):
     if len(names) < len(qs):  # two quantiles that round to the same name
         return
     df = frame([call("FINISHED", w, c) for c, w in rows])
-    out = ok.wait_time_stats(df, percentiles=(0.5, 0.9, 0.95, *[q for q in qs if q not in (0.5, 0.9, 0.95)]))
+    out = ok.wait_time_stats(
+        df, percentiles=(0.5, 0.9, 0.95, *[q for q in qs if q not in (0.5, 0.9, 0.95)])
+    )
     for row in out.iter_rows(named=True):
         waits = np.array([w for c, w in rows if c == row["interaction_type"] and w is not None])
         assert row["n"] == len(waits) and row["max"] == waits.max()
@@ -220,7 +253,15 @@ def test_wait_time_stats_match_numpy(rows, qs):
 def test_wait_time_histogram_with_edges():
     df = frame([call("FINISHED", w) for w in (0, 5, 10, 25, None)])
     out = ok.wait_time_histogram(df, bins=[0, 10, 20])
-    assert out.columns == ["interaction_type", "bin", "bin_start", "bin_end", "count", "share", "cumulative_share"]
+    assert out.columns == [
+        "interaction_type",
+        "bin",
+        "bin_start",
+        "bin_end",
+        "count",
+        "share",
+        "cumulative_share",
+    ]
     assert out.rows() == [
         ("VOICE", 0, 0.0, 10.0, 2, 0.5, 0.5),
         ("VOICE", 1, 10.0, 20.0, 1, 0.25, 0.75),
@@ -335,13 +376,22 @@ def test_service_level_threshold_and_short_abandon_options():
 
 
 def test_service_level_unknown_formula_lists_the_valid_ones():
-    with pytest.raises(ok.ParameterError, match="'talkdesk'.*'answered'.*'offered'.*'abandon_positive'"):
+    with pytest.raises(
+        ok.ParameterError, match="'talkdesk'.*'answered'.*'offered'.*'abandon_positive'"
+    ):
         ok.service_level(frame(sl_rows()), formula="industry")
 
 
 def test_service_level_unknown_statuses_warn_and_are_left_out():
-    rows = sl_rows() + [call("TRANSFERRED", 1), call("TRANSFERRED", 2), call(None, 3), call("WEIRD", 1, direction="OUTBOUND")]
-    with pytest.warns(ok.DataQualityWarning, match=r"3 INBOUND .*'TRANSFERRED': 2, <null>: 1") as record:
+    rows = sl_rows() + [
+        call("TRANSFERRED", 1),
+        call("TRANSFERRED", 2),
+        call(None, 3),
+        call("WEIRD", 1, direction="OUTBOUND"),
+    ]
+    with pytest.warns(
+        ok.DataQualityWarning, match=r"3 INBOUND .*'TRANSFERRED': 2, <null>: 1"
+    ) as record:
         out = ok.service_level(frame(rows))
     assert len(record) == 1
     assert out["offered"].item() == 11  # same as without them
@@ -372,7 +422,12 @@ def test_service_level_zero_denominators_are_null():
     out = ok.service_level(df)
     assert out["interaction_type"].to_list() == ["CHAT", "SMS"]
     chat, sms = out.iter_rows(named=True)
-    assert chat["offered"] == 0 and chat["service_level"] is None and chat["abandon_rate"] is None and chat["asa"] is None
+    assert (
+        chat["offered"] == 0
+        and chat["service_level"] is None
+        and chat["abandon_rate"] is None
+        and chat["asa"] is None
+    )
     assert sms["offered"] == 1 and sms["short_abandoned"] == 1
     assert sms["service_level"] is None and sms["abandon_rate"] is None
     assert ok.service_level(df, formula="offered")["service_level"].to_list() == [None, 0.0]
@@ -383,7 +438,11 @@ def test_service_level_empty_and_by_list():
     overall = ok.service_level(frame([]), by=None)
     assert overall.rows() == [(0, 0, 0, 0, 0, 0, None, None, None)]
     assert ok.service_level(frame([])).height == 0
-    rows = [call("FINISHED", 1, "VOICE", groups="a"), call("MISSED", 1, "VOICE", groups="b"), call("FINISHED", 30, "VOICE", groups="a")]
+    rows = [
+        call("FINISHED", 1, "VOICE", groups="a"),
+        call("MISSED", 1, "VOICE", groups="b"),
+        call("FINISHED", 30, "VOICE", groups="a"),
+    ]
     out = ok.service_level(frame(rows), by=["groups", "interaction_type"])
     assert out.select("groups", "offered", "service_level").rows() == [("a", 2, 0.5), ("b", 1, 0.0)]
 
@@ -407,7 +466,12 @@ outcome_rows = st.lists(
 
 
 @settings(max_examples=60, deadline=None)
-@given(outcome_rows, st.integers(0, 60), st.integers(0, 10), st.sampled_from(list(ok.SERVICE_LEVEL_FORMULAS)))
+@given(
+    outcome_rows,
+    st.integers(0, 60),
+    st.integers(0, 10),
+    st.sampled_from(list(ok.SERVICE_LEVEL_FORMULAS)),
+)
 def test_service_level_rates_are_shares(rows, threshold, short, formula):
     df = frame([call(s, w, c, d) for c, s, d, w in rows])
     out = ok.service_level(df, threshold=threshold, short_abandon=short, formula=formula)
@@ -460,15 +524,25 @@ def test_wait_time_survival_by_hand():
 
 
 def test_wait_time_survival_groups_unknown_and_empty():
-    rows = [call("ABANDONED", 5, "CHAT"), call("FINISHED", 5, "CHAT"), call("MISSED", 1, "VOICE"), call("TRANSFERRED", 3)]
+    rows = [
+        call("ABANDONED", 5, "CHAT"),
+        call("FINISHED", 5, "CHAT"),
+        call("MISSED", 1, "VOICE"),
+        call("TRANSFERRED", 3),
+    ]
     with pytest.warns(ok.DataQualityWarning, match="'TRANSFERRED': 1"):
         out = ok.wait_time_survival(frame(rows))
     assert out.rows() == [("CHAT", 5, 2, 1, 1, 0.5), ("VOICE", 1, 1, 1, 0, 0.0)]
     overall = ok.wait_time_survival(frame(rows[:3]), by=None)
     assert overall.columns == ["time", "at_risk", "events", "censored", "survival"]
-    assert overall.rows() == [(1, 3, 1, 0, pytest.approx(2 / 3)), (5, 2, 1, 1, pytest.approx(1 / 3))]
+    assert overall.rows() == [
+        (1, 3, 1, 0, pytest.approx(2 / 3)),
+        (5, 2, 1, 1, pytest.approx(1 / 3)),
+    ]
     assert ok.wait_time_survival(frame([])).height == 0
-    override = ok.wait_time_survival(frame(rows), outcomes={**ok.OUTCOMES, "TRANSFERRED": "answered"})
+    override = ok.wait_time_survival(
+        frame(rows), outcomes={**ok.OUTCOMES, "TRANSFERRED": "answered"}
+    )
     assert override.filter(pl.col("time") == 3)["censored"].to_list() == [1]
 
 
@@ -559,12 +633,16 @@ def test_metrics_take_a_lazyframe_and_collect_it_once(monkeypatch):
     lf = (
         frame(sl_rows())
         .lazy()
-        .with_columns(start_date_time=pl.lit(dt.datetime(2024, 9, 2, 9)).dt.replace_time_zone("Europe/Lisbon"))
+        .with_columns(
+            start_date_time=pl.lit(dt.datetime(2024, 9, 2, 9)).dt.replace_time_zone("Europe/Lisbon")
+        )
     )
     calls = []
     real = metrics._collect
     monkeypatch.setattr(metrics, "_collect", lambda *lfs: calls.append(len(lfs)) or real(*lfs))
-    monkeypatch.setattr(pl.LazyFrame, "collect", lambda *a, **k: pytest.fail("collected outside _collect"))
+    monkeypatch.setattr(
+        pl.LazyFrame, "collect", lambda *a, **k: pytest.fail("collected outside _collect")
+    )
     for metric in (
         lambda: ok.channel_mix(lf, every="1d"),
         lambda: ok.wait_time_stats(lf),
@@ -583,7 +661,16 @@ def test_metrics_take_a_lazyframe_and_collect_it_once(monkeypatch):
 # ------------------------------------------------------------------------------------------
 # wall-clock time: the fast offset lookup must agree with the tz database row by row
 
-ZONES = ["Europe/Lisbon", "America/New_York", "America/Havana", "Australia/Lord_Howe", "Asia/Kolkata", "Asia/Kathmandu", "Africa/Monrovia", "Pacific/Chatham"]
+ZONES = [
+    "Europe/Lisbon",
+    "America/New_York",
+    "America/Havana",
+    "Australia/Lord_Howe",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Africa/Monrovia",
+    "Pacific/Chatham",
+]
 
 
 @pytest.mark.parametrize("timezone", ZONES)
@@ -593,9 +680,18 @@ def test_wall_clock_matches_polars_conversion_row_by_row(timezone):
     rng = np.random.default_rng(len(timezone))
     # instants over the table's years (1990-2060), plus dense DST days
     spread = rng.integers(_TABLE_START, _TABLE_END, 20_000) // 1_000_000 * 1_000_000
-    dense = np.datetime64("2024-03-09", "us").astype(np.int64) + rng.integers(0, 240 * 86400, 20_000) * 1_000_000
+    dense = (
+        np.datetime64("2024-03-09", "us").astype(np.int64)
+        + rng.integers(0, 240 * 86400, 20_000) * 1_000_000
+    )
     us = pl.Series(np.concatenate([spread, dense, [_TABLE_START, _TABLE_END - 1]]))
-    df = pl.DataFrame({"start_date_time": us.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").dt.convert_time_zone(timezone)})
+    df = pl.DataFrame(
+        {
+            "start_date_time": us.cast(pl.Datetime("us"))
+            .dt.replace_time_zone("UTC")
+            .dt.convert_time_zone(timezone)
+        }
+    )
     fast, outside = _wall_clock(df.schema)
     slow, _ = _wall_clock(df.schema, rowwise=True)
     got = df.select(fast=fast, slow=slow, outside=outside)
@@ -617,12 +713,19 @@ def test_rows_outside_the_offset_table_are_placed_row_by_row():
 
 def test_hourly_profile_agrees_with_polars_weekday_and_hour():
     rng = np.random.default_rng(5)
-    us = pl.Series(np.datetime64("2024-01-01", "us").astype(np.int64) + rng.integers(0, 366 * 86400, 5_000) * 1_000_000)
+    us = pl.Series(
+        np.datetime64("2024-01-01", "us").astype(np.int64)
+        + rng.integers(0, 366 * 86400, 5_000) * 1_000_000
+    )
     df = frame([call("FINISHED", 1)] * 5_000, "Asia/Kathmandu").with_columns(
-        start_date_time=us.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").dt.convert_time_zone("Asia/Kathmandu")
+        start_date_time=us.cast(pl.Datetime("us"))
+        .dt.replace_time_zone("UTC")
+        .dt.convert_time_zone("Asia/Kathmandu")
     )
     expected = (
-        df.group_by(weekday=pl.col("start_date_time").dt.weekday(), hour=pl.col("start_date_time").dt.hour())
+        df.group_by(
+            weekday=pl.col("start_date_time").dt.weekday(), hour=pl.col("start_date_time").dt.hour()
+        )
         .agg(volume=pl.len())
         .sort("weekday", "hour")
     )
@@ -634,7 +737,13 @@ def test_channel_mix_periods_on_dst_days_are_one_per_wall_clock_day():
     # Havana changes its clocks at midnight: 2024-03-10 00:00 does not exist (clocks jump to
     # 01:00), and 2024-11-03 00:00-01:00 happens twice.
     utc = pl.Series(
-        [dt.datetime(2024, 3, 10, 5, 30), dt.datetime(2024, 3, 10, 12), dt.datetime(2024, 11, 3, 4, 30), dt.datetime(2024, 11, 3, 5, 30), dt.datetime(2024, 11, 3, 12)]
+        [
+            dt.datetime(2024, 3, 10, 5, 30),
+            dt.datetime(2024, 3, 10, 12),
+            dt.datetime(2024, 11, 3, 4, 30),
+            dt.datetime(2024, 11, 3, 5, 30),
+            dt.datetime(2024, 11, 3, 12),
+        ]
     )
     df = frame([call("FINISHED", 1)] * 5, "America/Havana").with_columns(
         start_date_time=utc.dt.replace_time_zone("UTC").dt.convert_time_zone("America/Havana")
@@ -649,7 +758,9 @@ def test_channel_mix_periods_on_dst_days_are_one_per_wall_clock_day():
 
 
 def test_wait_time_histogram_log_bins_use_fixed_readable_edges():
-    df = pl.DataFrame({"interaction_type": ["EMAIL", "VOICE", "VOICE"], "waiting_time": [7200, 3, 12]})
+    df = pl.DataFrame(
+        {"interaction_type": ["EMAIL", "VOICE", "VOICE"], "waiting_time": [7200, 3, 12]}
+    )
     histogram = ok.wait_time_histogram(df, bins="log")
     voice = histogram.filter(pl.col("interaction_type") == "VOICE")
     # edges 0, 5, 10, 15, ...: 3 s falls in [0, 5), 12 s in [10, 15)

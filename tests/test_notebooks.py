@@ -58,8 +58,12 @@ def report_entries(n: int = 1800, seed: int = 11) -> pl.DataFrame:
     known = index < 240
     phone_forms = [
         lambda p: p,
-        lambda p: phonenumbers.format_number(phonenumbers.parse(p, "US"), phonenumbers.PhoneNumberFormat.E164),
-        lambda p: phonenumbers.format_number(phonenumbers.parse(p, "US"), phonenumbers.PhoneNumberFormat.NATIONAL),
+        lambda p: phonenumbers.format_number(
+            phonenumbers.parse(p, "US"), phonenumbers.PhoneNumberFormat.E164
+        ),
+        lambda p: phonenumbers.format_number(
+            phonenumbers.parse(p, "US"), phonenumbers.PhoneNumberFormat.NATIONAL
+        ),
     ]
     names, contacts, contact_ids, recordings, notes = [], [], [], [], []
     for i, (w, is_known) in enumerate(zip(who, known)):
@@ -67,12 +71,20 @@ def report_entries(n: int = 1800, seed: int = 11) -> pl.DataFrame:
         channel = entries["interaction_type"][i]
         names.append((name, name.upper(), name.lower())[i % 3] if is_known else entries["name"][i])
         if is_known:
-            contacts.append((email, email.upper())[i % 2] if channel == "EMAIL" else phone_forms[i % 3](phone))
+            contacts.append(
+                (email, email.upper())[i % 2] if channel == "EMAIL" else phone_forms[i % 3](phone)
+            )
         else:
             contacts.append(entries["contact"][i])
         contact_ids.append(f"LEAKCID{w:02d}" if is_known else entries["contact_id"][i])
-        recordings.append(f"https://leak-check.mytalkdesk.com/rec/LEAKREC{i:05d}" if is_known else entries["transcription-recording"][i])
-        notes.append(f"LEAKNOTE: {name} says her card ends 4242" if is_known else entries["notes"][i])
+        recordings.append(
+            f"https://leak-check.mytalkdesk.com/rec/LEAKREC{i:05d}"
+            if is_known
+            else entries["transcription-recording"][i]
+        )
+        notes.append(
+            f"LEAKNOTE: {name} says her card ends 4242" if is_known else entries["notes"][i]
+        )
     return entries.with_columns(
         pl.Series("name", names),
         pl.Series("contact", contacts),
@@ -117,7 +129,9 @@ def texts_of(notebook: Path, page: Path) -> dict[str, str]:
     walk(json.loads(raw_nb))
     raw_page = page.read_text(encoding="utf-8")
     # The Vega bundle is the same third-party code on every page; it cannot hold report data.
-    page_data = re.sub(r'<script[^>]*id="omnikit-vega-bundle"[^>]*>.*?</script>', "", raw_page, flags=re.S)
+    page_data = re.sub(
+        r'<script[^>]*id="omnikit-vega-bundle"[^>]*>.*?</script>', "", raw_page, flags=re.S
+    )
     assert len(page_data) < len(raw_page) or "omnikit-chart-spec" not in raw_page
     return {
         f"{notebook.name}": raw_nb + "\n".join(strings),
@@ -129,7 +143,9 @@ def texts_of(notebook: Path, page: Path) -> dict[str, str]:
 def source(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("data") / "erc_omnichannel_report.json"
     entries = report_entries()
-    path.write_text(json.dumps({"entries": entries.to_dicts(), "total": entries.height}), encoding="utf-8")
+    path.write_text(
+        json.dumps({"entries": entries.to_dicts(), "total": entries.height}), encoding="utf-8"
+    )
     return path
 
 
@@ -140,7 +156,9 @@ def rendered(source, tmp_path_factory) -> dict[str, ok.RenderedReport]:
         for key, value in SECRETS.items():
             patch.setenv(key, value)
         return {
-            name: ok.render_report(name, sources=[source], timezone=TIMEZONE, out=out, parameters=extra)
+            name: ok.render_report(
+                name, sources=[source], timezone=TIMEZONE, out=out, parameters=extra
+            )
             for name, extra in {
                 "channel_mix": {"every": "1d"},
                 "journeys": {"gap": "24h", "window": "7d", "top_n": 5},
@@ -187,7 +205,9 @@ def test_committed_without_outputs(name):
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [], f"{name}: cell {cell.get('id')} has outputs"
-            assert cell.execution_count is None, f"{name}: cell {cell.get('id')} has an execution count"
+            assert cell.execution_count is None, (
+                f"{name}: cell {cell.get('id')} has an execution count"
+            )
     assert "papermill" not in nb.metadata
     assert nb.metadata.kernelspec.name == "omnikit"
 
@@ -202,13 +222,19 @@ def test_exactly_one_parameters_cell_with_typed_documented_parameters(name):
     for key, info in parameters.items():
         assert info["type"] != "None", f"{name}.{key} has no type"
         assert info["help"], f"{name}.{key} has no comment"
-    assert not any(re.search(r"secret|token|password|client_id|credential", key) for key in parameters)
+    assert not any(
+        re.search(r"secret|token|password|client_id|credential", key) for key in parameters
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_notebooks_are_thin(name):
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-    code = [cell.source for cell in nb.cells if cell.cell_type == "code" and "parameters" not in cell.metadata.get("tags", [])]
+    code = [
+        cell.source
+        for cell in nb.cells
+        if cell.cell_type == "code" and "parameters" not in cell.metadata.get("tags", [])
+    ]
     prose = [cell.source for cell in nb.cells if cell.cell_type == "markdown"]
     assert len(prose) >= len(code) // 2, "each figure is explained"
     for source in code:
@@ -226,7 +252,9 @@ def test_the_reports_are_the_four_notebooks():
 
 def test_channel_mix_records_the_mix_of_the_period(rendered, direct, source):
     results = rendered["channel_mix"].results()
-    close(results["channel_mix"], ok.channel_mix(direct.frame).sort("interactions", descending=True))
+    close(
+        results["channel_mix"], ok.channel_mix(direct.frame).sort("interactions", descending=True)
+    )
     loaded = ok.load(source, timezone=TIMEZONE)
     assert results["interactions"] == loaded.height  # the whole file is the default period
     assert results["period"] == "2024-09-02 to 2024-09-15"
@@ -248,7 +276,10 @@ def test_journeys_records_journeys_paths_and_repeats(rendered, direct):
     assert results["customers"] == direct.frame["customer_id"].n_unique()
     close(results["top_paths"], ok.top_paths(direct.frame, n=5, gap="24h"))
     close(results["transitions"], ok.channel_transitions(direct.frame, gap="24h"))
-    close(results["repeat_contacts"], ok.repeat_contacts(direct.frame, window="7d", by="interaction_type"))
+    close(
+        results["repeat_contacts"],
+        ok.repeat_contacts(direct.frame, window="7d", by="interaction_type"),
+    )
 
 
 def test_weekly_report_compares_the_last_week_with_the_one_before(rendered, source):
@@ -264,9 +295,15 @@ def test_weekly_report_compares_the_last_week_with_the_one_before(rendered, sour
     # and by hand: interactions that start in each week, in the report's timezone
     loaded = ok.load(source, timezone=TIMEZONE)
     tz = zoneinfo.ZoneInfo(TIMEZONE)
-    week = lambda a, b: loaded.filter(  # noqa: E731
-        pl.col("start_date_time").is_between(dt.datetime(2024, 9, a, tzinfo=tz), dt.datetime(2024, 9, b, tzinfo=tz), closed="left")
-    ).height
+    week = lambda a, b: (
+        loaded.filter(  # noqa: E731
+            pl.col("start_date_time").is_between(
+                dt.datetime(2024, 9, a, tzinfo=tz),
+                dt.datetime(2024, 9, b, tzinfo=tz),
+                closed="left",
+            )
+        ).height
+    )
     assert results["headline"]["interactions"] == week(9, 16)
     assert results["headline_previous"]["interactions"] == week(2, 9)
     assert week(2, 9) + week(9, 16) == loaded.height
@@ -291,8 +328,16 @@ def customer_details(source) -> set[str]:
     """Every customer detail of the data, as written and in its other written forms."""
     loaded = ok.load(source, timezone=TIMEZONE)
     values = set(written_forms())
-    for column, shortest in (("name", 6), ("contact", 8), ("contact_id", 6), ("transcription_recording", 10), ("notes", 8)):
-        values |= {v.strip() for v in loaded[column].drop_nulls().unique() if len(v.strip()) >= shortest}
+    for column, shortest in (
+        ("name", 6),
+        ("contact", 8),
+        ("contact_id", 6),
+        ("transcription_recording", 10),
+        ("notes", 8),
+    ):
+        values |= {
+            v.strip() for v in loaded[column].drop_nulls().unique() if len(v.strip()) >= shortest
+        }
     for contact in loaded["contact"].drop_nulls().unique():
         try:
             number = phonenumbers.parse(contact, "US")
@@ -325,4 +370,3 @@ def test_redaction_is_recorded_in_the_parameters(rendered):
     for report in rendered.values():
         nb = nbformat.read(report.notebook, as_version=4)
         assert nb.metadata.papermill.parameters["redact"] is True
-

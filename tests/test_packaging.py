@@ -33,7 +33,9 @@ def test_environment_yml_lists_the_same_packages_and_bounds_as_pyproject() -> No
     for name, bound in wanted.items():
         conda_name = CONDA_NAMES.get(name, name)
         assert conda_name in conda, f"{conda_name} is in pyproject.toml but not environment.yml"
-        assert conda[conda_name] == bound, f"{name}: pyproject says {bound!r}, environment.yml {conda[conda_name]!r}"
+        assert conda[conda_name] == bound, (
+            f"{name}: pyproject says {bound!r}, environment.yml {conda[conda_name]!r}"
+        )
     extra = set(conda) - {CONDA_NAMES.get(n, n) for n in wanted} - {"python", "pip"}
     assert not extra, f"environment.yml lists packages pyproject.toml does not: {sorted(extra)}"
     assert conda["python"] == project["requires-python"]
@@ -49,7 +51,11 @@ def test_every_dependency_bound_is_a_lower_bound() -> None:
 
 
 def test_command_line_version_and_help() -> None:
-    version = subprocess.run([sys.executable, "-m", "omnikit", "--version"], capture_output=True, text=True, check=True)
+    version = subprocess.run(
+        [sys.executable, "-m", "omnikit", "--version"], capture_output=True, text=True, check=True
+    )
     assert version.stdout.strip() == f"omnikit {ok.__version__}"
-    usage = subprocess.run([sys.executable, "-m", "omnikit", "--help"], capture_output=True, text=True, check=True)
+    usage = subprocess.run(
+        [sys.executable, "-m", "omnikit", "--help"], capture_output=True, text=True, check=True
+    )
     assert "synth" in usage.stdout

@@ -32,7 +32,11 @@ def frame() -> pl.DataFrame:
         "contact": ["+1 510 876 9640", "ana@example.com", "(415) 555-0100"],
         "contact_id": ["k1", "k1", "k2"],
         "disposition_name": ["Sale", None, None],
-        "transcription_recording": ["https://example.talkdesk.com/rec/i1", None, "https://example.talkdesk.com/chat/i3"],
+        "transcription_recording": [
+            "https://example.talkdesk.com/rec/i1",
+            None,
+            "https://example.talkdesk.com/chat/i3",
+        ],
         "notes": ["called about invoice 42", None, "angry"],
     }
     return pl.DataFrame(rows, schema=schema).with_columns(
@@ -51,7 +55,13 @@ def test_identifying_columns_are_blanked_and_pseudonyms_kept():
 
 
 def test_the_redacted_columns_are_the_customer_details():
-    assert set(ok.REDACTED_COLUMNS) == {"name", "contact", "contact_id", "transcription_recording", "notes"}
+    assert set(ok.REDACTED_COLUMNS) == {
+        "name",
+        "contact",
+        "contact_id",
+        "transcription_recording",
+        "notes",
+    }
 
 
 def test_schema_and_column_order_are_kept():
@@ -87,6 +97,17 @@ def test_a_single_string_is_not_taken_for_a_list_of_columns():
 def test_no_value_of_a_redacted_column_survives_anywhere():
     out = ok.redact(frame())
     text = out.write_csv() + str(out.to_dicts())
-    for value in ["Ana Silva", "ANA SILVA", "Bo Li", "510 876 9640", "ana@example.com", "555-0100",
-                  "k1", "k2", "rec/i1", "invoice 42", "angry"]:
+    for value in [
+        "Ana Silva",
+        "ANA SILVA",
+        "Bo Li",
+        "510 876 9640",
+        "ana@example.com",
+        "555-0100",
+        "k1",
+        "k2",
+        "rec/i1",
+        "invoice 42",
+        "angry",
+    ]:
         assert value not in text

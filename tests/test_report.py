@@ -38,7 +38,11 @@ def source(tmp_path_factory) -> Path:
 def tiny_notebook(folder: Path, name: str, *cells: str) -> Path:
     """A report notebook with the standard parameters and the given code cells."""
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "omnikit", "language": "python", "display_name": "Python (omnikit)"}
+    nb.metadata["kernelspec"] = {
+        "name": "omnikit",
+        "language": "python",
+        "display_name": "Python (omnikit)",
+    }
     params = nbformat.v4.new_code_cell(
         "from typing import Optional, Union\n"
         "source: Union[str, list[str], None] = None  # data\n"
@@ -49,7 +53,9 @@ def tiny_notebook(folder: Path, name: str, *cells: str) -> Path:
         "threshold: int = 20  # seconds\n"
     )
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [nbformat.v4.new_markdown_cell(f"# {name}"), params] + [nbformat.v4.new_code_cell(c) for c in cells]
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {name}"), params] + [
+        nbformat.v4.new_code_cell(c) for c in cells
+    ]
     folder.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, folder / f"{name}.ipynb")
     return folder
@@ -58,7 +64,14 @@ def tiny_notebook(folder: Path, name: str, *cells: str) -> Path:
 @pytest.fixture
 def tiny_reports(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "notebooks"
-    tiny_notebook(folder, "broken", "x = 1", "import sys\nprint('before the error')", "raise ValueError('boom: the data is odd')", "y = 2")
+    tiny_notebook(
+        folder,
+        "broken",
+        "x = 1",
+        "import sys\nprint('before the error')",
+        "raise ValueError('boom: the data is odd')",
+        "y = 2",
+    )
     tiny_notebook(folder, "slow", "import time", "time.sleep(60)")
     tiny_notebook(
         folder,
@@ -94,12 +107,18 @@ def test_command_line_lists_reports(capsys):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"parameters": {"treshold": 30}}, r"has no parameter 'treshold'; its parameters are: source, start"),
+        (
+            {"parameters": {"treshold": 30}},
+            r"has no parameter 'treshold'; its parameters are: source, start",
+        ),
         ({"start": "2024-13-45"}, r"start: '2024-13-45' is not a date"),
         ({"end": "next tuesday"}, r"end: 'next tuesday' is not a date"),
         ({"start": "2024-09-10", "end": "2024-09-03"}, r"must be before end"),
         ({"timezone": "Mars/Olympus"}, r"'Mars/Olympus' is not a known IANA timezone"),
-        ({"parameters": {"threshold": "twenty"}}, r"'threshold': expected a whole number, got 'twenty'"),
+        (
+            {"parameters": {"threshold": "twenty"}},
+            r"'threshold': expected a whole number, got 'twenty'",
+        ),
         ({"parameters": {"threshold": -1}}, r"must not be negative"),
         ({"parameters": {"gap": "a day"}}, r"'a day' is not a duration"),
         ({"parameters": {"target": 80}}, r"share between 0 and 1"),
@@ -114,7 +133,9 @@ def test_bad_parameters_are_refused_before_a_kernel_starts(tmp_path, kwargs, mes
 
 
 def test_an_unknown_report_names_the_known_ones(tmp_path):
-    with pytest.raises(ok.ParameterError, match="no report named 'weekly'; the reports are: channel_mix, journeys"):
+    with pytest.raises(
+        ok.ParameterError, match="no report named 'weekly'; the reports are: channel_mix, journeys"
+    ):
         ok.render_report("weekly", out=tmp_path)
 
 
@@ -131,7 +152,13 @@ def test_command_line_values_are_converted_to_the_declared_types():
     declared = ok.list_reports()["weekly_report"]
     checked = report_module._validate(
         "weekly_report",
-        {"threshold": "30", "target": "0.85", "redact": "false", "start": "2024-09-09", "timezone": "Europe/Lisbon"},
+        {
+            "threshold": "30",
+            "target": "0.85",
+            "redact": "false",
+            "start": "2024-09-09",
+            "timezone": "Europe/Lisbon",
+        },
         declared,
     )
     assert checked == {
@@ -148,7 +175,9 @@ def test_command_line_values_are_converted_to_the_declared_types():
 
 
 @pytest.mark.slow
-def test_a_failing_cell_names_notebook_cell_and_exception_and_keeps_the_notebook(tiny_reports, tmp_path):
+def test_a_failing_cell_names_notebook_cell_and_exception_and_keeps_the_notebook(
+    tiny_reports, tmp_path
+):
     with pytest.raises(ok.ReportExecutionError) as caught:
         ok.render_report("broken", out=tmp_path / "out")
     error = caught.value
@@ -159,7 +188,9 @@ def test_a_failing_cell_names_notebook_cell_and_exception_and_keeps_the_notebook
     assert failing.source == "raise ValueError('boom: the data is odd')"
     assert any(output.get("ename") == "ValueError" for output in failing.outputs)
     assert "report 'broken' (broken.ipynb) failed in cell" in str(error)
-    assert "ValueError: boom: the data is odd" in str(error) and str(error.output_path) in str(error)
+    assert "ValueError: boom: the data is odd" in str(error) and str(error.output_path) in str(
+        error
+    )
     assert not (tmp_path / "out" / "broken.html").exists()
     assert kept.cells[error.cell + 1].get("outputs", []) == []  # nothing ran after the failure
 
@@ -173,7 +204,9 @@ def test_a_cell_that_runs_too_long_is_stopped(tiny_reports, tmp_path):
 
 
 @pytest.mark.slow
-def test_without_the_omnikit_kernel_this_interpreter_runs_the_report(tiny_reports, tmp_path, monkeypatch, source):
+def test_without_the_omnikit_kernel_this_interpreter_runs_the_report(
+    tiny_reports, tmp_path, monkeypatch, source
+):
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     real = KernelSpecManager.get_kernel_spec
@@ -184,7 +217,9 @@ def test_without_the_omnikit_kernel_this_interpreter_runs_the_report(tiny_report
         return real(self, name)
 
     monkeypatch.setattr(KernelSpecManager, "get_kernel_spec", missing_omnikit)
-    report = ok.render_report("where", sources=[source], start="2024-09-03", out=tmp_path, parameters={"threshold": "45"})
+    report = ok.render_report(
+        "where", sources=[source], start="2024-09-03", out=tmp_path, parameters={"threshold": "45"}
+    )
     results = report.results()
     assert Path(results["executable"]).resolve() == Path(sys.executable).resolve()
     assert results["threshold"] == 45
@@ -197,10 +232,29 @@ def test_without_the_omnikit_kernel_this_interpreter_runs_the_report(tiny_report
 @pytest.mark.slow
 def test_command_line_renders_a_report_and_no_redact_shows_customers(source, tmp_path, capsys):
     out = tmp_path / "reports"
-    code = main([
-        "report", "journeys", "--source", str(source), "--start", "2024-09-02", "--end", "2024-09-09",
-        "--timezone", "UTC", "--out", str(out), "-p", "gap", "12h", "-p", "top_n", "3", "--no-redact",
-    ])
+    code = main(
+        [
+            "report",
+            "journeys",
+            "--source",
+            str(source),
+            "--start",
+            "2024-09-02",
+            "--end",
+            "2024-09-09",
+            "--timezone",
+            "UTC",
+            "--out",
+            str(out),
+            "-p",
+            "gap",
+            "12h",
+            "-p",
+            "top_n",
+            "3",
+            "--no-redact",
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr()
     assert printed.out.split() == [str(out / "journeys.ipynb"), str(out / "journeys.html")]
@@ -212,7 +266,10 @@ def test_command_line_renders_a_report_and_no_redact_shows_customers(source, tmp
     assert results["interactions"] == week.height
     assert len(results["top_paths"]) == 3
     nb = nbformat.read(out / "journeys.ipynb", as_version=4)
-    assert nb.metadata.papermill.parameters["gap"] == "12h" and nb.metadata.papermill.parameters["redact"] is False
+    assert (
+        nb.metadata.papermill.parameters["gap"] == "12h"
+        and nb.metadata.papermill.parameters["redact"] is False
+    )
     # internal use: the example journey names its customer
     page = (out / "journeys.html").read_text(encoding="utf-8")
     names = {n.strip() for n in week["name"].drop_nulls().unique() if len(n.strip()) > 4}
@@ -226,14 +283,35 @@ def test_demo_makes_sample_data_and_renders_every_report(tmp_path, monkeypatch, 
 
     def render(name, **kwargs):  # the rendering itself is tested above and in test_notebooks.py
         calls.append((name, kwargs))
-        return report_module.RenderedReport(name, Path(kwargs["out"]) / f"{name}.ipynb", Path(kwargs["out"]) / f"{name}.html", {}, 0.0)
+        return report_module.RenderedReport(
+            name,
+            Path(kwargs["out"]) / f"{name}.ipynb",
+            Path(kwargs["out"]) / f"{name}.html",
+            {},
+            0.0,
+        )
 
     monkeypatch.setattr(report_module, "render_report", render)
     data, out = tmp_path / "data", tmp_path / "reports"
-    code = main(["demo", "--data", str(data), "--out", str(out), "--rows", "800", "--timezone", "Europe/Lisbon"])
+    code = main(
+        [
+            "demo",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--rows",
+            "800",
+            "--timezone",
+            "Europe/Lisbon",
+        ]
+    )
     assert code == 0
     assert [name for name, _ in calls] == list(ok.list_reports())
-    assert all(kwargs == {"sources": [data], "timezone": "Europe/Lisbon", "out": str(out)} for _, kwargs in calls)
+    assert all(
+        kwargs == {"sources": [data], "timezone": "Europe/Lisbon", "out": str(out)}
+        for _, kwargs in calls
+    )
     loaded = ok.load(data, timezone="Europe/Lisbon")
     assert loaded.height == 800 and loaded["interaction_id"].n_unique() == 800
     printed = capsys.readouterr().out
@@ -251,17 +329,41 @@ def test_a_built_wheel_contains_the_notebooks_and_finds_them(tmp_path):
         ROOT,
         tree,
         symlinks=True,
-        ignore=shutil.ignore_patterns(".venv", ".git", "reports", "data", "build", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis"),
+        ignore=shutil.ignore_patterns(
+            ".venv",
+            ".git",
+            "reports",
+            "data",
+            "build",
+            "*.egg-info",
+            "__pycache__",
+            ".pytest_cache",
+            ".hypothesis",
+        ),
     )
     # pip builds in an isolated environment with the build requirements of pyproject.toml
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "-q", "-w", str(tmp_path / "dist")],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            ".",
+            "--no-deps",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+        ],
         cwd=tree,
         capture_output=True,
         text=True,
     )
-    if built.returncode and re.search(r"NewConnectionError|Could not find a version|ProxyError|Temporary failure", built.stderr):
-        pytest.skip(f"the build requirements could not be downloaded: {built.stderr.strip().splitlines()[-1]}")
+    if built.returncode and re.search(
+        r"NewConnectionError|Could not find a version|ProxyError|Temporary failure", built.stderr
+    ):
+        pytest.skip(
+            f"the build requirements could not be downloaded: {built.stderr.strip().splitlines()[-1]}"
+        )
     assert built.returncode == 0, built.stderr
     (wheel,) = (tmp_path / "dist").glob("omnikit-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
@@ -270,7 +372,11 @@ def test_a_built_wheel_contains_the_notebooks_and_finds_them(tmp_path):
     installed = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(installed)
     found = subprocess.run(
-        [sys.executable, "-c", "import json, omnikit._report as r; print(json.dumps({k: str(v) for k, v in r._notebooks().items()}))"],
+        [
+            sys.executable,
+            "-c",
+            "import json, omnikit._report as r; print(json.dumps({k: str(v) for k, v in r._notebooks().items()}))",
+        ],
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(installed)},
         check=True,
@@ -290,23 +396,38 @@ def entries_frame(rows: list[tuple[str, str | None, str, str | None]]) -> dict:
     """A vendor envelope: (interaction id, start "YYYY-MM-DD HH:MM:SS" or None, channel, phone)."""
     entries = []
     for interaction_id, start, channel, phone in rows:
-        entries.append({
-            "interaction_id": interaction_id, "waiting_time": 10, "start_date-time": start or "",
-            "end_date-time": start or "", "duration": 60, "interaction_type": channel,
-            "interaction_status": "FINISHED", "interaction_direction": "INBOUND", "agent_type": "USER",
-            "groups": "", "agent_name": "", "agent_id": "", "external_id": "", "name": "Ana Lima",
-            "contact": phone or "", "contact_id": "", "disposition_name": "",
-            "transcription-recording": "", "notes": "",
-        })
+        entries.append(
+            {
+                "interaction_id": interaction_id,
+                "waiting_time": 10,
+                "start_date-time": start or "",
+                "end_date-time": start or "",
+                "duration": 60,
+                "interaction_type": channel,
+                "interaction_status": "FINISHED",
+                "interaction_direction": "INBOUND",
+                "agent_type": "USER",
+                "groups": "",
+                "agent_name": "",
+                "agent_id": "",
+                "external_id": "",
+                "name": "Ana Lima",
+                "contact": phone or "",
+                "contact_id": "",
+                "disposition_name": "",
+                "transcription-recording": "",
+                "notes": "",
+            }
+        )
     return {"entries": entries, "total": len(entries)}
 
 
 @pytest.fixture
 def two_weeks(tmp_path) -> Path:
     rows = [
-        ("a", "2024-09-02 10:00:00", "VOICE", "(510) 876-9640"),   # Monday, week 1
+        ("a", "2024-09-02 10:00:00", "VOICE", "(510) 876-9640"),  # Monday, week 1
         ("b", "2024-09-08 23:59:59", "EMAIL", "+1 510 876 9640"),  # Sunday, week 1: same customer
-        ("c", "2024-09-09 00:00:00", "CHAT", "510-876-9640"),      # Monday, week 2: same customer
+        ("c", "2024-09-09 00:00:00", "CHAT", "510-876-9640"),  # Monday, week 2: same customer
         ("d", "2024-09-12 08:00:00", "VOICE", "(415) 555-0100"),
         ("e", "2024-09-15 18:00:00", "SMS", None),
     ]
@@ -324,12 +445,18 @@ def test_report_data_defaults_to_the_days_of_the_data(two_weeks):
 
 def test_report_data_compares_the_last_seven_days_with_the_seven_before(two_weeks):
     data = ok.report_data(two_weeks, compare=True)
-    assert (data.period, data.previous_period) == ("2024-09-09 to 2024-09-15", "2024-09-02 to 2024-09-08")
+    assert (data.period, data.previous_period) == (
+        "2024-09-09 to 2024-09-15",
+        "2024-09-02 to 2024-09-08",
+    )
     assert data.frame["interaction_id"].to_list() == ["c", "d", "e"]
     assert data.previous["interaction_id"].to_list() == ["a", "b"]
     # one customer across both periods: the same pseudonym on both sides
     assert data.previous["customer_id"].n_unique() == 1
-    assert data.frame.filter(pl.col("interaction_id") == "c")["customer_id"][0] == data.previous["customer_id"][0]
+    assert (
+        data.frame.filter(pl.col("interaction_id") == "c")["customer_id"][0]
+        == data.previous["customer_id"][0]
+    )
 
 
 def test_report_data_start_and_end(two_weeks):
@@ -337,14 +464,25 @@ def test_report_data_start_and_end(two_weeks):
     assert data.frame["interaction_id"].to_list() == ["b", "c"]  # start included, end excluded
     assert data.period == "2024-09-08T00:00+00:00 to 2024-09-09T00:00+00:00 (end excluded)"
     week = ok.report_data(two_weeks, start="2024-09-03", compare=True)
-    assert week.period == "2024-09-03 to 2024-09-09" and week.frame["interaction_id"].to_list() == ["b", "c"]
-    lisbon = ok.report_data(two_weeks, start="2024-09-09", end="2024-09-10", timezone="Europe/Lisbon")
-    assert lisbon.start.utcoffset().total_seconds() == 3600 and lisbon.frame["interaction_id"].to_list() == ["c"]
+    assert week.period == "2024-09-03 to 2024-09-09" and week.frame["interaction_id"].to_list() == [
+        "b",
+        "c",
+    ]
+    lisbon = ok.report_data(
+        two_weeks, start="2024-09-09", end="2024-09-10", timezone="Europe/Lisbon"
+    )
+    assert lisbon.start.utcoffset().total_seconds() == 3600 and lisbon.frame[
+        "interaction_id"
+    ].to_list() == ["c"]
 
 
 def test_report_data_redacts_unless_asked_not_to(two_weeks):
     data = ok.report_data(two_weeks)
-    assert data.redacted and data.frame["name"].null_count() == 5 and data.frame["contact"].null_count() == 5
+    assert (
+        data.redacted
+        and data.frame["name"].null_count() == 5
+        and data.frame["contact"].null_count() == 5
+    )
     assert data.frame["customer_id"].n_unique() == 3  # linked before the contacts were blanked
     plain = ok.report_data(two_weeks, redact=False)
     assert plain.frame["name"].to_list() == ["Ana Lima"] * 5
@@ -353,7 +491,13 @@ def test_report_data_redacts_unless_asked_not_to(two_weeks):
 
 def test_report_data_says_how_many_interactions_have_no_start(tmp_path):
     path = tmp_path / "report.json"
-    path.write_text(json.dumps(entries_frame([("a", "2024-09-02 10:00:00", "VOICE", None), ("b", "not a date", "CHAT", None)])))
+    path.write_text(
+        json.dumps(
+            entries_frame(
+                [("a", "2024-09-02 10:00:00", "VOICE", None), ("b", "not a date", "CHAT", None)]
+            )
+        )
+    )
     with pytest.warns(ok.DataQualityWarning) as caught:
         data = ok.report_data(path)
     assert any("1 of 2 interactions have no start_date_time" in str(w.message) for w in caught)
@@ -362,7 +506,10 @@ def test_report_data_says_how_many_interactions_have_no_start(tmp_path):
 
 def test_report_data_without_a_source_makes_sample_data():
     data = ok.report_data(None, sample_rows=300, seed=3)
-    assert data.loaded == 300 and "sample data (300 synthetic interactions, seed 3)" == data.source_label
+    assert (
+        data.loaded == 300
+        and "sample data (300 synthetic interactions, seed 3)" == data.source_label
+    )
 
 
 def test_report_data_checks_its_arguments(two_weeks):
@@ -378,23 +525,51 @@ def test_compare_periods_puts_each_key_beside_its_previous_value():
     now = pl.DataFrame({"channel": ["VOICE", "CHAT"], "n": [30, 10], "share": [0.75, 0.25]})
     before = pl.DataFrame({"channel": ["VOICE", "SMS"], "n": [20, 5], "share": [0.8, 0.2]})
     out = ok.compare_periods(now, before, on="channel").sort("channel")
-    assert out.columns == ["channel", "n", "n_previous", "n_change", "n_change_rel",
-                           "share", "share_previous", "share_change", "share_change_rel"]
+    assert out.columns == [
+        "channel",
+        "n",
+        "n_previous",
+        "n_change",
+        "n_change_rel",
+        "share",
+        "share_previous",
+        "share_change",
+        "share_change_rel",
+    ]
     rows = {row["channel"]: row for row in out.to_dicts()}
     assert rows["VOICE"]["n_change"] == 10 and rows["VOICE"]["n_change_rel"] == pytest.approx(0.5)
     assert rows["VOICE"]["share_change"] == pytest.approx(-0.05)
     assert rows["CHAT"]["n_previous"] is None and rows["CHAT"]["n_change"] is None  # new this week
-    assert rows["SMS"]["n"] is None and rows["SMS"]["n_previous"] == 5  # gone this week, still shown
+    assert (
+        rows["SMS"]["n"] is None and rows["SMS"]["n_previous"] == 5
+    )  # gone this week, still shown
     assert ok.compare_periods(now, before, on="channel", values=["n"], relative=False).columns == [
-        "channel", "n", "n_previous", "n_change"]
+        "channel",
+        "n",
+        "n_previous",
+        "n_change",
+    ]
 
 
 def test_compare_periods_of_numbers_and_of_nothing_before():
-    out = ok.compare_periods({"interactions": 120, "service_level": 0.8}, {"interactions": 0, "service_level": 0.5})
+    out = ok.compare_periods(
+        {"interactions": 120, "service_level": 0.8}, {"interactions": 0, "service_level": 0.5}
+    )
     assert out.to_dicts() == [
-        {"metric": "interactions", "value": 120.0, "value_previous": 0.0, "value_change": 120.0, "value_change_rel": None},
-        {"metric": "service_level", "value": 0.8, "value_previous": 0.5,
-         "value_change": pytest.approx(0.3), "value_change_rel": pytest.approx(0.6)},
+        {
+            "metric": "interactions",
+            "value": 120.0,
+            "value_previous": 0.0,
+            "value_change": 120.0,
+            "value_change_rel": None,
+        },
+        {
+            "metric": "service_level",
+            "value": 0.8,
+            "value_previous": 0.5,
+            "value_change": pytest.approx(0.3),
+            "value_change_rel": pytest.approx(0.6),
+        },
     ]
     alone = ok.compare_periods({"interactions": 7}, None)
     assert alone.row(0) == ("interactions", 7.0, None, None, None)
@@ -421,8 +596,12 @@ def test_headline_numbers_by_hand():
             "customer_id": ["C-1", "C-1", "C-2", "C-3"],
         }
     ).with_columns(
-        start_date_time=pl.select(pl.datetime_range(start, start + pl.duration(hours=3), "1h")).to_series(),
-        end_date_time=pl.select(pl.datetime_range(start, start + pl.duration(hours=3), "1h")).to_series(),
+        start_date_time=pl.select(
+            pl.datetime_range(start, start + pl.duration(hours=3), "1h")
+        ).to_series(),
+        end_date_time=pl.select(
+            pl.datetime_range(start, start + pl.duration(hours=3), "1h")
+        ).to_series(),
     )
     numbers = ok.headline_numbers(frame, threshold=20)
     assert numbers["interactions"] == 4 and numbers["offered"] == 4 and numbers["customers"] == 3
@@ -438,13 +617,22 @@ def test_headline_numbers_by_hand():
 
 
 def test_report_table_writes_numbers_for_a_manager():
-    week = ok.compare_periods({"service_level": 0.812, "asa": 12.0, "interactions": 1234}, {"service_level": 0.8, "asa": 15.5, "interactions": 1000})
+    week = ok.compare_periods(
+        {"service_level": 0.812, "asa": 12.0, "interactions": 1234},
+        {"service_level": 0.8, "asa": 15.5, "interactions": 1000},
+    )
     page = ok.report_table(week, labels={"value": "This week"})._repr_html_()
     assert "<th>This week</th>" in page and "<th>Previous period</th>" in page
-    assert "<td>Service level</td><td>81.2%</td><td>80.0%</td><td>▲ +1.2 pp</td><td>▲ +1.5%</td>" in page
+    assert (
+        "<td>Service level</td><td>81.2%</td><td>80.0%</td><td>▲ +1.2 pp</td><td>▲ +1.5%</td>"
+        in page
+    )
     assert "<td>Average speed of answer</td><td>12.0 s</td><td>15.5 s</td><td>▼ -3.5 s</td>" in page
     assert "<td>1,234</td><td>1,000</td><td>▲ +234</td>" in page
-    table = ok.report_table(pl.DataFrame({"at": [dt.datetime(2024, 9, 9, 9, 11)], "note": [None]}), formats={"at": "datetime"})
+    table = ok.report_table(
+        pl.DataFrame({"at": [dt.datetime(2024, 9, 9, 9, 11)], "note": [None]}),
+        formats={"at": "datetime"},
+    )
     assert "<td>Mon 09 Sep 2024 09:11</td><td>–</td>" in table._repr_html_()
     with pytest.raises(ok.ParameterError, match="format 'pct'"):
         ok.report_table(pl.DataFrame({"a": [1]}), formats={"a": "pct"})
@@ -461,5 +649,6 @@ def test_read_results_merges_what_the_notebook_recorded(tmp_path):
     nb.cells = [nbformat.v4.new_markdown_cell("x"), cell]
     nbformat.write(nb, tmp_path / "r.ipynb")
     assert ok.read_results(tmp_path / "r.ipynb") == {"a": 1, "b": None}
-    assert report_module._jsonable({"t": dt.date(2024, 9, 9), "f": float("nan"), "df": pl.DataFrame({"x": [1]})}) == {
-        "t": "2024-09-09", "f": None, "df": [{"x": 1}]}
+    assert report_module._jsonable(
+        {"t": dt.date(2024, 9, 9), "f": float("nan"), "df": pl.DataFrame({"x": [1]})}
+    ) == {"t": "2024-09-09", "f": None, "df": [{"x": 1}]}

@@ -30,13 +30,21 @@ def rows(*entries: tuple[str | None, str | None, str | None, str]) -> pl.DataFra
             "end_date_time": [t(e[2]) if e[2] else None for e in entries],
             "interaction_status": [e[3] for e in entries],
         },
-        schema={"interaction_id": pl.String, "start_date_time": pl.Datetime("us", "UTC"),
-                "end_date_time": pl.Datetime("us", "UTC"), "interaction_status": pl.String},
+        schema={
+            "interaction_id": pl.String,
+            "start_date_time": pl.Datetime("us", "UTC"),
+            "end_date_time": pl.Datetime("us", "UTC"),
+            "interaction_status": pl.String,
+        },
     )
     frame = frame.with_columns(pl.col("start_date_time", "end_date_time").dt.convert_time_zone(TZ))
     schema = ok.canonical_schema(TZ)
     return frame.with_columns(
-        [pl.lit(None, dtype=schema[c]).alias(c) for c in ok.CANONICAL_COLUMNS if c not in frame.columns]
+        [
+            pl.lit(None, dtype=schema[c]).alias(c)
+            for c in ok.CANONICAL_COLUMNS
+            if c not in frame.columns
+        ]
     ).select(ok.CANONICAL_COLUMNS)
 
 
@@ -53,7 +61,12 @@ def test_rows_go_to_the_day_of_their_start_in_the_store_timezone(tmp_path):
         store.write(
             rows(
                 ("a", "2024-09-02 10:00", "2024-09-02 10:05", "FINISHED"),
-                ("b", "2024-09-02 23:30", "2024-09-02 23:35", "FINISHED"),  # 00:30 on the 3rd in Lisbon
+                (
+                    "b",
+                    "2024-09-02 23:30",
+                    "2024-09-02 23:35",
+                    "FINISHED",
+                ),  # 00:30 on the 3rd in Lisbon
                 ("c", None, "2024-09-03 12:00", "ABANDONED"),  # no start: by its end
                 ("d", None, None, "MISSED"),  # neither: by the first day of its span
             ),
@@ -67,21 +80,45 @@ def test_rows_go_to_the_day_of_their_start_in_the_store_timezone(tmp_path):
 
 def test_a_later_state_replaces_the_earlier_one_and_nothing_duplicates(tmp_path):
     with Store(tmp_path, timezone=TZ) as store:
-        store.write(rows(("a", "2024-09-02 10:00", None, "IN_PROGRESS"), ("b", "2024-09-02 11:00", None, "FINISHED")),
-                    span_start=t("2024-09-02 00:00"))
-        store.write(rows(("a", "2024-09-02 10:00", "2024-09-02 10:09", "FINISHED"), ("c", "2024-09-02 12:00", None, "MISSED")),
-                    span_start=t("2024-09-02 00:00"))
-    assert day_contents(store) == {"2024-09-02.parquet": [("a", "FINISHED"), ("b", "FINISHED"), ("c", "MISSED")]}
+        store.write(
+            rows(
+                ("a", "2024-09-02 10:00", None, "IN_PROGRESS"),
+                ("b", "2024-09-02 11:00", None, "FINISHED"),
+            ),
+            span_start=t("2024-09-02 00:00"),
+        )
+        store.write(
+            rows(
+                ("a", "2024-09-02 10:00", "2024-09-02 10:09", "FINISHED"),
+                ("c", "2024-09-02 12:00", None, "MISSED"),
+            ),
+            span_start=t("2024-09-02 00:00"),
+        )
+    assert day_contents(store) == {
+        "2024-09-02.parquet": [("a", "FINISHED"), ("b", "FINISHED"), ("c", "MISSED")]
+    }
     assert ok.load(tmp_path, timezone=TZ).height == 3
 
 
 def test_an_interaction_that_changes_day_leaves_its_old_file(tmp_path):
     with Store(tmp_path, timezone=TZ) as store:
-        store.write(rows(("a", None, "2024-09-04 10:00", "IN_PROGRESS"), ("z", "2024-09-04 09:00", None, "FINISHED")),
-                    span_start=t("2024-09-01 00:00"))
-        store.write(rows(("a", "2024-09-02 10:00", "2024-09-04 10:00", "FINISHED")), span_start=t("2024-09-01 00:00"))
-        store.write(rows(("y", "2024-09-05 10:00", None, "FINISHED")), span_start=t("2024-09-05 00:00"))
-        store.write(rows(("y", "2024-09-06 10:00", None, "FINISHED")), span_start=t("2024-09-05 00:00"))
+        store.write(
+            rows(
+                ("a", None, "2024-09-04 10:00", "IN_PROGRESS"),
+                ("z", "2024-09-04 09:00", None, "FINISHED"),
+            ),
+            span_start=t("2024-09-01 00:00"),
+        )
+        store.write(
+            rows(("a", "2024-09-02 10:00", "2024-09-04 10:00", "FINISHED")),
+            span_start=t("2024-09-01 00:00"),
+        )
+        store.write(
+            rows(("y", "2024-09-05 10:00", None, "FINISHED")), span_start=t("2024-09-05 00:00")
+        )
+        store.write(
+            rows(("y", "2024-09-06 10:00", None, "FINISHED")), span_start=t("2024-09-05 00:00")
+        )
     assert day_contents(store) == {
         "2024-09-02.parquet": [("a", "FINISHED")],
         "2024-09-04.parquet": [("z", "FINISHED")],
@@ -91,15 +128,24 @@ def test_an_interaction_that_changes_day_leaves_its_old_file(tmp_path):
 
 def test_an_interaction_leaves_a_day_the_same_batch_also_writes(tmp_path):
     with Store(tmp_path, timezone=TZ) as store:
-        store.write(rows(("a", "2024-09-02 10:00", None, "OPEN"), ("b", "2024-09-02 11:00", None, "OPEN")),
-                    span_start=t("2024-09-02 00:00"))
-        store.write(rows(("a", "2024-09-03 10:00", None, "MOVED"), ("b", "2024-09-02 11:00", None, "DONE")),
-                    span_start=t("2024-09-02 00:00"))
-    assert day_contents(store) == {"2024-09-02.parquet": [("b", "DONE")], "2024-09-03.parquet": [("a", "MOVED")]}
+        store.write(
+            rows(("a", "2024-09-02 10:00", None, "OPEN"), ("b", "2024-09-02 11:00", None, "OPEN")),
+            span_start=t("2024-09-02 00:00"),
+        )
+        store.write(
+            rows(("a", "2024-09-03 10:00", None, "MOVED"), ("b", "2024-09-02 11:00", None, "DONE")),
+            span_start=t("2024-09-02 00:00"),
+        )
+    assert day_contents(store) == {
+        "2024-09-02.parquet": [("b", "DONE")],
+        "2024-09-03.parquet": [("a", "MOVED")],
+    }
 
 
 def test_rows_without_an_interaction_id_are_kept_once(tmp_path):
-    batch = rows((None, "2024-09-02 10:00", None, "FINISHED"), (None, "2024-09-02 11:00", None, "FINISHED"))
+    batch = rows(
+        (None, "2024-09-02 10:00", None, "FINISHED"), (None, "2024-09-02 11:00", None, "FINISHED")
+    )
     with Store(tmp_path, timezone=TZ) as store:
         store.write(batch, span_start=t("2024-09-02 00:00"))
         store.write(batch, span_start=t("2024-09-02 00:00"))
@@ -107,15 +153,25 @@ def test_rows_without_an_interaction_id_are_kept_once(tmp_path):
 
 
 def test_the_store_reads_back_with_ok_load_and_ok_scan(tmp_path):
-    batch = rows(("a", "2024-09-02 10:00", None, "FINISHED"), ("b", "2024-09-05 10:00", None, "FINISHED"))
+    batch = rows(
+        ("a", "2024-09-02 10:00", None, "FINISHED"), ("b", "2024-09-05 10:00", None, "FINISHED")
+    )
     with Store(tmp_path, timezone=TZ) as store:
         store.write(batch, span_start=t("2024-09-02 00:00"))
-        store.mark_complete(t("2024-09-01 23:00"), t("2024-09-06 23:00"), fetched_at=t("2024-10-01 00:00"))
+        store.mark_complete(
+            t("2024-09-01 23:00"), t("2024-09-06 23:00"), fetched_at=t("2024-10-01 00:00")
+        )
     (tmp_path / ".2024-09-07.parquet.123.tmp").write_bytes(b"half a file")  # left by a killed fetch
     loaded = ok.load(tmp_path, timezone=TZ)
     assert_frame_equal(loaded.sort("interaction_id"), batch.sort("interaction_id"))
-    assert_frame_equal(ok.scan(tmp_path, timezone=TZ).collect().sort("interaction_id"), loaded.sort("interaction_id"))
-    assert_frame_equal(store.read(t("2024-09-04 23:00"), t("2024-09-06 23:00")), batch.filter(pl.col("interaction_id") == "b"))
+    assert_frame_equal(
+        ok.scan(tmp_path, timezone=TZ).collect().sort("interaction_id"),
+        loaded.sort("interaction_id"),
+    )
+    assert_frame_equal(
+        store.read(t("2024-09-04 23:00"), t("2024-09-06 23:00")),
+        batch.filter(pl.col("interaction_id") == "b"),
+    )
     # Opening the store to write cleans up what a killed fetch left.
     with Store(tmp_path, timezone=TZ):
         pass
@@ -124,7 +180,9 @@ def test_the_store_reads_back_with_ok_load_and_ok_scan(tmp_path):
 
 def test_files_are_replaced_atomically(tmp_path, monkeypatch):
     with Store(tmp_path, timezone=TZ) as store:
-        store.write(rows(("a", "2024-09-02 10:00", None, "FINISHED")), span_start=t("2024-09-02 00:00"))
+        store.write(
+            rows(("a", "2024-09-02 10:00", None, "FINISHED")), span_start=t("2024-09-02 00:00")
+        )
 
         def boom(self, file, *args, **kwargs):
             with open(file, "wb") as out:
@@ -133,7 +191,9 @@ def test_files_are_replaced_atomically(tmp_path, monkeypatch):
 
         monkeypatch.setattr(pl.DataFrame, "write_parquet", boom)
         with pytest.raises(OSError, match="disk full"):
-            store.write(rows(("a", "2024-09-02 10:00", None, "CHANGED")), span_start=t("2024-09-02 00:00"))
+            store.write(
+                rows(("a", "2024-09-02 10:00", None, "CHANGED")), span_start=t("2024-09-02 00:00")
+            )
         monkeypatch.undo()
     assert day_contents(store) == {"2024-09-02.parquet": [("a", "FINISHED")]}
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
@@ -141,10 +201,21 @@ def test_files_are_replaced_atomically(tmp_path, monkeypatch):
 
 def test_the_manifest_records_complete_spans_and_what_is_missing(tmp_path):
     with Store(tmp_path, timezone=TZ) as store:
-        assert store.missing(t("2024-09-01 00:00"), t("2024-09-10 00:00")) == [(t("2024-09-01 00:00"), t("2024-09-10 00:00"))]
-        store.mark_complete(t("2024-09-02 00:00"), t("2024-09-04 00:00"), fetched_at=t("2024-10-01 08:00"), job_id="j1")
-        store.mark_complete(t("2024-09-04 00:00"), t("2024-09-05 00:00"), fetched_at=t("2024-10-01 08:00"))
-        store.mark_complete(t("2024-09-07 00:00"), t("2024-09-08 00:00"), fetched_at=t("2024-10-01 08:00"))
+        assert store.missing(t("2024-09-01 00:00"), t("2024-09-10 00:00")) == [
+            (t("2024-09-01 00:00"), t("2024-09-10 00:00"))
+        ]
+        store.mark_complete(
+            t("2024-09-02 00:00"),
+            t("2024-09-04 00:00"),
+            fetched_at=t("2024-10-01 08:00"),
+            job_id="j1",
+        )
+        store.mark_complete(
+            t("2024-09-04 00:00"), t("2024-09-05 00:00"), fetched_at=t("2024-10-01 08:00")
+        )
+        store.mark_complete(
+            t("2024-09-07 00:00"), t("2024-09-08 00:00"), fetched_at=t("2024-10-01 08:00")
+        )
     reopened = Store(tmp_path)
     assert reopened.timezone == TZ
     assert reopened.missing(t("2024-09-01 00:00"), t("2024-09-10 00:00")) == [
@@ -155,12 +226,21 @@ def test_the_manifest_records_complete_spans_and_what_is_missing(tmp_path):
     assert reopened.missing(t("2024-09-02 12:00"), t("2024-09-04 12:00")) == []
     manifest = json.loads((tmp_path / "_manifest.json").read_text())
     assert manifest["timezone"] == TZ
-    assert manifest["complete"][0] == {"from": "2024-09-02T00:00:00Z", "to": "2024-09-04T00:00:00Z",
-                                       "fetched_at": "2024-10-01T08:00:00Z", "job_id": "j1"}
+    assert manifest["complete"][0] == {
+        "from": "2024-09-02T00:00:00Z",
+        "to": "2024-09-04T00:00:00Z",
+        "fetched_at": "2024-10-01T08:00:00Z",
+        "job_id": "j1",
+    }
 
 
 def test_span_arithmetic():
-    a, b, c, d = t("2024-09-01 00:00"), t("2024-09-02 00:00"), t("2024-09-03 00:00"), t("2024-09-04 00:00")
+    a, b, c, d = (
+        t("2024-09-01 00:00"),
+        t("2024-09-02 00:00"),
+        t("2024-09-03 00:00"),
+        t("2024-09-04 00:00"),
+    )
     assert merge_spans([(c, d), (a, b), (b, c)]) == [(a, d)]
     assert merge_spans([(a, c), (b, b)]) == [(a, c)]
     assert subtract_spans(a, d, [(b, c)]) == [(a, b), (c, d)]
@@ -171,11 +251,21 @@ def test_span_arithmetic():
 def test_a_store_keeps_one_timezone(tmp_path):
     with Store(tmp_path, timezone=TZ):
         pass
-    with pytest.raises(ok.ParameterError, match="holds times in Europe/Lisbon, not UTC; fetch with --timezone Europe/Lisbon"):
+    with pytest.raises(
+        ok.ParameterError,
+        match="holds times in Europe/Lisbon, not UTC; fetch with --timezone Europe/Lisbon",
+    ):
         Store(tmp_path, timezone="UTC")
-    with Store(tmp_path, timezone=TZ) as store, pytest.raises(ok.ParameterError, match="start_date_time as"):
-        store.write(rows(("a", "2024-09-02 10:00", None, "X")).with_columns(pl.col("start_date_time").dt.convert_time_zone("UTC")),
-                    span_start=t("2024-09-02 00:00"))
+    with (
+        Store(tmp_path, timezone=TZ) as store,
+        pytest.raises(ok.ParameterError, match="start_date_time as"),
+    ):
+        store.write(
+            rows(("a", "2024-09-02 10:00", None, "X")).with_columns(
+                pl.col("start_date_time").dt.convert_time_zone("UTC")
+            ),
+            span_start=t("2024-09-02 00:00"),
+        )
 
 
 def test_one_writer_at_a_time(tmp_path):
@@ -195,7 +285,9 @@ def test_a_broken_manifest_is_a_clear_error(tmp_path):
 
 def test_writing_needs_the_lock(tmp_path):
     with pytest.raises(RuntimeError, match="inside `with store:`"):
-        Store(tmp_path, timezone=TZ).write(rows(("a", "2024-09-02 10:00", None, "X")), span_start=t("2024-09-02 00:00"))
+        Store(tmp_path, timezone=TZ).write(
+            rows(("a", "2024-09-02 10:00", None, "X")), span_start=t("2024-09-02 00:00")
+        )
 
 
 def test_fetch_without_read_back_fills_the_store_and_returns_none(tmp_path):
@@ -208,8 +300,15 @@ def test_fetch_without_read_back_fills_the_store_and_returns_none(tmp_path):
     with TalkdeskStandIn(frame, job_seconds=0.05) as standin:
         with ExploreClient(Credentials.from_env(standin.environ())) as client:
             summary = FetchSummary(tmp_path / "store", "UTC", None, None)  # type: ignore[arg-type]
-            result = ok.fetch("2024-09-02", "2024-09-05", store=tmp_path / "store", client=client,
-                              progress=False, summary=summary, read=False)
+            result = ok.fetch(
+                "2024-09-02",
+                "2024-09-05",
+                store=tmp_path / "store",
+                client=client,
+                progress=False,
+                summary=summary,
+                read=False,
+            )
     assert result is None
     assert summary.rows == frame.height
     assert ok.load(tmp_path / "store").height == frame.height

@@ -1,7 +1,7 @@
 """``omnikit demo``: make sample report files and render every report from them.
 
-    omnikit demo                       # data/demo/ and reports/
-    omnikit demo --rows 100000 --out /tmp/reports
+omnikit demo                       # data/demo/ and reports/
+omnikit demo --rows 100000 --out /tmp/reports
 """
 
 from __future__ import annotations
@@ -24,11 +24,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
             "and render every report from them, as `omnikit report NAME --source DIR` would."
         ),
     )
-    parser.add_argument("--data", default="data/demo", metavar="DIR", help="folder for the sample files (default: data/demo)")
-    parser.add_argument("--out", default="reports", metavar="DIR", help="output folder (default: reports/)")
-    parser.add_argument("--rows", type=int, default=50_000, metavar="N", help="interactions to generate (default: 50000)")
+    parser.add_argument(
+        "--data",
+        default="data/demo",
+        metavar="DIR",
+        help="folder for the sample files (default: data/demo)",
+    )
+    parser.add_argument(
+        "--out", default="reports", metavar="DIR", help="output folder (default: reports/)"
+    )
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=50_000,
+        metavar="N",
+        help="interactions to generate (default: 50000)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--timezone", default="UTC", metavar="TZ", help="IANA timezone of the sample data (default: UTC)")
+    parser.add_argument(
+        "--timezone",
+        default="UTC",
+        metavar="TZ",
+        help="IANA timezone of the sample data (default: UTC)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -45,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
     began = time.perf_counter()
     written = synth_reports(data, args.rows, seed=args.seed, timezone=args.timezone)
     files = len(written) if written else len(list(data.iterdir()))
-    print(f"sample data: {args.rows:,} interactions in {files} files under {data}/ ({time.perf_counter() - began:.1f} s)")
+    print(
+        f"sample data: {args.rows:,} interactions in {files} files under {data}/ ({time.perf_counter() - began:.1f} s)"
+    )
     for name in list_reports():
         began = time.perf_counter()
         print(f"rendering {name} ...", end=" ", flush=True, file=sys.stdout)

@@ -29,25 +29,64 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
             "us, eu or ca) in the environment, or from --credentials FILE."
         ),
     )
-    parser.add_argument("--from", dest="start", required=True, metavar="DATE",
-                        help="first day (YYYY-MM-DD) or ISO date-time, included")
-    parser.add_argument("--to", dest="end", required=True, metavar="DATE",
-                        help="last day or date-time, excluded (clamped to now - 60 s)")
-    parser.add_argument("--timezone", default="UTC", metavar="TZ",
-                        help="IANA timezone of the dates and of the report (default: UTC)")
-    parser.add_argument("--store", default="data/omnikit-store", metavar="DIR",
-                        help="store directory (default: data/omnikit-store)")
-    parser.add_argument("--credentials", metavar="FILE",
-                        help="read the TALKDESK_* variables from this NAME=value file instead")
-    parser.add_argument("--max-jobs", type=int, default=4, metavar="N",
-                        help="report jobs to run at once (default: 4; Talkdesk allows 15 per account)")
-    parser.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS",
-                        help="give up after this long (default: 3600)")
-    parser.add_argument("--refetch", action="store_true",
-                        help="fetch spans the store already has, too (newer rows replace older)")
+    parser.add_argument(
+        "--from",
+        dest="start",
+        required=True,
+        metavar="DATE",
+        help="first day (YYYY-MM-DD) or ISO date-time, included",
+    )
+    parser.add_argument(
+        "--to",
+        dest="end",
+        required=True,
+        metavar="DATE",
+        help="last day or date-time, excluded (clamped to now - 60 s)",
+    )
+    parser.add_argument(
+        "--timezone",
+        default="UTC",
+        metavar="TZ",
+        help="IANA timezone of the dates and of the report (default: UTC)",
+    )
+    parser.add_argument(
+        "--store",
+        default="data/omnikit-store",
+        metavar="DIR",
+        help="store directory (default: data/omnikit-store)",
+    )
+    parser.add_argument(
+        "--credentials",
+        metavar="FILE",
+        help="read the TALKDESK_* variables from this NAME=value file instead",
+    )
+    parser.add_argument(
+        "--max-jobs",
+        type=int,
+        default=4,
+        metavar="N",
+        help="report jobs to run at once (default: 4; Talkdesk allows 15 per account)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="give up after this long (default: 3600)",
+    )
+    parser.add_argument(
+        "--refetch",
+        action="store_true",
+        help="fetch spans the store already has, too (newer rows replace older)",
+    )
     bar = parser.add_mutually_exclusive_group()
-    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
-                     help="always show a progress bar (default: when stderr is a terminal)")
+    bar.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="always show a progress bar (default: when stderr is a terminal)",
+    )
     bar.add_argument("--no-progress", dest="progress", action="store_false")
     parser.set_defaults(handler=run)
 
@@ -57,9 +96,13 @@ def run(args: argparse.Namespace) -> int:
     from .._store import FetchSummary, fetch
     from ..explore import Credentials, ExploreClient
 
-    credentials = Credentials.from_file(args.credentials) if args.credentials else Credentials.from_env()
+    credentials = (
+        Credentials.from_file(args.credentials) if args.credentials else Credentials.from_env()
+    )
     summary = FetchSummary(Path(args.store), args.timezone, None, None)  # type: ignore[arg-type]  # fetch fills them
-    with ExploreClient(credentials, max_concurrent_jobs=args.max_jobs, timeout=args.timeout) as client:
+    with ExploreClient(
+        credentials, max_concurrent_jobs=args.max_jobs, timeout=args.timeout
+    ) as client:
         fetch(
             args.start,
             args.end,

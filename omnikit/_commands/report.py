@@ -1,8 +1,8 @@
 """``omnikit report NAME``: execute a report notebook and export it as offline HTML.
 
-    omnikit report weekly_report --source data/ --end 2024-09-30 --timezone Europe/Lisbon
-    omnikit report wait_times --source week.json -p threshold 30 -p target 0.85
-    omnikit report --list
+omnikit report weekly_report --source data/ --end 2024-09-30 --timezone Europe/Lisbon
+omnikit report wait_times --source week.json -p threshold 30 -p target 0.85
+omnikit report --list
 """
 
 from __future__ import annotations
@@ -32,10 +32,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         metavar="PATH",
         help="report file, directory, glob or Parquet store (repeatable); default: sample data",
     )
-    parser.add_argument("--start", metavar="DATE", help="first day of the period (YYYY-MM-DD or ISO date-time), included")
-    parser.add_argument("--end", metavar="DATE", help="end of the period (YYYY-MM-DD or ISO date-time), excluded")
-    parser.add_argument("--timezone", default="UTC", metavar="TZ", help="IANA timezone of the data (default: UTC)")
-    parser.add_argument("--out", default="reports", metavar="DIR", help="output folder (default: reports/)")
+    parser.add_argument(
+        "--start",
+        metavar="DATE",
+        help="first day of the period (YYYY-MM-DD or ISO date-time), included",
+    )
+    parser.add_argument(
+        "--end", metavar="DATE", help="end of the period (YYYY-MM-DD or ISO date-time), excluded"
+    )
+    parser.add_argument(
+        "--timezone", default="UTC", metavar="TZ", help="IANA timezone of the data (default: UTC)"
+    )
+    parser.add_argument(
+        "--out", default="reports", metavar="DIR", help="output folder (default: reports/)"
+    )
     parser.add_argument(
         "-p",
         "--parameter",
@@ -51,8 +61,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         action="store_false",
         help="keep customer names and contacts (internal use only; do not share the output)",
     )
-    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="limit for one cell (default: 900)")
-    parser.add_argument("--kernel", default=None, metavar="NAME", help="Jupyter kernel (default: omnikit, else this Python)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="limit for one cell (default: 900)",
+    )
+    parser.add_argument(
+        "--kernel",
+        default=None,
+        metavar="NAME",
+        help="Jupyter kernel (default: omnikit, else this Python)",
+    )
     parser.set_defaults(handler=run, _parser=parser)
 
 
@@ -97,5 +118,8 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"{report.notebook}\n{report.html}")
     if not args.redact:
-        print("note: not redacted: this report shows customer names and contacts; do not share it", file=sys.stderr)
+        print(
+            "note: not redacted: this report shows customer names and contacts; do not share it",
+            file=sys.stderr,
+        )
     return 0

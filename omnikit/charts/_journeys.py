@@ -63,16 +63,32 @@ def transition_heatmap(
     >>> import omnikit as ok
     >>> chart = ok.charts.transition_heatmap(ok.channel_transitions(ok.load("report.json")))  # doctest: +SKIP
     """
-    frame = require_frame(transitions, ("from_channel", "to_channel", "transitions", "share"), "transition_heatmap", "ok.channel_transitions()")
+    frame = require_frame(
+        transitions,
+        ("from_channel", "to_channel", "transitions", "share"),
+        "transition_heatmap",
+        "ok.channel_transitions()",
+    )
     if value not in ("share", "transitions"):
-        raise ParameterError(f"transition_heatmap: value must be 'share' or 'transitions', not {value!r}")
+        raise ParameterError(
+            f"transition_heatmap: value must be 'share' or 'transitions', not {value!r}"
+        )
     if frame.select("from_channel", "to_channel").is_duplicated().any():
         raise ParameterError("transition_heatmap: more than one row per (from_channel, to_channel)")
-    channels = sorted({"(none)" if c is None else c for c in [*frame["from_channel"], *frame["to_channel"]]})
+    channels = sorted(
+        {"(none)" if c is None else c for c in [*frame["from_channel"], *frame["to_channel"]]}
+    )
     is_share = value == "share"
-    base = base_chart(frame, width=max(120, 56 * len(channels)), height=max(120, 40 * len(channels)))
+    base = base_chart(
+        frame, width=max(120, 56 * len(channels)), height=max(120, 40 * len(channels))
+    )
     encode = {
-        "x": alt.X("to_channel:N", title="Next step's channel", sort=channels, axis=alt.Axis(labelAngle=-35, orient="top")),
+        "x": alt.X(
+            "to_channel:N",
+            title="Next step's channel",
+            sort=channels,
+            axis=alt.Axis(labelAngle=-35, orient="top"),
+        ),
         "y": alt.Y("from_channel:N", title="Channel", sort=channels),
     }
     rect = base.mark_rect().encode(
@@ -97,7 +113,10 @@ def transition_heatmap(
         color=alt.condition(alt.datum[value] > threshold, alt.value("white"), alt.value("#222222")),
     )
     layered = alt.layer(rect, text).properties(
-        title=title_params(title or "Where journeys go next", "Channel of each step, and of the step after it, within a journey")
+        title=title_params(
+            title or "Where journeys go next",
+            "Channel of each step, and of the step after it, within a journey",
+        )
     )
     return themed(layered)
 
@@ -125,16 +144,26 @@ def top_paths_chart(paths: pl.DataFrame, *, title: str | None = None) -> alt.Top
     """
     frame = require_frame(paths, ("path", "journeys", "share"), "top_paths_chart", "ok.top_paths()")
     if frame["path"].is_duplicated().any():
-        raise ParameterError("top_paths_chart: more than one row per path; pass ok.top_paths() as returned")
-    frame = frame.select("path", "journeys", "share", first_channel=pl.col("path").str.split(" > ").list.first())
-    order = frame.sort(["journeys", "path"], descending=[True, False])["path"].fill_null("(none)").to_list()
+        raise ParameterError(
+            "top_paths_chart: more than one row per path; pass ok.top_paths() as returned"
+        )
+    frame = frame.select(
+        "path", "journeys", "share", first_channel=pl.col("path").str.split(" > ").list.first()
+    )
+    order = (
+        frame.sort(["journeys", "path"], descending=[True, False])["path"]
+        .fill_null("(none)")
+        .to_list()
+    )
     channels = sorted({"(none)" if c is None else c for c in frame["first_channel"]})
     base = base_chart(frame, height=max(60, 26 * frame.height))
     y = alt.Y("path:N", title=None, sort=order, axis=alt.Axis(labelLimit=320))
     bars = base.mark_bar().encode(
         y=y,
         x=alt.X("journeys:Q", title="Journeys"),
-        color=alt.Color("first_channel:N", title="First channel", scale=channel_color_scale(channels)),
+        color=alt.Color(
+            "first_channel:N", title="First channel", scale=channel_color_scale(channels)
+        ),
         tooltip=[
             alt.Tooltip("path:N", title="Path"),
             alt.Tooltip("journeys:Q", title="Journeys", format=",d"),
@@ -145,7 +174,10 @@ def top_paths_chart(paths: pl.DataFrame, *, title: str | None = None) -> alt.Top
         y=y, x="journeys:Q", text=alt.Text("share:Q", format=".1%")
     )
     layered = alt.layer(bars, labels).properties(
-        title=title_params(title or "Most common journeys", "Channels in order, repeats collapsed; label: share of all journeys")
+        title=title_params(
+            title or "Most common journeys",
+            "Channels in order, repeats collapsed; label: share of all journeys",
+        )
     )
     return themed(layered)
 
@@ -188,7 +220,12 @@ def customer_timeline(
     """
     from .._journeys import journeys
 
-    frame = require_frame(interactions, ("interaction_id", *TIMELINE_FIELDS), "customer_timeline", "ok.load() for one customer")
+    frame = require_frame(
+        interactions,
+        ("interaction_id", *TIMELINE_FIELDS),
+        "customer_timeline",
+        "ok.load() for one customer",
+    )
     if "customer_id" in frame.columns:
         if customer_id is not None:
             frame = frame.filter(pl.col("customer_id") == customer_id)
@@ -199,7 +236,9 @@ def customer_timeline(
                 "to pick one (or filter the frame first)"
             )
     elif customer_id is not None:
-        raise ParameterError("customer_timeline: customer_id given but the frame has no customer_id column")
+        raise ParameterError(
+            "customer_timeline: customer_id given but the frame has no customer_id column"
+        )
     frame = frame.filter(pl.col("start_date_time").is_not_null())
     if frame.is_empty():
         raise ParameterError("customer_timeline: no interaction with a start_date_time to draw")
@@ -209,20 +248,26 @@ def customer_timeline(
     steps = frame.select(TIMELINE_FIELDS).sort("start_date_time")
     channels = sorted({"(none)" if c is None else c for c in steps["interaction_type"]})
     x_scale = alt.Scale(type="utc")
-    band = alt.Chart(alt.Data(values=records(bands))).mark_rect(color="#eeeeee").encode(
-        x=alt.X("started_at:T", scale=x_scale, title="Time (report timezone)"),
-        x2="ended_at:T",
-        tooltip=[
-            alt.Tooltip("journey:Q", title="Journey"),
-            alt.Tooltip("path:N", title="Path"),
-            alt.Tooltip("interactions:Q", title="Interactions"),
-        ],
+    band = (
+        alt.Chart(alt.Data(values=records(bands)))
+        .mark_rect(color="#eeeeee")
+        .encode(
+            x=alt.X("started_at:T", scale=x_scale, title="Time (report timezone)"),
+            x2="ended_at:T",
+            tooltip=[
+                alt.Tooltip("journey:Q", title="Journey"),
+                alt.Tooltip("path:N", title="Path"),
+                alt.Tooltip("interactions:Q", title="Interactions"),
+            ],
+        )
     )
     base = base_chart(steps, height=max(80, 36 * len(channels)))
     y = alt.Y("interaction_type:N", title="Channel", sort=channels)
     color = alt.Color("interaction_type:N", title="Channel", scale=channel_color_scale(channels))
     tooltip = [
-        alt.Tooltip("start_date_time:T", title="Start", timeUnit="utcyearmonthdatehoursminutesseconds"),
+        alt.Tooltip(
+            "start_date_time:T", title="Start", timeUnit="utcyearmonthdatehoursminutesseconds"
+        ),
         alt.Tooltip("interaction_type:N", title="Channel"),
         alt.Tooltip("interaction_status:N", title="Status"),
         alt.Tooltip("interaction_direction:N", title="Direction"),
@@ -230,14 +275,22 @@ def customer_timeline(
         alt.Tooltip("waiting_time:Q", title="Wait (s)"),
         alt.Tooltip("duration:Q", title="Duration (s)"),
     ]
-    spans = base.mark_bar(height=10, opacity=0.5).encode(
-        x=alt.X("start_date_time:T", scale=x_scale), x2="end_date_time:T", y=y, color=color
-    ).transform_filter("datum.end_date_time != null")
+    spans = (
+        base.mark_bar(height=10, opacity=0.5)
+        .encode(x=alt.X("start_date_time:T", scale=x_scale), x2="end_date_time:T", y=y, color=color)
+        .transform_filter("datum.end_date_time != null")
+    )
     points = base.mark_point(filled=True, size=90, opacity=1).encode(
-        x=alt.X("start_date_time:T", scale=x_scale), y=y, color=color, shape=alt.Shape("agent_type:N", title="Agent"), tooltip=tooltip
+        x=alt.X("start_date_time:T", scale=x_scale),
+        y=y,
+        color=color,
+        shape=alt.Shape("agent_type:N", title="Agent"),
+        tooltip=tooltip,
     )
     layered = alt.layer(band, spans, points).properties(
         width=560,
-        title=title_params(title or "One customer's interactions", "Grey bands: journeys; bars: start to end"),
+        title=title_params(
+            title or "One customer's interactions", "Grey bands: journeys; bars: start to end"
+        ),
     )
     return themed(layered)

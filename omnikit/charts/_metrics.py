@@ -52,7 +52,9 @@ def _channels(frame: pl.DataFrame, column: str = _CHANNEL) -> list[str]:
 
 
 def _color(frame: pl.DataFrame, column: str = _CHANNEL) -> alt.Color:
-    return alt.Color(f"{column}:N", title="Channel", scale=channel_color_scale(_channels(frame, column)))
+    return alt.Color(
+        f"{column}:N", title="Channel", scale=channel_color_scale(_channels(frame, column))
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -96,7 +98,9 @@ def channel_mix_chart(
         grid.join(counts, on=["period", _CHANNEL], how="left", nulls_equal=True)
         .with_columns(pl.col("interactions").fill_null(0))  # every channel in every period
         .with_columns(share=pl.col("interactions") / pl.col("interactions").sum().over("period"))
-        .with_columns(period_label=pl.col("period").dt.replace_time_zone(None).dt.strftime("%Y-%m-%d %H:%M"))
+        .with_columns(
+            period_label=pl.col("period").dt.replace_time_zone(None).dt.strftime("%Y-%m-%d %H:%M")
+        )
         .sort("period", _CHANNEL, nulls_last=True)
     )
     y = (
@@ -104,7 +108,11 @@ def channel_mix_chart(
         if stack == "share"
         else alt.Y("interactions:Q", title="Interactions", stack="zero")
     )
-    subtitle = "Share of each period's interactions by channel" if stack == "share" else "Interactions per period by channel"
+    subtitle = (
+        "Share of each period's interactions by channel"
+        if stack == "share"
+        else "Interactions per period by channel"
+    )
     unplaced = int(mix.filter(pl.col("period").is_null())["interactions"].sum())
     if unplaced:
         subtitle += f" ({unplaced:,} interactions without a start time not shown)"
@@ -112,7 +120,9 @@ def channel_mix_chart(
     x = (
         alt.X("period:T", title="Period start (report timezone)", scale=alt.Scale(type="utc"))
         if mark == "area"  # bars: one band per period, labelled with its local start
-        else alt.X("period_label:O", title="Period start (report timezone)", axis=alt.Axis(labelAngle=-45))
+        else alt.X(
+            "period_label:O", title="Period start (report timezone)", axis=alt.Axis(labelAngle=-45)
+        )
     )
     chart = (base.mark_area(opacity=0.9) if mark == "area" else base.mark_bar()).encode(
         x=x,
@@ -148,7 +158,11 @@ def channel_share_chart(mix: pl.DataFrame, *, title: str | None = None) -> alt.T
     base = base_chart(data, height=alt.Step(26))
     bars = base.mark_bar().encode(
         x=alt.X("share:Q", title="Share of interactions", axis=alt.Axis(format="%")),
-        y=alt.Y(f"{_CHANNEL}:N", title="Channel", sort=[r[_CHANNEL] for r in records(data.select(_CHANNEL))]),
+        y=alt.Y(
+            f"{_CHANNEL}:N",
+            title="Channel",
+            sort=[r[_CHANNEL] for r in records(data.select(_CHANNEL))],
+        ),
         color=alt.Color(f"{_CHANNEL}:N", legend=None, scale=channel_color_scale(_channels(data))),
         tooltip=[
             alt.Tooltip(f"{_CHANNEL}:N", title="Channel"),
@@ -200,18 +214,25 @@ def wait_time_chart(
     """
     func = "wait_time_chart"
     hist = _require(
-        histogram, [_CHANNEL, "bin_start", "bin_end", "count", "share", "cumulative_share"], func, "wait_time_histogram"
+        histogram,
+        [_CHANNEL, "bin_start", "bin_end", "count", "share", "cumulative_share"],
+        func,
+        "wait_time_histogram",
     )
     _one_row_per(hist, [_CHANNEL, "bin_start"], func, "wait_time_histogram")
     if kind not in ("ecdf", "histogram"):
         raise ParameterError(f"{func}: kind= must be 'ecdf' or 'histogram', got {kind!r}")
     scale = _time_scale(x_scale, func)
-    rules = pl.DataFrame(schema={_CHANNEL: pl.String, "percentile": pl.String, "seconds": pl.Float64})
+    rules = pl.DataFrame(
+        schema={_CHANNEL: pl.String, "percentile": pl.String, "seconds": pl.Float64}
+    )
     if stats is not None:
         stats = _require(stats, [_CHANNEL, *marks], func, "wait_time_stats")
         _one_row_per(stats, [_CHANNEL], func, "wait_time_stats")
         rules = (
-            stats.unpivot(index=_CHANNEL, on=list(marks), variable_name="percentile", value_name="seconds")
+            stats.unpivot(
+                index=_CHANNEL, on=list(marks), variable_name="percentile", value_name="seconds"
+            )
             .with_columns(pl.col("seconds").cast(pl.Float64))
             .filter(pl.col("seconds").is_not_null())
         )
@@ -219,7 +240,12 @@ def wait_time_chart(
     axis = _time_axis(x_scale, float(hist.filter(pl.col("count") > 0)["bin_end"].max() or 0))
     color = _color(pl.concat([hist.select(_CHANNEL), rules.select(_CHANNEL)]))
     dash = alt.StrokeDash(
-        "percentile:N", title="Percentile", scale=alt.Scale(domain=list(marks), range=[[1, 0], [6, 3], [2, 2], [8, 2, 2, 2]][: len(marks)] or [[1, 0]])
+        "percentile:N",
+        title="Percentile",
+        scale=alt.Scale(
+            domain=list(marks),
+            range=[[1, 0], [6, 3], [2, 2], [8, 2, 2, 2]][: len(marks)] or [[1, 0]],
+        ),
     )
     rule_tooltip = [
         alt.Tooltip(f"{_CHANNEL}:N", title="Channel"),
@@ -228,12 +254,18 @@ def wait_time_chart(
     ]
     subtitle = "Marked: " + ", ".join(marks) if stats is not None else None
     if kind == "ecdf":
-        start = hist.filter(pl.col("bin") == 0).with_columns(bin_end=pl.col("bin_start"), cumulative_share=pl.lit(0.0))
+        start = hist.filter(pl.col("bin") == 0).with_columns(
+            bin_end=pl.col("bin_start"), cumulative_share=pl.lit(0.0)
+        )
         points = pl.concat([start, hist]).sort(_CHANNEL, "bin_end", nulls_last=True)
         base = base_chart(points)
         lines = base.mark_line(interpolate="linear").encode(
             x=alt.X("bin_end:Q", title="Waiting time (s)", scale=scale, axis=axis),
-            y=alt.Y("cumulative_share:Q", title="Share of waits shorter (cumulative)", axis=alt.Axis(format="%")),
+            y=alt.Y(
+                "cumulative_share:Q",
+                title="Share of waits shorter (cumulative)",
+                axis=alt.Axis(format="%"),
+            ),
             color=color,
             tooltip=[
                 alt.Tooltip(f"{_CHANNEL}:N", title="Channel"),
@@ -246,25 +278,37 @@ def wait_time_chart(
             layers.append(
                 alt.Chart(alt.Data(values=records(rules)))
                 .mark_rule(strokeWidth=1.5)
-                .encode(x=alt.X("seconds:Q", scale=scale), color=color, strokeDash=dash, tooltip=rule_tooltip)
+                .encode(
+                    x=alt.X("seconds:Q", scale=scale),
+                    color=color,
+                    strokeDash=dash,
+                    tooltip=rule_tooltip,
+                )
             )
         heading = title_params(title or "Waiting time distribution", subtitle)
         return themed(alt.layer(*layers).properties(title=heading))
-    combined = pl.concat([hist.with_columns(layer=pl.lit("bin")), rules.with_columns(layer=pl.lit("rule"))], how="diagonal_relaxed")
+    combined = pl.concat(
+        [hist.with_columns(layer=pl.lit("bin")), rules.with_columns(layer=pl.lit("rule"))],
+        how="diagonal_relaxed",
+    )
     base = alt.Chart().properties(width=_FACET_WIDTH, height=90)
-    bars = base.transform_filter(alt.datum.layer == "bin").mark_rect().encode(
-        x=alt.X("bin_start:Q", title="Waiting time (s)", scale=scale, axis=axis),
-        x2="bin_end:Q",
-        y=alt.Y("share:Q", title="Share", axis=alt.Axis(format="%")),
-        y2=alt.datum(0),
-        color=color,
-        tooltip=[
-            alt.Tooltip(f"{_CHANNEL}:N", title="Channel"),
-            alt.Tooltip("bin_start:Q", title="From (s)"),
-            alt.Tooltip("bin_end:Q", title="To (s, excluded)"),
-            alt.Tooltip("count:Q", title="Interactions", format=","),
-            alt.Tooltip("share:Q", title="Share", format=".1%"),
-        ],
+    bars = (
+        base.transform_filter(alt.datum.layer == "bin")
+        .mark_rect()
+        .encode(
+            x=alt.X("bin_start:Q", title="Waiting time (s)", scale=scale, axis=axis),
+            x2="bin_end:Q",
+            y=alt.Y("share:Q", title="Share", axis=alt.Axis(format="%")),
+            y2=alt.datum(0),
+            color=color,
+            tooltip=[
+                alt.Tooltip(f"{_CHANNEL}:N", title="Channel"),
+                alt.Tooltip("bin_start:Q", title="From (s)"),
+                alt.Tooltip("bin_end:Q", title="To (s, excluded)"),
+                alt.Tooltip("count:Q", title="Interactions", format=","),
+                alt.Tooltip("share:Q", title="Share", format=".1%"),
+            ],
+        )
     )
     layers = [bars]
     if rules.height:
@@ -273,9 +317,15 @@ def wait_time_chart(
             .mark_rule(color="#333333", strokeWidth=1.5)
             .encode(x="seconds:Q", strokeDash=dash, tooltip=rule_tooltip)
         )
-    chart = alt.layer(*layers, data=alt.Data(values=records(combined))).facet(
-        row=alt.Row(f"{_CHANNEL}:N", title="Channel", header=alt.Header(labelAngle=0, labelAlign="left"))
-    ).properties(title=title_params(title or "Waiting time distribution", subtitle))
+    chart = (
+        alt.layer(*layers, data=alt.Data(values=records(combined)))
+        .facet(
+            row=alt.Row(
+                f"{_CHANNEL}:N", title="Channel", header=alt.Header(labelAngle=0, labelAlign="left")
+            )
+        )
+        .properties(title=title_params(title or "Waiting time distribution", subtitle))
+    )
     return themed(chart)
 
 
@@ -307,16 +357,36 @@ def service_level_chart(
     >>> ok.charts.service_level_chart(ok.service_level(df, threshold=30), target=0.8, threshold=30)  # doctest: +SKIP
     """
     func = "service_level_chart"
-    data = _require(service, [_CHANNEL, "service_level", "offered", "answered_within", "abandon_rate", "asa"], func, "service_level")
+    data = _require(
+        service,
+        [_CHANNEL, "service_level", "offered", "answered_within", "abandon_rate", "asa"],
+        func,
+        "service_level",
+    )
     _one_row_per(data, [_CHANNEL], func, "service_level")
-    if target is not None and (isinstance(target, bool) or not isinstance(target, (int, float)) or not 0 <= target <= 1):
-        raise ParameterError(f"{func}: target= must be a share in [0, 1] (0.8 for 80 %), got {target!r}")
+    if target is not None and (
+        isinstance(target, bool) or not isinstance(target, (int, float)) or not 0 <= target <= 1
+    ):
+        raise ParameterError(
+            f"{func}: target= must be a share in [0, 1] (0.8 for 80 %), got {target!r}"
+        )
     data = data.sort(_CHANNEL, nulls_last=True)
-    within = f"answered within {threshold:g} s" if threshold is not None else "answered within the threshold"
-    subtitle = f"Share of offered INBOUND interactions {within}" + (f"; target {target:.0%}" if target is not None else "")
+    within = (
+        f"answered within {threshold:g} s"
+        if threshold is not None
+        else "answered within the threshold"
+    )
+    subtitle = f"Share of offered INBOUND interactions {within}" + (
+        f"; target {target:.0%}" if target is not None else ""
+    )
     base = base_chart(data, height=alt.Step(26))
     bars = base.mark_bar().encode(
-        x=alt.X("service_level:Q", title="Service level (%)", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        x=alt.X(
+            "service_level:Q",
+            title="Service level (%)",
+            axis=alt.Axis(format="%"),
+            scale=alt.Scale(domain=[0, 1]),
+        ),
         y=alt.Y(f"{_CHANNEL}:N", title="Channel"),
         color=alt.Color(f"{_CHANNEL}:N", legend=None, scale=channel_color_scale(_channels(data))),
         tooltip=[
@@ -407,7 +477,9 @@ def survival_chart(
         channels.join(grid, how="cross")
         .sort(_CHANNEL, "t")
         .join_asof(
-            data.select(_CHANNEL, pl.col("time").cast(pl.Float64), "survival", "at_risk").sort(_CHANNEL, "time"),
+            data.select(_CHANNEL, pl.col("time").cast(pl.Float64), "survival", "at_risk").sort(
+                _CHANNEL, "time"
+            ),
             left_on="t",
             right_on="time",
             by=_CHANNEL,
@@ -423,7 +495,12 @@ def survival_chart(
     )
     chart = base.mark_line(interpolate="step-after").encode(
         x=alt.X("time:Q", title="Waiting time (s)", scale=scale, axis=_time_axis(x_scale, tmax)),
-        y=alt.Y("survival:Q", title="Still waiting (%)", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y(
+            "survival:Q",
+            title="Still waiting (%)",
+            axis=alt.Axis(format="%"),
+            scale=alt.Scale(domain=[0, 1]),
+        ),
         color=_color(curve),
         tooltip=[
             alt.Tooltip(f"{_CHANNEL}:N", title="Channel"),
@@ -458,44 +535,78 @@ def hourly_heatmap(profile: pl.DataFrame, *, title: str | None = None) -> alt.To
     data = _require(profile, ["weekday", "hour"], func, "hourly_profile")
     values = [v for v in _HOURLY if v in data.columns]
     if len(values) != 1:
-        raise ParameterError(f"{func}: the frame must have one of the columns volume, median_wait, service_level (from ok.hourly_profile)")
+        raise ParameterError(
+            f"{func}: the frame must have one of the columns volume, median_wait, service_level (from ok.hourly_profile)"
+        )
     value = values[0]
     label, scheme, fmt = _HOURLY[value]
     count = {"volume": None, "median_wait": "n", "service_level": "offered"}[value]
     keys = [c for c in data.columns if c not in ("weekday", "hour", value, count)]
     if len(keys) > 1:
-        raise ParameterError(f"{func}: the frame is split by {', '.join(keys)}; chart at most one by= column")
+        raise ParameterError(
+            f"{func}: the frame is split by {', '.join(keys)}; chart at most one by= column"
+        )
     _one_row_per(data, [*keys, "weekday", "hour"], func, "hourly_profile")
     data = data.with_columns(
-        day=pl.col("weekday").replace_strict(dict(enumerate(_WEEKDAYS, start=1)), return_dtype=pl.String),
-        hours=pl.format("{}:00–{}:00", pl.col("hour").cast(pl.String).str.zfill(2), (pl.col("hour") + 1).cast(pl.String).str.zfill(2)),
+        day=pl.col("weekday").replace_strict(
+            dict(enumerate(_WEEKDAYS, start=1)), return_dtype=pl.String
+        ),
+        hours=pl.format(
+            "{}:00–{}:00",
+            pl.col("hour").cast(pl.String).str.zfill(2),
+            (pl.col("hour") + 1).cast(pl.String).str.zfill(2),
+        ),
     )
-    color_scale = alt.Scale(scheme=scheme, domain=[0, 1]) if value == "service_level" else alt.Scale(scheme=scheme)
+    color_scale = (
+        alt.Scale(scheme=scheme, domain=[0, 1])
+        if value == "service_level"
+        else alt.Scale(scheme=scheme)
+    )
     tooltip = [
         alt.Tooltip("day:N", title="Day"),
         alt.Tooltip("hours:N", title="Hour"),
         alt.Tooltip(f"{value}:Q", title=label, format=fmt),
     ]
     if count:
-        tooltip.append(alt.Tooltip(f"{count}:Q", title="Waits" if count == "n" else "Offered", format=","))
+        tooltip.append(
+            alt.Tooltip(f"{count}:Q", title="Waits" if count == "n" else "Offered", format=",")
+        )
     for key in keys:
         tooltip.insert(0, alt.Tooltip(f"{key}:N", title="Channel" if key == _CHANNEL else key))
     subtitle = "Hour of week in the report's timezone"
     encode = {
         "x": alt.X("hour:O", title="Hour of day"),
         "y": alt.Y("day:N", title=None, sort=list(_WEEKDAYS)),
-        "color": alt.Color(f"{value}:Q", title=label, scale=color_scale, legend=alt.Legend(format=fmt)),
+        "color": alt.Color(
+            f"{value}:Q", title=label, scale=color_scale, legend=alt.Legend(format=fmt)
+        ),
         "tooltip": tooltip,
     }
-    heading = title or {"volume": "Interactions by hour of week", "median_wait": "Median wait by hour of week", "service_level": "Service level by hour of week"}[value]
+    heading = (
+        title
+        or {
+            "volume": "Interactions by hour of week",
+            "median_wait": "Median wait by hour of week",
+            "service_level": "Service level by hour of week",
+        }[value]
+    )
     if not keys:
-        chart = base_chart(data, title=heading, subtitle=subtitle, width=alt.Step(22), height=alt.Step(22))
+        chart = base_chart(
+            data, title=heading, subtitle=subtitle, width=alt.Step(22), height=alt.Step(22)
+        )
         return themed(chart.mark_rect().encode(**encode))
-    chart = alt.Chart(alt.Data(values=records(data))).mark_rect().encode(**encode).properties(
-        width=alt.Step(22), height=alt.Step(22)
-    ).facet(
-        row=alt.Row(f"{keys[0]}:N", title="Channel" if keys[0] == _CHANNEL else keys[0], header=alt.Header(labelAngle=0, labelAlign="left"))
-    ).properties(
-        title=title_params(heading, subtitle)
+    chart = (
+        alt.Chart(alt.Data(values=records(data)))
+        .mark_rect()
+        .encode(**encode)
+        .properties(width=alt.Step(22), height=alt.Step(22))
+        .facet(
+            row=alt.Row(
+                f"{keys[0]}:N",
+                title="Channel" if keys[0] == _CHANNEL else keys[0],
+                header=alt.Header(labelAngle=0, labelAlign="left"),
+            )
+        )
+        .properties(title=title_params(heading, subtitle))
     )
     return themed(chart)

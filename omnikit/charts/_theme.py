@@ -130,7 +130,9 @@ def themed(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     return (
         chart.configure(font=FONT)
         .configure_title(fontSize=15, subtitleFontSize=12, subtitleColor="#555555", anchor="start")
-        .configure_axis(labelFontSize=11, titleFontSize=12, gridColor="#e6e6e6", domainColor="#888888")
+        .configure_axis(
+            labelFontSize=11, titleFontSize=12, gridColor="#e6e6e6", domainColor="#888888"
+        )
         .configure_legend(labelFontSize=11, titleFontSize=12, orient="right")
         .configure_view(stroke=None)
     )
@@ -143,7 +145,9 @@ def require_frame(frame: object, columns: Sequence[str], chart: str, source: str
     if isinstance(frame, pl.LazyFrame):
         frame = frame.collect()
     if not isinstance(frame, pl.DataFrame):
-        raise ParameterError(f"{chart}: expected the polars DataFrame returned by {source}, got {type(frame).__name__}")
+        raise ParameterError(
+            f"{chart}: expected the polars DataFrame returned by {source}, got {type(frame).__name__}"
+        )
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ParameterError(

@@ -197,7 +197,9 @@ class TalkdeskStandIn:
     def start(self) -> TalkdeskStandIn:
         """Start serving in background threads."""
         for server in (self._api, self._storage):
-            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+            thread = threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            )
             thread.start()
             self._threads.append(thread)
         return self
@@ -227,7 +229,11 @@ class TalkdeskStandIn:
         """Jobs created or processing right now, the other users' included."""
         now = time.monotonic()
         with self.lock:
-            return sum(1 for job in self.jobs.values() if job.status(now) in ("created", "processing", "uploading"))
+            return sum(
+                1
+                for job in self.jobs.values()
+                if job.status(now) in ("created", "processing", "uploading")
+            )
 
     def real_jobs(self) -> list[_Job]:
         """The jobs clients created (not the other users' ones), in creation order."""
@@ -270,8 +276,14 @@ class TalkdeskStandIn:
                 job_id = "busy-" + secrets.token_hex(6)
                 now = time.monotonic()
                 self.jobs[job_id] = _Job(
-                    job_id, dt.datetime.now(dt.timezone.utc), dt.datetime.now(dt.timezone.utc), "UTC",
-                    "json", now, now + faults.busy_seconds, phantom=True,
+                    job_id,
+                    dt.datetime.now(dt.timezone.utc),
+                    dt.datetime.now(dt.timezone.utc),
+                    "UTC",
+                    "json",
+                    now,
+                    now + faults.busy_seconds,
+                    phantom=True,
                 )
 
     def _create_job(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -282,7 +294,10 @@ class TalkdeskStandIn:
             start = dt.datetime.fromisoformat(body["timespan"]["from"])
             end = dt.datetime.fromisoformat(body["timespan"]["to"])
         except (KeyError, TypeError, ValueError):
-            return 400, {"code": "0000400", "message": "Invalid request body: name and timespan.from/to are required"}
+            return 400, {
+                "code": "0000400",
+                "message": "Invalid request body: name and timespan.from/to are required",
+            }
         del name
         try:
             zoneinfo.ZoneInfo(timezone)
@@ -303,13 +318,29 @@ class TalkdeskStandIn:
         self._add_busy_jobs()
         now = time.monotonic()
         with self.lock:
-            active = sum(1 for job in self.jobs.values() if job.status(now) in ("created", "processing", "uploading"))
+            active = sum(
+                1
+                for job in self.jobs.values()
+                if job.status(now) in ("created", "processing", "uploading")
+            )
             if active >= self.faults.max_jobs:
-                return 429, {"code": "0000429", "message": "Too many jobs running or queued for this account"}
+                return 429, {
+                    "code": "0000429",
+                    "message": "Too many jobs running or queued for this account",
+                }
             fail = self.faults.fail_jobs > 0
             if fail:
                 self.faults.fail_jobs -= 1
-            job = _Job(secrets.token_hex(16), start, end, timezone, fmt, now, now + self.job_seconds, fail=fail)
+            job = _Job(
+                secrets.token_hex(16),
+                start,
+                end,
+                timezone,
+                fmt,
+                now,
+                now + self.job_seconds,
+                fail=fail,
+            )
             self.jobs[job.id] = job
         threading.Thread(target=self._generate, args=(job,), daemon=True).start()
         return 202, {"job": self._job_json(job)}
@@ -331,7 +362,11 @@ class TalkdeskStandIn:
             "timezone": job.timezone,
             "format": job.format,
             "timespan": {"from": job.start.isoformat(), "to": job.end.isoformat()},
-            **({"error": "internal error while generating the report"} if status == "failed" else {}),
+            **(
+                {"error": "internal error while generating the report"}
+                if status == "failed"
+                else {}
+            ),
             "_links": {"self": {"href": f"{self.api_url}{_JOBS}/{job.id}"}},
         }
 
@@ -341,7 +376,9 @@ class TalkdeskStandIn:
             if expired:
                 self.faults.expired_urls -= 1
         expires = int(time.time() + (-5 if expired else self.url_ttl))
-        signature = hmac.new(self._signing_key, f"{job_id}:{expires}".encode(), hashlib.sha256).hexdigest()
+        signature = hmac.new(
+            self._signing_key, f"{job_id}:{expires}".encode(), hashlib.sha256
+        ).hexdigest()
         query = urllib.parse.urlencode({"X-Amz-Expires": expires, "X-Amz-Signature": signature})
         return f"{self.storage_url}/reports/{job_id}.bin?{query}"
 
@@ -352,8 +389,14 @@ class TalkdeskStandIn:
         try:
             expires = int(query["X-Amz-Expires"])
         except (KeyError, ValueError):
-            return 403, "AccessDenied: Query-string authentication requires the Signature and Expires", None
-        wanted = hmac.new(self._signing_key, f"{job_id}:{expires}".encode(), hashlib.sha256).hexdigest()
+            return (
+                403,
+                "AccessDenied: Query-string authentication requires the Signature and Expires",
+                None,
+            )
+        wanted = hmac.new(
+            self._signing_key, f"{job_id}:{expires}".encode(), hashlib.sha256
+        ).hexdigest()
         if not hmac.compare_digest(wanted, query.get("X-Amz-Signature", "")):
             return 403, "SignatureDoesNotMatch", None
         if time.time() > expires:
@@ -382,7 +425,9 @@ def vendor_frame(frame: pl.DataFrame, timezone: str) -> pl.DataFrame:
     for name, dtype in frame.schema.items():
         column = pl.col(name)
         if isinstance(dtype, pl.Datetime):
-            expr = column.dt.convert_time_zone(timezone).dt.strftime("%Y-%m-%d %H:%M:%S").fill_null("")
+            expr = (
+                column.dt.convert_time_zone(timezone).dt.strftime("%Y-%m-%d %H:%M:%S").fill_null("")
+            )
         elif dtype == pl.String:
             expr = column.fill_null("")
         else:
@@ -428,7 +473,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def standin(self) -> TalkdeskStandIn:
         return self.server.standin
 
-    def _send_json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+    def _send_json(
+        self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -510,9 +557,14 @@ class _ApiHandler(_Handler):
         standin = self.standin
         form = dict(urllib.parse.parse_qsl(body.decode()))
         header = self.headers.get("Authorization", "")
-        expected = base64.b64encode(f"{standin.client_id}:{standin.client_secret}".encode()).decode()
+        expected = base64.b64encode(
+            f"{standin.client_id}:{standin.client_secret}".encode()
+        ).decode()
         if not header.startswith("Basic ") or not hmac.compare_digest(header[6:], expected):
-            self._send_json(401, {"error": "invalid_client", "error_description": "Client authentication failed"})
+            self._send_json(
+                401,
+                {"error": "invalid_client", "error_description": "Client authentication failed"},
+            )
         elif form.get("grant_type") != "client_credentials":
             self._send_json(400, {"error": "unsupported_grant_type"})
         else:
@@ -521,7 +573,9 @@ class _ApiHandler(_Handler):
     def _authorized(self) -> bool:
         if self.standin._token_ok(self.headers.get("Authorization")):
             return True
-        self._send_json(401, {"code": "0000401", "message": "Unauthorized: the token is missing or expired"})
+        self._send_json(
+            401, {"code": "0000401", "message": "Unauthorized: the token is missing or expired"}
+        )
         return False
 
     def _burst(self) -> bool:
@@ -530,7 +584,9 @@ class _ApiHandler(_Handler):
             if faults.burst_503 <= 0:
                 return False
             faults.burst_503 -= 1
-        headers = {"Retry-After": f"{faults.retry_after:g}"} if faults.retry_after is not None else None
+        headers = (
+            {"Retry-After": f"{faults.retry_after:g}"} if faults.retry_after is not None else None
+        )
         self._send_json(503, {"code": "0000503", "message": "Service unavailable"}, headers)
         return True
 
