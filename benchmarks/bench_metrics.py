@@ -203,7 +203,7 @@ def makers(path: Path, timezone: str) -> dict:
 
     def omnikit_metric(name: str):
         code = compile(METRICS[name][0], name, "eval")
-        return lambda: eval(code, {"ok": ok, "lf": pl.scan_parquet(path)})  # noqa: S307
+        return lambda: eval(code, {"ok": ok, "lf": pl.scan_parquet(path)})
 
     def duckdb_metric(name: str):
         sql = METRICS[name][1]

@@ -7,22 +7,30 @@ The public surface is ``__all__``; ``tests/test_exported_members.py`` keeps it e
 Each line below re-exports one module's own ``__all__``.
 """
 
-from . import _errors, _io, _schema, _synth
-from ._errors import *  # noqa: F403
-from . import _export, _redact, _report
-from ._export import *  # noqa: F403
-from ._redact import *  # noqa: F403
-from ._report import *  # noqa: F403
-from ._io import *  # noqa: F403
-from . import _metrics
-from . import _customers, _journeys
-from ._metrics import *  # noqa: F403
-from ._customers import *  # noqa: F403
-from ._journeys import *  # noqa: F403
-from ._schema import *  # noqa: F403
-from . import _store
-from ._store import *  # noqa: F403
-from ._synth import *  # noqa: F403
+from . import (
+    _customers,
+    _errors,
+    _export,
+    _io,
+    _journeys,
+    _metrics,
+    _redact,
+    _report,
+    _schema,
+    _store,
+    _synth,
+)
+from ._customers import *
+from ._errors import *
+from ._export import *
+from ._io import *
+from ._journeys import *
+from ._metrics import *
+from ._redact import *
+from ._report import *
+from ._schema import *
+from ._store import *
+from ._synth import *
 from ._version import __version__
 
 

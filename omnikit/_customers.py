@@ -54,8 +54,8 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable
-from typing import IO
 from contextlib import ExitStack
+from typing import IO
 
 import numpy as np
 import phonenumbers
@@ -442,7 +442,7 @@ def _polars_reads(pattern: str) -> bool:
     return True
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _plain_national_rule(region: str | None) -> tuple[str, tuple[str, ...], tuple[int, ...]] | None:
     """What phonenumbers does with a plain national number of ``region``, read off its metadata.
 

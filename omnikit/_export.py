@@ -223,9 +223,8 @@ def export_html(
     >>> import omnikit as ok
     >>> page = ok.export_html("reports/weekly_report.ipynb", "reports/weekly_report.html")  # doctest: +SKIP
     """
-    import nbformat
-
     import jinja2
+    import nbformat
     from nbconvert import HTMLExporter
 
     name = "report"

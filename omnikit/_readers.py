@@ -36,12 +36,12 @@ from ._errors import ReportFormatError
 from ._schema import SECONDS_COLUMNS, normalize_name
 
 __all__ = [
+    "REPORT_SUFFIXES",
     "read_csv",
     "read_entries",
     "read_json",
     "read_ndjson",
     "read_parquet",
-    "REPORT_SUFFIXES",
 ]
 
 #: File suffixes ``ok.load`` reads, and the reader for each.

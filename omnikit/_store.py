@@ -51,11 +51,11 @@ _PARQUET: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
 
 
 def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _parse_iso(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).astimezone(dt.timezone.utc)
+    return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
 
 
 def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
@@ -155,7 +155,7 @@ class Store:
         self.path.mkdir(parents=True, exist_ok=True)
         if self.path.exists() and not self.path.is_dir():
             raise ParameterError(f"the store {self.path} is not a directory")
-        lock = open(self.path / LOCK, "a+")  # noqa: SIM115 -- held until __exit__
+        lock = open(self.path / LOCK, "a+")
         try:
             import fcntl
         except ImportError:  # pragma: no cover -- Windows: no advisory lock
@@ -229,9 +229,7 @@ class Store:
 
     def missing(self, start: dt.datetime, end: dt.datetime) -> list[Span]:
         """The parts of ``[start, end)`` the store does not have yet."""
-        return subtract_spans(
-            start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc), self.complete()
-        )
+        return subtract_spans(start.astimezone(dt.UTC), end.astimezone(dt.UTC), self.complete())
 
     def mark_complete(
         self, start: dt.datetime, end: dt.datetime, *, fetched_at: dt.datetime, job_id: str = ""

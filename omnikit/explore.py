@@ -311,7 +311,7 @@ def parse_when(value: str | dt.date | dt.datetime, timezone: str = "UTC") -> dt.
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(dt.timezone.utc)
+    return moment.astimezone(dt.UTC)
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -578,7 +578,7 @@ class ExploreClient:
             except ValueError:
                 try:
                     when = email.utils.parsedate_to_datetime(header)
-                    return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
+                    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
                 except (TypeError, ValueError):
                     pass
         return self._backoff_seconds(attempt)
@@ -840,7 +840,7 @@ class ExploreClient:
         finally:
             path.unlink(missing_ok=True)
             self._temp_files.discard(path)
-        return FetchedSpan(start, end, job_id, frame, dt.datetime.now(dt.timezone.utc))
+        return FetchedSpan(start, end, job_id, frame, dt.datetime.now(dt.UTC))
 
     # -- ranges -------------------------------------------------------------------------------
 
@@ -899,7 +899,7 @@ class ExploreClient:
                         span[0], span[1], timezone, deadline=deadline, download_dir=download_dir
                     )
                     results.put((span, part, None))
-                except BaseException as error:  # noqa: BLE001 -- handed to the caller below
+                except BaseException as error:
                     results.put((span, None, error))
 
         # Daemon threads: a worker blocked on a slow download must not keep a Ctrl-C'd
@@ -980,7 +980,7 @@ def clamp_range(
     finish = parse_when(end, timezone)
     if finish <= begin:
         raise ParameterError(f"--to ({end}) must come after --from ({start}): the range is empty")
-    latest = (now or dt.datetime.now(dt.timezone.utc)) - DATA_LAG
+    latest = (now or dt.datetime.now(dt.UTC)) - DATA_LAG
     if begin >= latest:
         raise ParameterError(
             f"--from ({start}) is in the future (or within the last minute, which Talkdesk has not "

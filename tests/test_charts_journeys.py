@@ -130,7 +130,7 @@ def test_customer_timeline_needs_one_customer(vendor_sample) -> None:
 
 def test_timeline_times_are_the_report_wall_clock() -> None:
     schema = ok.canonical_schema("Europe/Lisbon")
-    row = {c: None for c in schema}
+    row = dict.fromkeys(schema)
     row.update(
         interaction_id="a", interaction_type="VOICE", start_date_time=dt.datetime(2024, 9, 2, 9, 30)
     )

@@ -31,7 +31,7 @@ from omnikit.explore import (
 from omnikit.testing import Faults, TalkdeskStandIn
 
 TZ = "Europe/Lisbon"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def make_frame(
@@ -331,11 +331,13 @@ def test_refused_credentials_raise_authentication_error(talkdesk):
         token_url=talkdesk.token_url,
         api_url=talkdesk.api_url,
     )
-    with ExploreClient(creds, backoff=0.01) as client:
-        with pytest.raises(
+    with (
+        ExploreClient(creds, backoff=0.01) as client,
+        pytest.raises(
             ok.AuthenticationError, match="refused the credentials of client id 'omnikit-standin'"
-        ) as error:
-            client.fetch("2024-09-02", "2024-09-05", timezone=TZ)
+        ) as error,
+    ):
+        client.fetch("2024-09-02", "2024-09-05", timezone=TZ)
     assert "wrong-secret" not in str(error.value)
 
 

@@ -21,7 +21,7 @@ from omnikit.explore import parse_when
 from omnikit.testing import Faults, TalkdeskStandIn
 
 TZ = "America/New_York"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 FRAME = ok.synth_frame(1200, seed=11, start="2024-08-01", days=100, timezone="UTC").filter(
     # The second 01:00 hour of 2024-11-03 in New York reads back as the first (no offset in the
     # report's wall-clock times): leave those instants out so the round trip is exact.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
 import os
 import warnings
 from pathlib import Path
@@ -46,7 +45,7 @@ FIELDS = [
 
 def entry(interaction_id: str, **fields: Any) -> dict[str, Any]:
     """A vendor-format entry with every field, empty unless given."""
-    base: dict[str, Any] = {name: "" for name in FIELDS}
+    base: dict[str, Any] = dict.fromkeys(FIELDS, "")
     base.update(
         {
             "interaction_id": interaction_id,
@@ -250,13 +249,13 @@ def test_wall_clock_times_are_read_in_the_given_timezone() -> None:
     )
     assert df["start_date_time"].dtype == pl.Datetime("us", "Europe/Lisbon")
     assert df["start_date_time"].dt.convert_time_zone("UTC")[0] == dt.datetime(
-        2024, 1, 15, 9, tzinfo=dt.timezone.utc
+        2024, 1, 15, 9, tzinfo=dt.UTC
     )
     ny = ok.load(
         [entry("x", **{"start_date-time": "2024-01-15 09:00:00"})], timezone="America/New_York"
     )
     assert ny["start_date_time"].dt.convert_time_zone("UTC")[0] == dt.datetime(
-        2024, 1, 15, 14, tzinfo=dt.timezone.utc
+        2024, 1, 15, 14, tzinfo=dt.UTC
     )
 
 
@@ -266,7 +265,7 @@ def test_repeated_fall_back_hour_takes_the_earlier_instant() -> None:
         [entry("x", **{"start_date-time": "2024-10-27 01:30:00"})], timezone="Europe/Lisbon"
     )
     utc = df["start_date_time"].dt.convert_time_zone("UTC")[0]
-    assert utc == dt.datetime(2024, 10, 27, 0, 30, tzinfo=dt.timezone.utc)  # 01:30 WEST = 00:30 UTC
+    assert utc == dt.datetime(2024, 10, 27, 0, 30, tzinfo=dt.UTC)  # 01:30 WEST = 00:30 UTC
 
 
 def test_time_in_the_spring_forward_gap_is_a_bad_cell() -> None:
@@ -289,7 +288,7 @@ def test_iso_spellings_with_offsets_are_understood() -> None:
         entry("f", **{"start_date-time": "2024-09-05 10:00:00.250"}),
     ]
     df = ok.load(rows, timezone="UTC")
-    ten = dt.datetime(2024, 9, 5, 10, tzinfo=dt.timezone.utc)
+    ten = dt.datetime(2024, 9, 5, 10, tzinfo=dt.UTC)
     assert df["start_date_time"].to_list() == [ten, ten, ten, ten + dt.timedelta(milliseconds=250)]
 
 
@@ -480,7 +479,7 @@ FAST_CASES = {
         entry("a", notes='Said the parcel was "left at the door", then {}'),
         entry("b"),
     ],
-    "null everywhere": [{k: None for k in FIELDS} | {"interaction_id": "n"}, entry("b")],
+    "null everywhere": [dict.fromkeys(FIELDS) | {"interaction_id": "n"}, entry("b")],
 }
 
 

@@ -12,12 +12,11 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
+from test_load import FIELDS, write
 
 import omnikit as ok
 from omnikit import _readers
 from omnikit._io import canonicalize
-
-from test_load import FIELDS, write
 
 # Text that stresses the JSON fast path: quotes, braces, commas, colons, backslashes, unicode.
 TEXT = st.lists(

@@ -101,7 +101,7 @@ def test_channel_mix_every_day_truncates_in_the_frames_timezone():
     assert out.schema["period"] == pl.Datetime("us", "Europe/Lisbon")
     day = lambda d: dt.datetime(2024, 9, d).replace(
         tzinfo=__import__("zoneinfo").ZoneInfo("Europe/Lisbon")
-    )  # noqa: E731
+    )
     assert out.rows() == [
         (day(2), "CHAT", 1, 1 / 3),
         (day(2), "VOICE", 2, 2 / 3),

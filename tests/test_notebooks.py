@@ -296,7 +296,7 @@ def test_weekly_report_compares_the_last_week_with_the_one_before(rendered, sour
     loaded = ok.load(source, timezone=TIMEZONE)
     tz = zoneinfo.ZoneInfo(TIMEZONE)
     week = lambda a, b: (
-        loaded.filter(  # noqa: E731
+        loaded.filter(
             pl.col("start_date_time").is_between(
                 dt.datetime(2024, 9, a, tzinfo=tz),
                 dt.datetime(2024, 9, b, tzinfo=tz),

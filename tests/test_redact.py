@@ -13,7 +13,7 @@ import omnikit as ok
 def frame() -> pl.DataFrame:
     """Three interactions of two customers, with every identifying field filled in."""
     schema = ok.canonical_schema("UTC")
-    start = dt.datetime(2024, 9, 9, 9, 0, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2024, 9, 9, 9, 0, tzinfo=dt.UTC)
     rows = {
         "interaction_id": ["i1", "i2", "i3"],
         "waiting_time": [3, 40, None],

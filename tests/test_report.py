@@ -508,7 +508,7 @@ def test_report_data_without_a_source_makes_sample_data():
     data = ok.report_data(None, sample_rows=300, seed=3)
     assert (
         data.loaded == 300
-        and "sample data (300 synthetic interactions, seed 3)" == data.source_label
+        and data.source_label == "sample data (300 synthetic interactions, seed 3)"
     )
 
 

@@ -13,7 +13,7 @@ import omnikit as ok
 from omnikit._store import Store, merge_spans, subtract_spans
 
 TZ = "Europe/Lisbon"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def t(text: str) -> dt.datetime:

@@ -242,7 +242,7 @@ class TalkdeskStandIn:
 
     def expected(self, start: dt.datetime, end: dt.datetime) -> pl.DataFrame:
         """The rows a fetch of ``[start, end)`` should end with (as served)."""
-        start, end = start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc)
+        start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
         key = _time_key(self.frame)
         mask = (key >= start) & (key < end)
         return self.frame.filter(mask)
@@ -277,8 +277,8 @@ class TalkdeskStandIn:
                 now = time.monotonic()
                 self.jobs[job_id] = _Job(
                     job_id,
-                    dt.datetime.now(dt.timezone.utc),
-                    dt.datetime.now(dt.timezone.utc),
+                    dt.datetime.now(dt.UTC),
+                    dt.datetime.now(dt.UTC),
                     "UTC",
                     "json",
                     now,
@@ -313,7 +313,7 @@ class TalkdeskStandIn:
             return 400, {"code": "0000400", "message": "timespan.to must be after timespan.from"}
         if end - start > dt.timedelta(days=31):
             return 400, {"code": "0000400", "message": "timespan cannot exceed 31 days"}
-        if end > dt.datetime.now(dt.timezone.utc):
+        if end > dt.datetime.now(dt.UTC):
             return 400, {"code": "0000400", "message": "timespan.to cannot be in the future"}
         self._add_busy_jobs()
         now = time.monotonic()
@@ -466,7 +466,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     server: _Server
     name = "api"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 -- keep quiet
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     @property
@@ -505,7 +505,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 class _ApiHandler(_Handler):
     name = "api"
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self._body()
         if self.path == "/oauth/token":
             self._token(body)
@@ -524,7 +524,7 @@ class _ApiHandler(_Handler):
         else:
             self._send_json(404, {"code": "0000404", "message": "Not found"})
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         standin = self.standin
         if self.path.startswith(_JOBS + "/"):
             if not self._authorized() or self._burst():
@@ -594,7 +594,7 @@ class _ApiHandler(_Handler):
 class _StorageHandler(_Handler):
     name = "storage"
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         standin = self.standin
         if self.headers.get("Authorization"):
             # S3 refuses a presigned request that also carries an Authorization header.
