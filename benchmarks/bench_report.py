@@ -112,7 +112,7 @@ def run_command(args: list[str], env: dict[str, str]) -> tuple[float, float, flo
 
 
 def direct_seconds(source: Path, env: dict[str, str]) -> float:
-    notebook = Path(ok._report._notebook_path("weekly_report"))
+    notebook = Path(ok._parameters._notebook_path("weekly_report"))
     answer = subprocess.run(
         [sys.executable, "-c", DIRECT, str(notebook), str(source), "UTC"],
         env=env,

@@ -14,8 +14,12 @@ from . import (
     _io,
     _journeys,
     _metrics,
+    _parameters,
     _redact,
+    _render,
     _report,
+    _report_data,
+    _results,
     _schema,
     _store,
     _synth,
@@ -26,8 +30,12 @@ from ._export import *
 from ._io import *
 from ._journeys import *
 from ._metrics import *
+from ._parameters import *
 from ._redact import *
+from ._render import *
 from ._report import *
+from ._report_data import *
+from ._results import *
 from ._schema import *
 from ._store import *
 from ._synth import *
@@ -47,6 +55,10 @@ __all__ = [
     *_errors.__all__,
     *_export.__all__,
     *_redact.__all__,
+    *_parameters.__all__,
+    *_render.__all__,
+    *_report_data.__all__,
+    *_results.__all__,
     *_report.__all__,
     *_io.__all__,
     *_metrics.__all__,

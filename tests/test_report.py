@@ -22,7 +22,9 @@ import polars as pl
 import pytest
 
 import omnikit as ok
-import omnikit._report as report_module
+import omnikit._parameters as parameters_module
+import omnikit._render as render_module
+import omnikit._results as results_module
 from omnikit.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,7 +81,7 @@ def tiny_reports(tmp_path, monkeypatch) -> Path:
         "import sys\nimport omnikit as ok\n"
         "ok.record_results(executable=sys.executable, threshold=threshold, start=start, source=source, redact=redact)",
     )
-    monkeypatch.setattr(report_module, "_notebook_dirs", lambda: [folder])
+    monkeypatch.setattr(parameters_module, "_notebook_dirs", lambda: [folder])
     return folder
 
 
@@ -150,7 +152,7 @@ def test_command_line_errors_are_one_clear_line(tmp_path, capsys):
 
 def test_command_line_values_are_converted_to_the_declared_types():
     declared = ok.list_reports()["weekly_report"]
-    checked = report_module._validate(
+    checked = parameters_module._validate(
         "weekly_report",
         {
             "threshold": "30",
@@ -283,7 +285,7 @@ def test_demo_makes_sample_data_and_renders_every_report(tmp_path, monkeypatch, 
 
     def render(name, **kwargs):  # the rendering itself is tested above and in test_notebooks.py
         calls.append((name, kwargs))
-        return report_module.RenderedReport(
+        return render_module.RenderedReport(
             name,
             Path(kwargs["out"]) / f"{name}.ipynb",
             Path(kwargs["out"]) / f"{name}.html",
@@ -291,7 +293,7 @@ def test_demo_makes_sample_data_and_renders_every_report(tmp_path, monkeypatch, 
             0.0,
         )
 
-    monkeypatch.setattr(report_module, "render_report", render)
+    monkeypatch.setattr(render_module, "render_report", render)
     data, out = tmp_path / "data", tmp_path / "reports"
     code = main(
         [
@@ -375,7 +377,7 @@ def test_a_built_wheel_contains_the_notebooks_and_finds_them(tmp_path):
         [
             sys.executable,
             "-c",
-            "import json, omnikit._report as r; print(json.dumps({k: str(v) for k, v in r._notebooks().items()}))",
+            "import json, omnikit._parameters as r; print(json.dumps({k: str(v) for k, v in r._notebooks().items()}))",
         ],
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(installed)},
@@ -386,6 +388,21 @@ def test_a_built_wheel_contains_the_notebooks_and_finds_them(tmp_path):
     paths = json.loads(found.stdout)
     assert sorted(paths) == sorted(ok.list_reports())
     assert all(Path(p).is_relative_to(installed) for p in paths.values())
+    # papermill finds omnikit's engine through the wheel's entry point, before omnikit is imported
+    engine = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from papermill.engines import papermill_engines as e; "
+            "engine = e.get_engine('omnikit'); print(engine.__module__, engine.__qualname__)",
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(installed)},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert engine.stdout.split() == ["omnikit._engine", "KeepOnErrorEngine"]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -649,6 +666,6 @@ def test_read_results_merges_what_the_notebook_recorded(tmp_path):
     nb.cells = [nbformat.v4.new_markdown_cell("x"), cell]
     nbformat.write(nb, tmp_path / "r.ipynb")
     assert ok.read_results(tmp_path / "r.ipynb") == {"a": 1, "b": None}
-    assert report_module._jsonable(
+    assert results_module._jsonable(
         {"t": dt.date(2024, 9, 9), "f": float("nan"), "df": pl.DataFrame({"x": [1]})}
     ) == {"t": "2024-09-09", "f": None, "df": [{"x": 1}]}

@@ -53,7 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def run(args: argparse.Namespace) -> int:
     """Write the sample data, then render each report."""
     from .._errors import ParameterError
-    from .._report import list_reports, render_report
+    from .._parameters import list_reports
+    from .._render import render_report
     from .._synth import synth_reports
 
     if args.rows <= 0:

@@ -92,7 +92,8 @@ def _format_listing(reports: dict[str, dict[str, dict[str, object]]]) -> str:
 def run(args: argparse.Namespace) -> int:
     """Render one report, or list them."""
     from .._errors import ParameterError
-    from .._report import DEFAULT_TIMEOUT, list_reports, render_report
+    from .._parameters import list_reports
+    from .._render import DEFAULT_TIMEOUT, render_report
 
     if args.list:
         sys.stdout.write(_format_listing(list_reports()))

@@ -1,0 +1,244 @@
+"""Report notebooks and their parameters: found, described, and checked before a kernel starts.
+
+The report notebooks (``channel_mix``, ``wait_times``, ``journeys``, ``weekly_report``) live in
+the top-level ``notebooks/`` folder of the source tree and ship inside the wheel as
+``omnikit/notebooks/``. :func:`list_reports` describes each notebook's ``parameters`` cell (as
+``papermill --help-notebook`` does); :func:`_validate` converts the values a caller gives
+(possibly command-line strings) to the declared types and checks dates, timezones, durations
+and ranges, so a mistake is a :class:`~omnikit.ParameterError` before papermill starts a kernel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import re
+import warnings
+import zoneinfo
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ._errors import ParameterError
+
+__all__ = ["list_reports"]
+
+# Parameters that render_report sets itself from its own arguments.
+_OWN_PARAMETERS = ("source", "start", "end", "timezone", "redact")
+
+_DURATION = re.compile(r"^(\d+(ns|us|ms|s|m|h|d|w|mo|q|y))+$")
+_GLOB_CHARS = set("*?[")
+
+
+def _notebook_dirs() -> list[Path]:
+    package = Path(__file__).resolve().parent
+    # In a wheel: omnikit/notebooks/. In the source tree (editable install): ../notebooks/.
+    return [package / "notebooks", package.parent / "notebooks"]
+
+
+def _notebooks() -> dict[str, Path]:
+    for folder in _notebook_dirs():
+        found = {path.stem: path for path in sorted(folder.glob("*.ipynb"))}
+        if found:
+            return found
+    return {}
+
+
+def _notebook_path(name: str) -> Path:
+    notebooks = _notebooks()
+    if name not in notebooks:
+        known = ", ".join(sorted(notebooks)) or "none found"
+        raise ParameterError(f"no report named {name!r}; the reports are: {known}")
+    return notebooks[name]
+
+
+def list_reports() -> dict[str, dict[str, dict[str, Any]]]:
+    """Name every report and describe its parameters.
+
+    Returns
+    -------
+    ``{report name: {parameter name: {"type", "default", "help"}}}``, read from each notebook's
+    ``parameters`` cell (as ``papermill --help-notebook`` shows them).
+
+    Examples
+    --------
+    >>> import omnikit as ok
+    >>> sorted(ok.list_reports())
+    ['channel_mix', 'journeys', 'wait_times', 'weekly_report']
+    >>> ok.list_reports()["wait_times"]["threshold"]["type"]
+    'int'
+    """
+    return {name: _parameters_of(path) for name, path in _notebooks().items()}
+
+
+def _parameters_of(path: Path) -> dict[str, dict[str, Any]]:
+    from papermill.inspection import inspect_notebook
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found = inspect_notebook(str(path))
+    return {
+        name: {
+            "type": info.get("inferred_type_name") or "None",
+            "default": info.get("default"),
+            "help": info.get("help") or "",
+        }
+        for name, info in found.items()
+    }
+
+
+def _parse_date(value: object, name: str, timezone: str) -> dt.datetime | None:
+    """A DATE parameter as an aware datetime in ``timezone``: ``YYYY-MM-DD`` or ISO date-time."""
+    if value is None:
+        return None
+    tz = zoneinfo.ZoneInfo(timezone)
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, dt.date):
+        moment = dt.datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ParameterError(
+                f"{name}: {value!r} is not a date; write YYYY-MM-DD or an ISO date-time "
+                f"such as 2024-09-09T08:00"
+            ) from None
+    else:
+        raise ParameterError(f"{name}: expected a date (YYYY-MM-DD), got {value!r}")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment.astimezone(tz)
+
+
+def _check_timezone(timezone: object) -> str:
+    if not isinstance(timezone, str) or not timezone:
+        raise ParameterError(
+            f"timezone: expected an IANA name such as 'Europe/Lisbon', got {timezone!r}"
+        )
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ParameterError(
+            f"timezone: {timezone!r} is not a known IANA timezone (e.g. 'UTC', 'Europe/Lisbon')"
+        ) from None
+    return timezone
+
+
+def _coerce(name: str, value: Any, type_name: str) -> Any:
+    """Turn ``value`` (possibly a command-line string) into the parameter's declared type."""
+    kinds = set(re.findall(r"\b(None|bool|int|float|str|list)\b", type_name))
+    nullable = "None" in kinds or "Optional" in type_name or not kinds
+    if (
+        isinstance(value, str)
+        and nullable
+        and value.strip().lower() in ("none", "null")
+        and kinds != {"str"}
+    ):
+        return None
+    if value is None:
+        if nullable:
+            return None
+        raise ParameterError(f"parameter {name!r} may not be None (it is {type_name})")
+    if "bool" in kinds:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "yes", "1", "on"):
+            return True
+        if isinstance(value, str) and value.strip().lower() in ("false", "no", "0", "off"):
+            return False
+        raise ParameterError(f"parameter {name!r}: expected true or false, got {value!r}")
+    if "int" in kinds:
+        if isinstance(value, bool):
+            raise ParameterError(f"parameter {name!r}: expected a whole number, got {value!r}")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                pass
+        raise ParameterError(f"parameter {name!r}: expected a whole number, got {value!r}")
+    if "float" in kinds:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            result = float(value)
+        else:
+            try:
+                result = float(str(value).strip())
+            except ValueError:
+                raise ParameterError(
+                    f"parameter {name!r}: expected a number, got {value!r}"
+                ) from None
+        if not math.isfinite(result):
+            raise ParameterError(f"parameter {name!r}: expected a finite number, got {value!r}")
+        return result
+    if "list" in kinds:
+        if isinstance(value, (list, tuple)):
+            return [str(item) for item in value]
+        if isinstance(value, str) and "str" in kinds:
+            return value
+        raise ParameterError(f"parameter {name!r}: expected a list, got {value!r}")
+    if isinstance(value, (dt.date, Path)):
+        return str(value)
+    if not isinstance(value, str):
+        raise ParameterError(f"parameter {name!r}: expected text ({type_name}), got {value!r}")
+    return value
+
+
+def _check_sources(
+    sources: Sequence[str | os.PathLike[str]] | str | os.PathLike[str] | None,
+) -> list[str] | None:
+    if sources is None:
+        return None
+    if isinstance(sources, (str, os.PathLike)):
+        sources = [sources]
+    checked = []
+    for source in sources:
+        text = os.fspath(source)
+        if not text:
+            raise ParameterError("source: an empty path was given")
+        path = Path(text).expanduser()
+        if not (_GLOB_CHARS & set(text)) and not path.exists():
+            raise ParameterError(
+                f"source: {text!r} does not exist (give a report file, a directory or a glob)"
+            )
+        checked.append(str(path.resolve()) if path.exists() else str(path.absolute()))
+    return checked or None
+
+
+def _validate(
+    name: str, values: Mapping[str, Any], declared: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    unknown = sorted(set(values) - set(declared))
+    if unknown:
+        raise ParameterError(
+            f"report {name!r} has no parameter {', '.join(map(repr, unknown))}; "
+            f"its parameters are: {', '.join(declared)}"
+        )
+    checked = {key: _coerce(key, value, declared[key]["type"]) for key, value in values.items()}
+    timezone = _check_timezone(checked.get("timezone") or "UTC")
+    for key in ("start", "end"):
+        if checked.get(key) is not None:
+            checked[key] = _parse_date(checked[key], key, timezone).isoformat()
+    if checked.get("start") and checked.get("end"):
+        if dt.datetime.fromisoformat(checked["start"]) >= dt.datetime.fromisoformat(checked["end"]):
+            raise ParameterError(
+                f"start ({checked['start']}) must be before end ({checked['end']}); end is excluded"
+            )
+    for key, value in checked.items():
+        if (
+            key in ("gap", "window", "every")
+            and value is not None
+            and not _DURATION.match(str(value))
+        ):
+            raise ParameterError(
+                f"parameter {key!r}: {value!r} is not a duration such as '24h', '7d', '1w' or '30m'"
+            )
+        if key in ("threshold", "short_abandon", "top_n") and value is not None and value < 0:
+            raise ParameterError(f"parameter {key!r} must not be negative, got {value!r}")
+        if key == "target" and value is not None and not 0 <= value <= 1:
+            raise ParameterError(f"parameter 'target' is a share between 0 and 1, got {value!r}")
+    return checked
