@@ -17,11 +17,11 @@ from . import (
     _parameters,
     _redact,
     _render,
-    _report,
     _report_data,
     _results,
     _schema,
     _store,
+    _summary,
     _synth,
 )
 from ._customers import *
@@ -33,11 +33,11 @@ from ._metrics import *
 from ._parameters import *
 from ._redact import *
 from ._render import *
-from ._report import *
 from ._report_data import *
 from ._results import *
 from ._schema import *
 from ._store import *
+from ._summary import *
 from ._synth import *
 from ._version import __version__
 
@@ -59,12 +59,12 @@ __all__ = [
     *_render.__all__,
     *_report_data.__all__,
     *_results.__all__,
-    *_report.__all__,
     *_io.__all__,
     *_metrics.__all__,
     *_customers.__all__,
     *_journeys.__all__,
     *_schema.__all__,
     *_store.__all__,
+    *_summary.__all__,
     *_synth.__all__,
 ]

@@ -34,6 +34,7 @@ __all__ = [
     "SERVICE_LEVEL_FORMULAS",
     "channel_mix",
     "hourly_profile",
+    "median_patience",
     "service_level",
     "wait_time_histogram",
     "wait_time_stats",
@@ -947,6 +948,23 @@ def wait_time_survival(
         (unknown_df,) = _collect(_unknown_statuses(inbound, known))
         _warn_unknown(unknown_df, func, outcomes is not None)
     return result
+
+
+def median_patience(survival: pl.DataFrame) -> float | None:
+    """The wait after which half of the customers would have given up (Kaplan–Meier median).
+
+    The first ``time`` at which ``survival`` (from :func:`omnikit.wait_time_survival` with
+    ``by=None``) is at most 0.5; ``None`` when more than half were still waiting at the
+    longest wait seen (patience is then longer than the data can tell).
+
+    Examples
+    --------
+    >>> import polars as pl, omnikit as ok
+    >>> ok.median_patience(pl.DataFrame({"time": [10, 30, 60], "survival": [0.9, 0.5, 0.2]}))
+    30.0
+    """
+    reached = survival.filter(pl.col("survival") <= 0.5)
+    return None if reached.is_empty() else float(reached["time"].min())
 
 
 # --------------------------------------------------------------------------------------------

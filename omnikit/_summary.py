@@ -1,8 +1,8 @@
-"""Summaries for a report page: periods compared, the week at a glance, tables a manager can read.
+"""Summaries for a report page: the week at a glance, periods compared, tables a manager can read.
 
-- :func:`headline_numbers` gives the week at a glance, :func:`compare_periods` puts a metric
-  beside the previous period's with the change, :func:`report_table` shows a small frame as a
-  table a manager can read.
+:func:`headline_numbers` gives the week at a glance (one number each, from omnikit's own
+metrics), :func:`compare_periods` puts a metric beside the previous period's with the change,
+and :func:`report_table` shows a small frame (or a dict of headline numbers) as a plain table.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from typing import Any
 import polars as pl
 
 from ._errors import ParameterError
+from ._journeys import journeys, repeat_contacts
+from ._metrics import median_patience, service_level, wait_time_stats, wait_time_survival
 
 __all__ = [
     "ReportTable",
     "compare_periods",
     "headline_numbers",
-    "median_patience",
     "report_table",
 ]
 
@@ -120,23 +121,6 @@ def _numbers_frame(numbers: Mapping[str, Any]) -> pl.DataFrame:
     )
 
 
-def median_patience(survival: pl.DataFrame) -> float | None:
-    """The wait after which half of the customers would have given up (Kaplan–Meier median).
-
-    The first ``time`` at which ``survival`` (from :func:`omnikit.wait_time_survival` with
-    ``by=None``) is at most 0.5; ``None`` when more than half were still waiting at the
-    longest wait seen (patience is then longer than the data can tell).
-
-    Examples
-    --------
-    >>> import polars as pl, omnikit as ok
-    >>> ok.median_patience(pl.DataFrame({"time": [10, 30, 60], "survival": [0.9, 0.5, 0.2]}))
-    30.0
-    """
-    reached = survival.filter(pl.col("survival") <= 0.5)
-    return None if reached.is_empty() else float(reached["time"].min())
-
-
 def headline_numbers(
     df: pl.DataFrame,
     *,
@@ -152,7 +136,7 @@ def headline_numbers(
     Computed with omnikit's own functions over the whole frame (``by=None``): ``interactions``;
     ``offered``, ``service_level``, ``abandon_rate``, ``asa`` (:func:`omnikit.service_level`);
     ``median_wait`` and ``p90_wait`` (:func:`omnikit.wait_time_stats`); ``median_patience``
-    (:func:`median_patience`); ``customers`` (distinct ``customer_id``), ``journeys``,
+    (:func:`omnikit.median_patience`); ``customers`` (distinct ``customer_id``), ``journeys``,
     ``switched_share`` and ``bot_to_human_share`` (:func:`omnikit.journeys`, with ``gap``);
     ``repeat_rate`` (:func:`omnikit.repeat_contacts`, with ``window``).
 
@@ -166,9 +150,6 @@ def headline_numbers(
     >>> data = ok.report_data(None, compare=True)  # doctest: +SKIP
     >>> ok.compare_periods(ok.headline_numbers(data.frame), ok.headline_numbers(data.previous))  # doctest: +SKIP
     """
-    from ._journeys import journeys, repeat_contacts
-    from ._metrics import service_level, wait_time_stats, wait_time_survival
-
     if "customer_id" not in df.columns:
         raise ParameterError(
             "headline_numbers: resolve customers first (ok.resolve_customers or ok.report_data)"
