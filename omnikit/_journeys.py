@@ -4,7 +4,9 @@ A customer's interactions with a ``start_date_time``, ordered by (``start_date_t
 ``interaction_id``), form one journey until the next one starts more than ``gap`` after the
 previous one starts (exactly ``gap`` later still belongs to the same journey). Customers come from
 a ``customer_id`` column when the frame has one, otherwise from
-:func:`omnikit.resolve_customers` with the ``resolve_options`` given.
+:func:`omnikit.resolve_customers` with the resolution options given (``default_region``,
+``link_by_name``, ``max_contact_ids``: explicit keywords of every function here, with the
+defaults of :func:`omnikit.resolve_customers`).
 
 - :func:`journeys`: one row per journey (path, channels, answered, bot-to-human escalation);
 - :func:`channel_transitions`: from which channel to which the next step of a journey went;
@@ -19,15 +21,21 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from ._customers import check_resolve_options, resolve_customers
+from ._customers import resolve_customers
 from ._errors import ParameterError
-
-try:  # the metrics module owns the outcome of each status
-    from ._metrics import OUTCOMES as _OUTCOMES
-except ImportError:  # pragma: no cover - only while the metrics module is not there
-    _OUTCOMES = {"FINISHED": "answered", "ASSIGNED": "answered"}
+from ._metrics import OUTCOMES as _OUTCOMES
+from ._time import check_duration
+from ._validate import by_columns, check_columns, frame_type_error
+from .types import By, Duration, FrameLike
 
 __all__ = ["channel_transitions", "journeys", "repeat_contacts", "top_paths"]
+
+#: The defaults of :func:`omnikit.resolve_customers`' options, which these functions share.
+_RESOLVE_DEFAULTS: dict[str, object] = {
+    "default_region": "US",
+    "link_by_name": False,
+    "max_contact_ids": 3,
+}
 
 #: How a missing ``interaction_type`` is written in a ``path``.
 UNKNOWN_CHANNEL = "UNKNOWN"
@@ -43,22 +51,27 @@ _STEP_COLUMNS = (
 
 
 def journeys(
-    df: pl.DataFrame | pl.LazyFrame, *, gap: str | dt.timedelta = "24h", **resolve_options: object
+    df: FrameLike,
+    *,
+    gap: Duration = "24h",
+    default_region: str | None = "US",
+    link_by_name: bool = False,
+    max_contact_ids: int | None = 3,
 ) -> pl.DataFrame:
     """Return one row per customer journey.
 
     Parameters
     ----------
     df
-        A canonical frame, eager or lazy. With a ``customer_id`` column that one is used (and no
-        ``resolve_options`` may be given); otherwise customers are resolved first.
+        A canonical frame, eager or lazy. With a ``customer_id`` column that one is used (and the
+        resolution options must keep their defaults); otherwise customers are resolved first.
     gap
         A new journey starts when the next interaction starts more than ``gap`` after the
         previous one starts: a polars duration string (``"24h"``, ``"30m"``, ``"1d"``: calendar
         units follow the frame's timezone, as in ``Expr.dt.offset_by``) or a ``timedelta``.
-    **resolve_options
-        ``default_region``, ``link_by_name``, ``max_contact_ids`` for
-        :func:`omnikit.resolve_customers`.
+    default_region, link_by_name, max_contact_ids
+        How customers are resolved when ``df`` has no ``customer_id``: as in
+        :func:`omnikit.resolve_customers`, with its defaults.
 
     Returns
     -------
@@ -79,7 +92,8 @@ def journeys(
     >>> j = ok.journeys(ok.load("report.json"))  # doctest: +SKIP
     >>> j.select("path", "switched", "bot_to_human").head()  # doctest: +SKIP
     """
-    steps = _steps(_with_customers(df, resolve_options), gap)
+    options = _options(default_region, link_by_name, max_contact_ids)
+    steps = _steps(_with_customers(df, options, "journeys"), gap)
     answered = [status for status, outcome in _OUTCOMES.items() if outcome == "answered"]
     channel = pl.col("interaction_type")
     agent = pl.col("agent_type")
@@ -134,13 +148,18 @@ def journeys(
 
 
 def channel_transitions(
-    df: pl.DataFrame | pl.LazyFrame, *, gap: str | dt.timedelta = "24h", **resolve_options: object
+    df: FrameLike,
+    *,
+    gap: Duration = "24h",
+    default_region: str | None = "US",
+    link_by_name: bool = False,
+    max_contact_ids: int | None = 3,
 ) -> pl.DataFrame:
     """Count consecutive pairs of interactions within journeys, by channel.
 
     Parameters
     ----------
-    df, gap, **resolve_options
+    df, gap, default_region, link_by_name, max_contact_ids
         As in :func:`journeys`.
 
     Returns
@@ -155,7 +174,8 @@ def channel_transitions(
     >>> import omnikit as ok
     >>> ok.channel_transitions(ok.load("report.json"))  # doctest: +SKIP
     """
-    steps = _steps(_with_customers(df, resolve_options), gap)
+    options = _options(default_region, link_by_name, max_contact_ids)
+    steps = _steps(_with_customers(df, options, "channel_transitions"), gap)
     return (
         steps.select(
             from_channel=pl.col("interaction_type").shift(1),
@@ -174,11 +194,13 @@ def channel_transitions(
 
 
 def repeat_contacts(
-    df: pl.DataFrame | pl.LazyFrame,
+    df: FrameLike,
     *,
-    window: str | dt.timedelta = "7d",
-    by: str | Sequence[str] | None = None,
-    **resolve_options: object,
+    window: Duration = "7d",
+    by: By = None,
+    default_region: str | None = "US",
+    link_by_name: bool = False,
+    max_contact_ids: int | None = 3,
 ) -> pl.DataFrame:
     """Share of interactions after which the same customer came back within ``window``.
 
@@ -195,7 +217,7 @@ def repeat_contacts(
     by
         ``None``, a column name or a list of column names of the interaction (e.g.
         ``"interaction_type"``: the channel the customer came back *after*).
-    **resolve_options
+    default_region, link_by_name, max_contact_ids
         As in :func:`journeys`.
 
     Returns
@@ -207,13 +229,13 @@ def repeat_contacts(
     Examples
     --------
     >>> import omnikit as ok
-    >>> ok.repeat_contacts(ok.load("report.json"), window="3d", by="interaction_type")  # doctest: +SKIP
+    >>> df = ok.load("report.json")  # doctest: +SKIP
+    >>> ok.repeat_contacts(df, window="3d", by="interaction_type")  # doctest: +SKIP
     """
-    keys = _by_columns(by)
-    lazy = _with_customers(df, resolve_options)
-    missing = [c for c in keys if c not in lazy.collect_schema().names()]
-    if missing:
-        raise ParameterError(f"by: the frame has no column(s) {', '.join(missing)}")
+    func = "repeat_contacts"
+    keys = by_columns(by, func)
+    lazy = _with_customers(df, _options(default_region, link_by_name, max_contact_ids), func)
+    check_columns(lazy.collect_schema(), keys, func, hint="Pass by= names that exist.")
     start = pl.col("start_date_time")
     same = pl.col("customer_id") == pl.col("customer_id").shift(-1)
     repeated = same & (start.shift(-1) <= _after(start, window, "window"))
@@ -236,11 +258,13 @@ def repeat_contacts(
 
 
 def top_paths(
-    df: pl.DataFrame | pl.LazyFrame,
-    n: int = 10,
+    df: FrameLike,
     *,
-    gap: str | dt.timedelta = "24h",
-    **resolve_options: object,
+    n: int = 10,
+    gap: Duration = "24h",
+    default_region: str | None = "US",
+    link_by_name: bool = False,
+    max_contact_ids: int | None = 3,
 ) -> pl.DataFrame:
     """The ``n`` most common journey paths, with counts and shares.
 
@@ -248,9 +272,11 @@ def top_paths(
     ----------
     df
         The frame :func:`journeys` returns (it has ``path``), or a canonical frame, whose
-        journeys are computed with ``gap`` and ``resolve_options``.
+        journeys are computed with ``gap`` and the resolution options.
     n
         How many paths to keep.
+    gap, default_region, link_by_name, max_contact_ids
+        As in :func:`journeys`, for a canonical frame.
 
     Returns
     -------
@@ -263,13 +289,20 @@ def top_paths(
     >>> import omnikit as ok
     >>> ok.top_paths(ok.journeys(ok.load("report.json")), n=5)  # doctest: +SKIP
     """
+    func = "top_paths"
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ParameterError(f"n must be a whole number >= 1, not {n!r}")
-    lazy = df.lazy() if isinstance(df, pl.DataFrame) else df
+        raise ParameterError(f"{func}: n must be a whole number >= 1, not {n!r}")
+    options = _options(default_region, link_by_name, max_contact_ids)
+    if not isinstance(df, (pl.DataFrame, pl.LazyFrame)):
+        raise frame_type_error(df, func, "a polars DataFrame or LazyFrame")
+    lazy = df.lazy()
     if "path" not in lazy.collect_schema().names():
-        lazy = journeys(lazy, gap=gap, **resolve_options).lazy()
-    elif resolve_options:
-        raise ParameterError("top_paths got a journeys frame; resolve options would be ignored")
+        lazy = journeys(lazy, gap=gap, **options).lazy()  # type: ignore[arg-type]
+    elif options:
+        raise ParameterError(
+            f"{func} got a journeys frame; the resolution options "
+            f"({', '.join(sorted(options))}) would be ignored"
+        )
     return (
         lazy.group_by("path")
         .agg(journeys=pl.len().cast(pl.Int64))
@@ -283,33 +316,39 @@ def top_paths(
 # --- shared steps --------------------------------------------------------------------------
 
 
-def _with_customers(
-    df: pl.DataFrame | pl.LazyFrame, resolve_options: dict[str, object]
-) -> pl.LazyFrame:
-    """``df`` as a LazyFrame with ``customer_id``: the existing column, or a resolution."""
-    check_resolve_options(resolve_options)
+def _options(
+    default_region: str | None, link_by_name: bool, max_contact_ids: int | None
+) -> dict[str, object]:
+    """The resolution options that differ from :func:`omnikit.resolve_customers`' defaults."""
+    given = {
+        "default_region": default_region,
+        "link_by_name": link_by_name,
+        "max_contact_ids": max_contact_ids,
+    }
+    return {k: v for k, v in given.items() if v != _RESOLVE_DEFAULTS[k]}
+
+
+def _with_customers(df: FrameLike, options: dict[str, object], func: str) -> pl.LazyFrame:
+    """``df`` as a LazyFrame with ``customer_id``: the existing column, or a resolution with
+    ``options`` (those not at their defaults)."""
     if not isinstance(df, (pl.DataFrame, pl.LazyFrame)):
-        raise ParameterError(f"expected a polars DataFrame or LazyFrame, got {type(df).__name__}")
-    names = df.collect_schema().names()
-    missing = [c for c in _STEP_COLUMNS if c not in names]
-    if missing:
-        raise ParameterError(
-            f"the frame has no column(s) {', '.join(missing)}; pass a canonical frame from ok.load"
-        )
-    if "customer_id" in names:
+        raise frame_type_error(df, func, "a polars DataFrame or LazyFrame (e.g. from ok.load)")
+    schema = df.collect_schema()
+    check_columns(schema, _STEP_COLUMNS, func, hint="Pass a canonical frame from ok.load.")
+    if "customer_id" in schema.names():
         nulls = df.lazy().select(pl.col("customer_id").null_count()).collect().item()
         if nulls:
             raise ParameterError(
-                f"customer_id is missing on {nulls} row(s); give every row a customer, or drop the "
-                "column to resolve customers with ok.resolve_customers"
+                f"{func}: customer_id is missing on {nulls} row(s); give every row a customer, or "
+                "drop the column to resolve customers with ok.resolve_customers"
             )
-        if resolve_options:
+        if options:
             raise ParameterError(
-                "the frame already has customer_id, so resolve options "
-                f"({', '.join(sorted(resolve_options))}) would be ignored; drop the column to re-resolve"
+                f"{func}: the frame already has customer_id, so the resolution options "
+                f"({', '.join(sorted(options))}) would be ignored; drop the column to re-resolve"
             )
         return df.lazy()
-    return resolve_customers(df, **resolve_options).lazy()  # type: ignore[arg-type]
+    return resolve_customers(df, **options).lazy()  # type: ignore[arg-type]
 
 
 def _ordered(lazy: pl.LazyFrame, extra: Sequence[str] = ()) -> pl.LazyFrame:
@@ -322,7 +361,7 @@ def _ordered(lazy: pl.LazyFrame, extra: Sequence[str] = ()) -> pl.LazyFrame:
     )
 
 
-def _steps(lazy: pl.LazyFrame, gap: str | dt.timedelta) -> pl.LazyFrame:
+def _steps(lazy: pl.LazyFrame, gap: Duration) -> pl.LazyFrame:
     """Ordered steps with ``__new`` (starts a journey), ``__journey`` (a running number),
     ``__collapse`` (differs from the previous step's channel) and ``__i`` (position)."""
     customer, start = pl.col("customer_id"), pl.col("start_date_time")
@@ -345,31 +384,10 @@ def _steps(lazy: pl.LazyFrame, gap: str | dt.timedelta) -> pl.LazyFrame:
     )
 
 
-def _after(start: pl.Expr, span: str | dt.timedelta, name: str) -> pl.Expr:
-    """``start`` moved ``span`` later (polars duration string or timedelta, not negative)."""
+def _after(start: pl.Expr, span: Duration, name: str) -> pl.Expr:
+    """``start`` moved ``span`` later: a ``timedelta`` exactly, a polars duration string with
+    ``Expr.dt.offset_by`` (calendar units in the frame's timezone)."""
+    span = check_duration(span, name=name)
     if isinstance(span, dt.timedelta):
-        if span < dt.timedelta(0):
-            raise ParameterError(f"{name} must not be negative, got {span!r}")
         return start + span
-    if not isinstance(span, str):
-        raise ParameterError(
-            f"{name} must be a duration string like '24h' or a timedelta, not {span!r}"
-        )
-    probe = dt.datetime(2024, 1, 1)
-    try:
-        moved = pl.select(pl.lit(probe).dt.offset_by(span)).item()
-    except Exception as error:  # polars says why the string is not a duration
-        raise ParameterError(
-            f"{name}={span!r} is not a polars duration string such as '24h' or '7d'"
-        ) from error
-    if moved < probe:
-        raise ParameterError(f"{name} must not be negative, got {span!r}")
     return start.dt.offset_by(span)
-
-
-def _by_columns(by: str | Sequence[str] | None) -> list[str]:
-    if by is None:
-        return []
-    if isinstance(by, str):
-        return [by]
-    return list(by)

@@ -5,10 +5,12 @@ Every function takes a :class:`polars.DataFrame` or :class:`polars.LazyFrame` in
 once at the end and returns a small :class:`polars.DataFrame` sorted by its key columns (nulls
 last). (Only two rare cases query again: naming the statuses of a patience warning, and start
 times outside 1990-2060, which are converted row by row.) The rows are read once into a small
-table (counts per group, wait and status), and every number is computed from that table. ``by`` is ``None``, a column name or a list of column names; a null key is a group of its
-own, never dropped.
+table (counts per group, wait and status), and every number is computed from that table.
+``by`` is ``None``, a column name or a list of column names; a null key is a group of its own,
+never dropped. A threshold is seconds or a fixed duration (``"20s"``, ``timedelta``); ``every`` a
+polars duration string or a ``timedelta`` (see :mod:`omnikit.types`).
 
-The definitions are those of ``shared/API.md`` section 2; in short:
+The definitions (the README's "Metrics" section) in short:
 
 - an INBOUND interaction's outcome comes from its ``interaction_status`` through :data:`OUTCOMES`:
   *answered* (FINISHED, ASSIGNED), *unanswered* (MISSED, ABANDONED, SHORT_ABANDONED, VOICEMAIL) or
@@ -20,16 +22,27 @@ The definitions are those of ``shared/API.md`` section 2; in short:
 
 from __future__ import annotations
 
-import functools
+import itertools
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Literal, cast
 
 import polars as pl
 
-from ._errors import DataQualityWarning, ParameterError
+from ._errors import ParameterError
+from ._time import DAY, HOUR, check_duration, localize, wall_clock
+from ._validate import (
+    by_columns,
+    check_columns,
+    frame_type_error,
+    lazy_frame,
+    seconds,
+    warn_data_quality,
+)
+from .types import By, Duration, Formula, FrameLike, Outcomes, Threshold
 
 __all__ = [
+    "LOG_WAIT_EDGES",
     "OUTCOMES",
     "SERVICE_LEVEL_FORMULAS",
     "channel_mix",
@@ -65,60 +78,8 @@ _OUTCOME_NAMES = ("answered", "unanswered", "open")
 _HOURLY_VALUES = ("volume", "median_wait", "service_level")
 _INBOUND = "INBOUND"
 
-FrameLike = pl.DataFrame | pl.LazyFrame
-By = str | Sequence[str] | None
-
-
 # --------------------------------------------------------------------------------------------
-# small helpers: input checks, the pieces of a query, collecting
-
-
-def _lazy(df: FrameLike, func: str) -> pl.LazyFrame:
-    if isinstance(df, pl.LazyFrame):
-        return df
-    if isinstance(df, pl.DataFrame):
-        return df.lazy()
-    raise ParameterError(
-        f"{func}: expected a polars DataFrame or LazyFrame (e.g. from ok.load), got {type(df).__name__}"
-    )
-
-
-def _by_list(by: By, func: str) -> list[str]:
-    if by is None:
-        return []
-    if isinstance(by, str):
-        return [by]
-    if isinstance(by, Sequence) and all(isinstance(b, str) for b in by):
-        out: list[str] = []
-        for b in by:
-            if b not in out:
-                out.append(b)
-        return out
-    raise ParameterError(f"{func}: by= must be None, a column name or a list of names, got {by!r}")
-
-
-def _check_columns(schema: pl.Schema, needed: Sequence[str], func: str) -> None:
-    missing = [c for c in needed if c not in schema]
-    if missing:
-        raise ParameterError(
-            f"{func}: the frame has no column(s) {', '.join(map(repr, missing))}; "
-            f"it has {', '.join(schema.names())}. Load reports with ok.load() to get the "
-            "canonical columns, or pass by= names that exist."
-        )
-    if "waiting_time" in needed and not schema["waiting_time"].is_numeric():
-        raise ParameterError(
-            f"{func}: column 'waiting_time' must hold seconds as numbers, it is {schema['waiting_time']}"
-        )
-    if "start_date_time" in needed and not isinstance(schema["start_date_time"], pl.Datetime):
-        raise ParameterError(
-            f"{func}: column 'start_date_time' must be a Datetime, it is {schema['start_date_time']}"
-        )
-
-
-def _check_seconds(value: object, name: str, func: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ParameterError(f"{func}: {name}= must be a number of seconds >= 0, got {value!r}")
-    return value
+# small helpers: the pieces of a query, collecting (input checks: omnikit._validate)
 
 
 def _outcome_sets(outcomes: Mapping[str, str] | None, func: str) -> dict[str, list[str]]:
@@ -171,12 +132,10 @@ def _warn_unknown(unknown: pl.DataFrame, func: str, outcomes_given: bool) -> Non
         for s, n in unknown.select("interaction_status", "rows").iter_rows()
     ]
     table = "outcomes=" if outcomes_given else "ok.OUTCOMES"
-    warnings.warn(
+    warn_data_quality(
         f"{func}: {total} INBOUND interaction(s) have an interaction_status that {table} does not "
         f"map to answered/unanswered/open and are left out of every count ({', '.join(parts)}). "
-        "Pass outcomes= with these statuses to count them.",
-        DataQualityWarning,
-        stacklevel=3,
+        "Pass outcomes= with these statuses to count them."
     )
 
 
@@ -186,115 +145,10 @@ def _percentile_name(q: float) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# wall-clock time in the frame's timezone, without converting every row through the tz database
-
-_SECOND = 1_000_000  # microseconds
-_HOUR = 3600 * _SECOND
-_DAY = 24 * _HOUR
-
-
-def _offsets_at(instants_us: pl.Series, timezone: str) -> pl.Series:
-    """UTC offset (µs) of ``timezone`` at each instant (µs since the epoch)."""
-    utc = instants_us.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-    local = utc.dt.convert_time_zone(timezone).dt.replace_time_zone(None)
-    return local.cast(pl.Int64) - instants_us
-
-
-@functools.lru_cache(maxsize=64)
-def _offset_changes(
-    timezone: str, lo_us: int, hi_us: int
-) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """The instants (µs) from which ``timezone``'s UTC offset holds, and those offsets, over
-    [lo, hi]; exact to the second (the tz database's resolution): hours are sampled, and each
-    hour in which the offset changed is searched second by second."""
-    lo = lo_us // _HOUR * _HOUR
-    hours = pl.int_range(lo, hi_us // _HOUR * _HOUR + 2 * _HOUR, _HOUR, eager=True, dtype=pl.Int64)
-    offsets = _offsets_at(hours, timezone)
-    starts, values = [lo], [int(offsets[0])]
-    for i in (offsets != offsets.shift(1)).fill_null(False).arg_true().to_list():
-        seconds = pl.int_range(
-            int(hours[i - 1]) + _SECOND,
-            int(hours[i]) + _SECOND,
-            _SECOND,
-            eager=True,
-            dtype=pl.Int64,
-        )
-        inside = _offsets_at(seconds, timezone)
-        changed = (inside != inside.shift(1, fill_value=values[-1])).arg_true().to_list()
-        starts += [int(seconds[j]) for j in changed]
-        values += [int(inside[j]) for j in changed]
-    return tuple(starts), tuple(values)
-
-
-_TABLE_START = 631_152_000 * _SECOND  # 1990-01-01 UTC: the offset table covers 1990 ...
-_TABLE_END = 2_840_140_800 * _SECOND  # ... to 2060-01-01 UTC; rows outside convert row by row
-
-
-def _wall_clock(
-    schema: pl.Schema, column: str = "start_date_time", *, rowwise: bool = False
-) -> tuple[pl.Expr, pl.Expr]:
-    """``column``'s wall-clock time in the frame's timezone as µs since 1970-01-01 (an
-    expression), and an aggregate counting the rows this fast path cannot place.
-
-    Each row adds the UTC offset in force at its instant, found by binary search in a table of
-    the timezone's offsets from 1990 to 2060 (built once per timezone). Should any row fall
-    outside those years (the aggregate is not 0), compute again with ``rowwise=True``, which
-    converts every row through the tz database.
-    """
-    dtype = schema[column]
-    epoch_us = pl.col(column).dt.cast_time_unit("us").cast(pl.Int64)
-    timezone = getattr(dtype, "time_zone", None)
-    none = pl.lit(0, dtype=pl.Int64).alias("outside")
-    if timezone is None or timezone == "UTC":
-        return epoch_us, none
-    if rowwise:
-        return pl.col(column).dt.replace_time_zone(None).dt.cast_time_unit("us").cast(
-            pl.Int64
-        ), none
-    starts, offsets = _offset_changes(timezone, _TABLE_START, _TABLE_END)
-    outside = (
-        ((epoch_us < _TABLE_START) | (epoch_us >= _TABLE_END)).sum().cast(pl.Int64).alias("outside")
-    )
-    if len(starts) == 1:
-        return epoch_us + offsets[0], outside
-    index = (
-        pl.lit(pl.Series(starts, dtype=pl.Int64))
-        .search_sorted(epoch_us, side="right")
-        .cast(pl.Int64)
-        - 1
-    )
-    return epoch_us + pl.lit(pl.Series(offsets, dtype=pl.Int64)).gather(
-        index.clip(lower_bound=0)
-    ), outside
-
-
-def _localize(naive: pl.Series, timezone: str | None) -> pl.Series:
-    """Wall-clock times (a few distinct period starts) to instants in ``timezone``: a repeated
-    wall-clock time is its earlier instant, one in a DST gap the first instant after the gap."""
-    if timezone is None:
-        return naive
-    out = naive.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
-    gaps = naive.filter(out.is_null() & naive.is_not_null()).unique().to_list()
-    if not gaps:
-        return out
-    fixes: dict[object, int] = {}
-    for wall in gaps:
-        wall_us = int(pl.Series([wall]).cast(pl.Int64)[0])
-        starts, offsets = _offset_changes(timezone, wall_us - 2 * _DAY, wall_us + 2 * _DAY)
-        for k in range(1, len(starts)):
-            if starts[k] + offsets[k - 1] <= wall_us < starts[k] + offsets[k]:
-                fixes[wall] = starts[k]
-    utc = pl.Series([fixes.get(w) for w in naive.to_list()], dtype=pl.Int64).cast(pl.Datetime("us"))
-    return out.fill_null(utc.dt.replace_time_zone("UTC").dt.convert_time_zone(timezone)).alias(
-        naive.name
-    )
-
-
-# --------------------------------------------------------------------------------------------
 # channel mix
 
 
-def channel_mix(df: FrameLike, *, by: By = None, every: str | None = None) -> pl.DataFrame:
+def channel_mix(df: FrameLike, *, by: By = None, every: Duration | None = None) -> pl.DataFrame:
     """Count interactions per channel and their share of each period and group.
 
     Parameters
@@ -304,14 +158,13 @@ def channel_mix(df: FrameLike, *, by: By = None, every: str | None = None) -> pl
     by
         ``None``, a column name or a list of names to split by (e.g. ``"interaction_direction"``).
     every
-        ``None`` (no time split) or a polars duration string (``"1h"``, ``"1d"``, ``"1w"``,
-        ``"1mo"``): ``period`` is ``start_date_time`` truncated to it in the frame's timezone
-        (weeks start on Monday): the start of the wall-clock period, as an instant of that
-        timezone. Should that wall-clock time occur twice (DST fall-back) it is the earlier
-        instant, so a local day or hour is one period; should it not exist (a DST gap at
-        midnight in a few zones) it is the first instant after the gap. Interactions without a
-        ``start_date_time`` form a period of their own with a null ``period`` (sorted last), so
-        nothing is dropped.
+        ``None`` (no time split), a polars duration string (``"1h"``, ``"1d"``, ``"1w"``, ``"1mo"``)
+        or a ``timedelta``: ``period`` is ``start_date_time`` truncated to it in the frame's
+        timezone (weeks start on Monday): the start of the wall-clock period, as an instant of that
+        timezone. Should that wall-clock time occur twice (DST fall-back) it is the earlier instant,
+        so a local day or hour is one period; should it not exist (a DST gap at midnight in a few
+        zones) it is the first instant after the gap. Interactions without a ``start_date_time``
+        form a period of their own with a null ``period`` (sorted last), so nothing is dropped.
 
     Returns
     -------
@@ -327,15 +180,15 @@ def channel_mix(df: FrameLike, *, by: By = None, every: str | None = None) -> pl
     >>> ok.channel_mix(df, every="1w")  # doctest: +SKIP
     """
     func = "channel_mix"
-    lf = _lazy(df, func)
-    keys = [k for k in _by_list(by, func) if k != "interaction_type"]
+    lf = lazy_frame(df, func)
+    keys = [k for k in by_columns(by, func) if k != "interaction_type"]
     schema = lf.collect_schema()
     needed = [*keys, "interaction_type"]
     if every is not None:
         needed.append("start_date_time")
-    _check_columns(schema, needed, func)
+    check_columns(schema, needed, func)
     if every is not None:
-        _check_every(every, func)
+        every = check_duration(every, name="every", func=func)
         keys = ["period", *keys]
 
     def query(rowwise: bool) -> tuple[pl.LazyFrame, pl.LazyFrame]:
@@ -343,7 +196,7 @@ def channel_mix(df: FrameLike, *, by: By = None, every: str | None = None) -> pl
         if every is not None:
             # Truncate the wall-clock time (cheap integer work per row); the few distinct
             # period starts become instants of the frame's timezone at the end.
-            local, count_outside = _wall_clock(schema, rowwise=rowwise)
+            local, count_outside = wall_clock(schema, rowwise=rowwise)
             rows = lf.with_columns(period=local.cast(pl.Datetime("us")).dt.truncate(every))
             outside = lf.select(count_outside)
         out = (
@@ -358,25 +211,11 @@ def channel_mix(df: FrameLike, *, by: By = None, every: str | None = None) -> pl
         (result,) = _collect(query(rowwise=True)[0])
     if every is not None:
         dtype = schema["start_date_time"]
-        period = _localize(result["period"], dtype.time_zone).cast(
+        period = localize(result["period"], dtype.time_zone).cast(
             pl.Datetime(dtype.time_unit, dtype.time_zone)
         )
         result = result.with_columns(period=period)
     return result.sort([*keys, "interaction_type"], nulls_last=True, maintain_order=True)
-
-
-def _check_every(every: object, func: str) -> None:
-    if not isinstance(every, str) or not every.strip():
-        raise ParameterError(
-            f"{func}: every= must be a polars duration string like '1d', got {every!r}"
-        )
-    probe = pl.Series([0], dtype=pl.Datetime("us"))
-    try:
-        probe.dt.truncate(every)
-    except Exception as exc:  # polars raises several error types for a bad duration
-        raise ParameterError(
-            f"{func}: every={every!r} is not a polars duration (use e.g. '1h', '1d', '1w', '1mo'): {exc}"
-        ) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -417,9 +256,9 @@ def wait_time_stats(
     15.0
     """
     func = "wait_time_stats"
-    lf = _lazy(df, func)
-    keys = _by_list(by, func)
-    _check_columns(lf.collect_schema(), [*keys, "waiting_time"], func)
+    lf = lazy_frame(df, func)
+    keys = by_columns(by, func)
+    check_columns(lf.collect_schema(), [*keys, "waiting_time"], func)
     names = _percentile_columns(percentiles, func)
     w = pl.col("waiting_time")
     lf = lf.filter(w.is_not_null())
@@ -560,9 +399,9 @@ def wait_time_histogram(
     [2, 1]
     """
     func = "wait_time_histogram"
-    lf = _lazy(df, func)
-    keys = _by_list(by, func)
-    _check_columns(lf.collect_schema(), [*keys, "waiting_time"], func)
+    lf = lazy_frame(df, func)
+    keys = by_columns(by, func)
+    check_columns(lf.collect_schema(), [*keys, "waiting_time"], func)
     w = pl.col("waiting_time")
     lf = lf.filter(w.is_not_null())
     if isinstance(bins, str):
@@ -595,7 +434,7 @@ def wait_time_histogram(
         counts = counts.drop("_width")
     else:
         edges = [float(e) for e in bins]
-        if not edges or edges[0] != 0 or any(b <= a for a, b in zip(edges, edges[1:])):
+        if not edges or edges[0] != 0 or any(b <= a for a, b in itertools.pairwise(edges)):
             raise ParameterError(
                 f"{func}: bins= edges must start at 0 and increase strictly, got {list(bins)!r}"
             )
@@ -720,13 +559,13 @@ _SERVICE_LEVEL_COLUMNS = (
 )
 
 
-def _check_formula(formula: object, func: str) -> str:
+def _check_formula(formula: object, func: str) -> Formula:
     if formula not in SERVICE_LEVEL_FORMULAS:
         raise ParameterError(
             f"{func}: unknown formula={formula!r}; valid formulas are "
             + "; ".join(f"{name!r} = {text}" for name, text in SERVICE_LEVEL_FORMULAS.items())
         )
-    return formula  # type: ignore[return-value]
+    return cast(Formula, formula)
 
 
 def _service_level_query(
@@ -752,11 +591,11 @@ def _service_level_query(
 def service_level(
     df: FrameLike,
     *,
-    threshold: float = 20,
-    short_abandon: float = 5,
+    threshold: Threshold = 20,
+    short_abandon: Threshold = 5,
     by: By = "interaction_type",
-    formula: Literal["talkdesk", "answered", "offered", "abandon_positive"] = "talkdesk",
-    outcomes: Mapping[str, str] | None = None,
+    formula: Formula = "talkdesk",
+    outcomes: Outcomes | None = None,
 ) -> pl.DataFrame:
     """Service level, abandon rate and average speed of answer of INBOUND interactions.
 
@@ -787,9 +626,11 @@ def service_level(
     df
         Canonical frame (DataFrame or LazyFrame).
     threshold
-        Seconds within which an answer counts as in service level.
+        Seconds within which an answer counts as in service level (a number, or a fixed
+        duration such as ``"30s"`` or ``timedelta(seconds=30)``).
     short_abandon
-        An ABANDONED interaction that waited less than this many seconds is a short abandon.
+        An ABANDONED interaction that waited less than this many seconds (a number or a fixed
+        duration) is a short abandon.
     by
         Grouping column(s); ``None`` for one overall row (always present, zeros when empty).
     formula
@@ -817,15 +658,15 @@ def service_level(
     0.3333333333333333
     """
     func = "service_level"
-    lf = _lazy(df, func)
-    keys = _by_list(by, func)
-    _check_columns(
+    lf = lazy_frame(df, func)
+    keys = by_columns(by, func)
+    check_columns(
         lf.collect_schema(),
         [*keys, "interaction_status", "interaction_direction", "waiting_time"],
         func,
     )
-    threshold = _check_seconds(threshold, "threshold", func)
-    short_abandon = _check_seconds(short_abandon, "short_abandon", func)
+    threshold = seconds(threshold, "threshold", func)
+    short_abandon = seconds(short_abandon, "short_abandon", func)
     formula = _check_formula(formula, func)
     out, unknown = _service_level_query(
         lf,
@@ -849,8 +690,9 @@ def wait_time_survival(
     df: FrameLike,
     *,
     by: By = "interaction_type",
-    threshold: float | None = None,
-    outcomes: Mapping[str, str] | None = None,
+    up_to: Threshold | None = None,
+    outcomes: Outcomes | None = None,
+    threshold: Threshold | None = None,
 ) -> pl.DataFrame:
     """Kaplan–Meier estimate of customer patience: the share still willing to wait after t s.
 
@@ -871,12 +713,16 @@ def wait_time_survival(
         Canonical frame (DataFrame or LazyFrame).
     by
         Grouping column(s); ``None`` for one curve.
-    threshold
-        ``None`` for the whole curve, or seconds: only rows with ``time <= threshold`` are
-        returned (e.g. up to the service-level threshold). The values are the same as in the
-        whole curve: ``at_risk`` still counts waits longer than the threshold.
+    up_to
+        ``None`` for the whole curve, or seconds (a number or a fixed duration such as
+        ``"2m"``): only rows with ``time <= up_to`` are returned (e.g. up to the service-level
+        threshold). The values are the same as in the whole curve: ``at_risk`` still counts
+        waits longer than ``up_to``.
     outcomes
         Replacement for :data:`OUTCOMES`.
+    threshold
+        The old name of ``up_to``; it keeps working for this release with a
+        :class:`DeprecationWarning`.
 
     Returns
     -------
@@ -896,15 +742,26 @@ def wait_time_survival(
     [0.667, 0.667, 0.0]
     """
     func = "wait_time_survival"
-    lf = _lazy(df, func)
-    keys = _by_list(by, func)
-    _check_columns(
+    if threshold is not None:
+        if up_to is not None:
+            raise ParameterError(f"{func}: give up_to= only (threshold= is its old name)")
+        warnings.warn(
+            f"{func}: threshold= is now called up_to= (threshold= will be removed in the next "
+            "release); write wait_time_survival(df, up_to=...)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        up_to, name = threshold, "threshold"
+    else:
+        name = "up_to"
+    lf = lazy_frame(df, func)
+    keys = by_columns(by, func)
+    check_columns(
         lf.collect_schema(),
         [*keys, "interaction_status", "interaction_direction", "waiting_time"],
         func,
     )
-    if threshold is not None:
-        threshold = _check_seconds(threshold, "threshold", func)
+    limit = None if up_to is None else seconds(up_to, name, func)
     sets = _outcome_sets(outcomes, func)
     known = [status for statuses in sets.values() for status in statuses]
     s, w = pl.col("interaction_status"), pl.col("waiting_time")
@@ -932,8 +789,8 @@ def wait_time_survival(
         )
         .select(*keys, "time", "at_risk", "events", "censored", "survival", "_unknown")
     )
-    if threshold is not None:
-        out = out.filter(pl.col("time") <= threshold)
+    if limit is not None:
+        out = out.filter(pl.col("time") <= limit)
     (result,) = _collect(out)
     unknown = (
         result["_unknown"][0]
@@ -953,9 +810,21 @@ def wait_time_survival(
 def median_patience(survival: pl.DataFrame) -> float | None:
     """The wait after which half of the customers would have given up (Kaplan–Meier median).
 
-    The first ``time`` at which ``survival`` (from :func:`omnikit.wait_time_survival` with
-    ``by=None``) is at most 0.5; ``None`` when more than half were still waiting at the
-    longest wait seen (patience is then longer than the data can tell).
+    The first ``time`` at which ``survival`` is at most 0.5, in one curve from
+    :func:`wait_time_survival` with ``by=None``; ``None`` when more than half were still
+    waiting at the longest wait seen (patience is then longer than the data can tell). For one
+    number per channel, filter the per-channel curve to a channel first, or group it yourself.
+
+    Parameters
+    ----------
+    survival
+        One Kaplan–Meier curve: the frame of ``ok.wait_time_survival(df, by=None)`` (at least
+        the columns ``time`` and ``survival``).
+
+    Returns
+    -------
+    float or None
+        Seconds.
 
     Examples
     --------
@@ -963,8 +832,39 @@ def median_patience(survival: pl.DataFrame) -> float | None:
     >>> ok.median_patience(pl.DataFrame({"time": [10, 30, 60], "survival": [0.9, 0.5, 0.2]}))
     30.0
     """
+    func = "median_patience"
+    how = "pass one curve: ok.median_patience(ok.wait_time_survival(df, by=None))"
+    if isinstance(survival, pl.LazyFrame):
+        survival = survival.collect()
+    if not isinstance(survival, pl.DataFrame):
+        raise frame_type_error(survival, func, f"the frame of ok.wait_time_survival(); {how}")
+    if "time" not in survival.columns or "survival" not in survival.columns:
+        canonical = "interaction_status" in survival.columns or "waiting_time" in survival.columns
+        raise ParameterError(
+            f"{func}: expected a Kaplan–Meier curve (columns 'time' and 'survival'), got a frame "
+            f"with {', '.join(map(repr, survival.columns)) or 'no columns'}"
+            + ("; this looks like interactions, not a curve" if canonical else "")
+            + f"; {how}"
+        )
+    keys = [c for c in survival.columns if c not in _SURVIVAL_COLUMNS]
+    if keys and survival.select(keys).n_unique() > 1:
+        raise ParameterError(
+            f"{func}: the curve is split by {', '.join(map(repr, keys))} "
+            f"({survival.select(keys).n_unique()} curves), and one median would mix them; {how}, "
+            f"or one curve per group, e.g. {{k: ok.median_patience(g) for (k,), g in "
+            f"curves.group_by({keys[0]!r})}}"
+        )
+    if survival.select(pl.col("time").is_duplicated().any()).item():
+        raise ParameterError(
+            f"{func}: the same time appears more than once, so the frame holds several curves; "
+            f"{how}"
+        )
     reached = survival.filter(pl.col("survival") <= 0.5)
     return None if reached.is_empty() else float(reached["time"].min())
+
+
+#: The columns of one :func:`wait_time_survival` curve, besides its ``by`` keys.
+_SURVIVAL_COLUMNS = ("time", "at_risk", "events", "censored", "survival")
 
 
 # --------------------------------------------------------------------------------------------
@@ -976,10 +876,10 @@ def hourly_profile(
     *,
     value: Literal["volume", "median_wait", "service_level"] = "volume",
     by: By = None,
-    threshold: float = 20,
-    short_abandon: float = 5,
-    formula: Literal["talkdesk", "answered", "offered", "abandon_positive"] = "talkdesk",
-    outcomes: Mapping[str, str] | None = None,
+    threshold: Threshold = 20,
+    short_abandon: Threshold = 5,
+    formula: Formula = "talkdesk",
+    outcomes: Outcomes | None = None,
 ) -> pl.DataFrame:
     """A 7 × 24 hour-of-week table of volume, median wait or service level.
 
@@ -1015,30 +915,31 @@ def hourly_profile(
     (168, 4)
     """
     func = "hourly_profile"
-    lf = _lazy(df, func)
-    keys = _by_list(by, func)
+    lf = lazy_frame(df, func)
+    keys = by_columns(by, func)
     if value not in _HOURLY_VALUES:
         raise ParameterError(
-            f"{func}: unknown value={value!r}; valid values are {', '.join(map(repr, _HOURLY_VALUES))}"
+            f"{func}: unknown value={value!r}; valid values are "
+            f"{', '.join(map(repr, _HOURLY_VALUES))}"
         )
     needed = [*keys, "start_date_time"]
     if value != "volume":
         needed.append("waiting_time")
     if value == "service_level":
         needed += ["interaction_status", "interaction_direction"]
-    _check_columns(lf.collect_schema(), needed, func)
+    check_columns(lf.collect_schema(), needed, func)
     start = pl.col("start_date_time")
     schema = lf.collect_schema()
 
     def query(rowwise: bool) -> tuple[pl.LazyFrame, pl.LazyFrame, list[pl.LazyFrame]]:
         # Hour of week 0..167 (Monday 00h = 0) from the wall clock: integer work per row, one key.
-        wall_clock, count_outside = _wall_clock(schema, rowwise=rowwise)
+        local_us, count_outside = wall_clock(schema, rowwise=rowwise)
         local = pl.col("_local")
-        day = local // _DAY  # days since 1970-01-01, a Thursday
+        day = local // DAY  # days since 1970-01-01, a Thursday
         placed = (
             lf.filter(start.is_not_null())
-            .with_columns(_local=wall_clock)
-            .with_columns(_how=((day + 3) % 7 * 24 + (local - day * _DAY) // _HOUR))
+            .with_columns(_local=local_us)
+            .with_columns(_how=((day + 3) % 7 * 24 + (local - day * DAY) // HOUR))
         )
         how = pl.col("_how")
         split = [
@@ -1080,8 +981,8 @@ def hourly_profile(
             sl, unknown = _service_level_query(
                 placed,
                 [*keys, "_how"],
-                threshold=_check_seconds(threshold, "threshold", func),
-                short_abandon=_check_seconds(short_abandon, "short_abandon", func),
+                threshold=seconds(threshold, "threshold", func),
+                short_abandon=seconds(short_abandon, "short_abandon", func),
                 formula=_check_formula(formula, func),
                 outcomes=outcomes,
                 func=func,
@@ -1109,11 +1010,9 @@ def hourly_profile(
         (result,) = _collect(query(rowwise=True)[0])
     missing = int(unplaced_df["missing"].item())
     if missing:
-        warnings.warn(
+        warn_data_quality(
             f"{func}: {missing} interaction(s) have no start_date_time and are left out of the "
-            "hour-of-week grid.",
-            DataQualityWarning,
-            stacklevel=2,
+            "hour-of-week grid."
         )
     for unknown_df in unknown_dfs:
         _warn_unknown(unknown_df, func, outcomes is not None)

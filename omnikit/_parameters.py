@@ -15,19 +15,18 @@ import math
 import os
 import re
 import warnings
-import zoneinfo
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ._errors import ParameterError
+from ._time import check_duration, check_timezone, parse_date
 
 __all__ = ["list_reports"]
 
 # Parameters that render_report sets itself from its own arguments.
 _OWN_PARAMETERS = ("source", "start", "end", "timezone", "redact")
 
-_DURATION = re.compile(r"^(\d+(ns|us|ms|s|m|h|d|w|mo|q|y))+$")
 _GLOB_CHARS = set("*?[")
 
 
@@ -86,44 +85,6 @@ def _parameters_of(path: Path) -> dict[str, dict[str, Any]]:
         }
         for name, info in found.items()
     }
-
-
-def _parse_date(value: object, name: str, timezone: str) -> dt.datetime | None:
-    """A DATE parameter as an aware datetime in ``timezone``: ``YYYY-MM-DD`` or ISO date-time."""
-    if value is None:
-        return None
-    tz = zoneinfo.ZoneInfo(timezone)
-    if isinstance(value, dt.datetime):
-        moment = value
-    elif isinstance(value, dt.date):
-        moment = dt.datetime(value.year, value.month, value.day)
-    elif isinstance(value, str):
-        try:
-            moment = dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise ParameterError(
-                f"{name}: {value!r} is not a date; write YYYY-MM-DD or an ISO date-time "
-                f"such as 2024-09-09T08:00"
-            ) from None
-    else:
-        raise ParameterError(f"{name}: expected a date (YYYY-MM-DD), got {value!r}")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=tz)
-    return moment.astimezone(tz)
-
-
-def _check_timezone(timezone: object) -> str:
-    if not isinstance(timezone, str) or not timezone:
-        raise ParameterError(
-            f"timezone: expected an IANA name such as 'Europe/Lisbon', got {timezone!r}"
-        )
-    try:
-        zoneinfo.ZoneInfo(timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ParameterError(
-            f"timezone: {timezone!r} is not a known IANA timezone (e.g. 'UTC', 'Europe/Lisbon')"
-        ) from None
-    return timezone
 
 
 def _coerce(name: str, value: Any, type_name: str) -> Any:
@@ -219,24 +180,21 @@ def _validate(
             f"its parameters are: {', '.join(declared)}"
         )
     checked = {key: _coerce(key, value, declared[key]["type"]) for key, value in values.items()}
-    timezone = _check_timezone(checked.get("timezone") or "UTC")
+    timezone = check_timezone(checked.get("timezone") or "UTC")
     for key in ("start", "end"):
         if checked.get(key) is not None:
-            checked[key] = _parse_date(checked[key], key, timezone).isoformat()
-    if checked.get("start") and checked.get("end"):
-        if dt.datetime.fromisoformat(checked["start"]) >= dt.datetime.fromisoformat(checked["end"]):
-            raise ParameterError(
-                f"start ({checked['start']}) must be before end ({checked['end']}); end is excluded"
-            )
+            checked[key] = parse_date(checked[key], timezone=timezone, name=key).isoformat()
+    if (
+        checked.get("start")
+        and checked.get("end")
+        and dt.datetime.fromisoformat(checked["start"]) >= dt.datetime.fromisoformat(checked["end"])
+    ):
+        raise ParameterError(
+            f"start ({checked['start']}) must be before end ({checked['end']}); end is excluded"
+        )
     for key, value in checked.items():
-        if (
-            key in ("gap", "window", "every")
-            and value is not None
-            and not _DURATION.match(str(value))
-        ):
-            raise ParameterError(
-                f"parameter {key!r}: {value!r} is not a duration such as '24h', '7d', '1w' or '30m'"
-            )
+        if key in ("gap", "window", "every") and value is not None:
+            check_duration(value, name=f"parameter {key!r}")
         if key in ("threshold", "short_abandon", "top_n") and value is not None and value < 0:
             raise ParameterError(f"parameter {key!r} must not be negative, got {value!r}")
         if key == "target" and value is not None and not 0 <= value <= 1:

@@ -8,10 +8,9 @@ papermill engine (:mod:`omnikit._engine`), and writes ``OUT/NAME.ipynb`` (execut
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 import sys
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +20,13 @@ from ._errors import ParameterError, ReportExecutionError
 from ._parameters import (
     _OWN_PARAMETERS,
     _check_sources,
-    _check_timezone,
     _notebook_path,
     _parameters_of,
     _validate,
 )
 from ._results import read_results
+from ._time import check_timezone
+from .types import DateLike, PathLike
 
 __all__ = ["RenderedReport", "render_report"]
 
@@ -52,19 +52,20 @@ class RenderedReport:
 def render_report(
     name: str,
     *,
-    sources: Sequence[str | os.PathLike[str]] | str | os.PathLike[str] | None = None,
-    start: str | dt.date | None = None,
-    end: str | dt.date | None = None,
+    source: Sequence[PathLike] | PathLike | None = None,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
     timezone: str = "UTC",
-    out: str | os.PathLike[str] = "reports",
+    out: PathLike = "reports",
     parameters: Mapping[str, Any] | None = None,
     redact: bool = True,
     html: bool = True,
     kernel_name: str | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
     progress: bool | None = None,
+    sources: Sequence[PathLike] | PathLike | None = None,
 ) -> RenderedReport:
-    """Execute the report notebook ``name`` with papermill and write ``OUT/NAME.ipynb`` and ``.html``.
+    """Run the report notebook ``name`` with papermill; write ``OUT/NAME.ipynb`` and ``.html``.
 
     Parameters are checked against the notebook's ``parameters`` cell before a kernel starts:
     an unknown name, a value of the wrong type, a bad date, timezone or duration raises
@@ -77,9 +78,10 @@ def render_report(
     name
         ``"channel_mix"``, ``"wait_times"``, ``"journeys"`` or ``"weekly_report"``
         (:func:`list_reports`).
-    sources
+    source
         Report files, directories, globs or Parquet stores (anything :func:`omnikit.load`
-        reads). ``None``: the notebook's built-in sample data.
+        reads; one path or a list, as ``ok.load(source)``). ``None``: the notebook's built-in
+        sample data.
     start, end
         The report period, ``start`` included, ``end`` excluded: ``YYYY-MM-DD`` or an ISO
         date-time, in ``timezone``. ``None`` lets the notebook choose from the data (for the
@@ -103,6 +105,9 @@ def render_report(
         Seconds one cell may run; ``None`` for no limit.
     progress
         Show a progress bar; by default only when stderr is a terminal.
+    sources
+        The old name of ``source``; it keeps working for this release with a
+        :class:`DeprecationWarning`.
 
     Returns
     -------
@@ -111,8 +116,10 @@ def render_report(
     Examples
     --------
     >>> import omnikit as ok
-    >>> report = ok.render_report("weekly_report", sources=["data/"], end="2024-09-30",
-    ...                           timezone="Europe/Lisbon", parameters={"threshold": 30})  # doctest: +SKIP
+    >>> report = ok.render_report(
+    ...     "weekly_report", source="data/", end="2024-09-30", timezone="Europe/Lisbon",
+    ...     parameters={"threshold": 30},
+    ... )  # doctest: +SKIP
     >>> report.html  # doctest: +SKIP
     PosixPath('reports/weekly_report.html')
     """
@@ -121,6 +128,16 @@ def render_report(
 
     from ._engine import _engine_name, _failed_cell, _kernel_options
 
+    if sources is not None:
+        if source is not None:
+            raise ParameterError("render_report: give source= only (sources= is its old name)")
+        warnings.warn(
+            "render_report: sources= is now called source= (as in ok.load(source)); sources= "
+            "will be removed in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        source = sources
     path = _notebook_path(name)
     declared = _parameters_of(path)
     values: dict[str, Any] = dict(parameters or {})
@@ -131,7 +148,7 @@ def render_report(
             f"--timezone/--no-redact), not as notebook parameters"
         )
     values.update(
-        source=_check_sources(sources), timezone=_check_timezone(timezone), redact=bool(redact)
+        source=_check_sources(source), timezone=check_timezone(timezone), redact=bool(redact)
     )
     if start is not None:
         values["start"] = start
@@ -170,8 +187,9 @@ def render_report(
     except PapermillExecutionError as error:
         cell, line = _failed_cell(output)
         raise ReportExecutionError(
-            f"report {name!r} ({path.name}) failed in cell {cell} (In [{error.exec_count}]: {line}): "
-            f"{error.ename}: {error.evalue}; the partly executed notebook is {output}",
+            f"report {name!r} ({path.name}) failed in cell {cell} "
+            f"(In [{error.exec_count}]: {line}): {error.ename}: {error.evalue}; "
+            f"the partly executed notebook is {output}",
             notebook=name,
             cell=cell,
             ename=error.ename,
@@ -186,8 +204,8 @@ def render_report(
             else str(error) or "the kernel died"
         )
         raise ReportExecutionError(
-            f"report {name!r} ({path.name}) stopped in cell {cell} ({line}): {type(error).__name__}: {reason}; "
-            f"the partly executed notebook is {output}",
+            f"report {name!r} ({path.name}) stopped in cell {cell} ({line}): "
+            f"{type(error).__name__}: {reason}; the partly executed notebook is {output}",
             notebook=name,
             cell=cell,
             ename=type(error).__name__,

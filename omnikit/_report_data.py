@@ -11,7 +11,6 @@ import datetime as dt
 import os
 import tempfile
 import time
-import warnings
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,8 +18,10 @@ from pathlib import Path
 
 import polars as pl
 
-from ._errors import DataQualityWarning, ParameterError
-from ._parameters import _check_timezone, _parse_date
+from ._errors import ParameterError
+from ._time import check_timezone, parse_date
+from ._validate import warn_data_quality
+from .types import DateLike, PathLike
 
 __all__ = ["ReportData", "report_data"]
 
@@ -55,7 +56,10 @@ class ReportData:
             if self.previous is not None
             else ""
         )
-        return f"ReportData(period={self.period!r} ({self.frame.height} rows){previous}, redacted={self.redacted})"
+        return (
+            f"ReportData(period={self.period!r} ({self.frame.height} rows){previous}, "
+            f"redacted={self.redacted})"
+        )
 
     def _repr_markdown_(self) -> str:
         lines = [
@@ -63,14 +67,16 @@ class ReportData:
         ]
         if self.previous is not None:
             lines.append(
-                f"**Compared with:** {self.previous_period}: **{self.previous.height:,}** interactions"
+                f"**Compared with:** {self.previous_period}: "
+                f"**{self.previous.height:,}** interactions"
             )
         lines.append(f"**Data:** {self.source_label}, {self.loaded:,} interactions loaded")
         lines.append(
             "**Privacy:** customers appear only as pseudonymous customer ids; names, contacts, "
             "transcriptions and notes are removed."
             if self.redacted
-            else "**Not redacted:** this report may show customer names and contacts. Do not share it."
+            else "**Not redacted:** this report may show customer names and contacts. "
+            "Do not share it."
         )
         return "  \n".join(lines)
 
@@ -93,7 +99,8 @@ def _describe(start: dt.datetime, end: dt.datetime) -> str:
         if last.date() == start.date():
             return start.date().isoformat()
         return f"{start.date().isoformat()} to {last.date().isoformat()}"
-    return f"{start.isoformat(timespec='minutes')} to {end.isoformat(timespec='minutes')} (end excluded)"
+    first, until = start.isoformat(timespec="minutes"), end.isoformat(timespec="minutes")
+    return f"{first} to {until} (end excluded)"
 
 
 def _load_sample(rows: int, seed: int, timezone: str) -> pl.DataFrame:
@@ -107,16 +114,17 @@ def _load_sample(rows: int, seed: int, timezone: str) -> pl.DataFrame:
 
 
 def report_data(
-    source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    source: PathLike | Sequence[PathLike] | None = None,
     *,
-    start: str | dt.date | None = None,
-    end: str | dt.date | None = None,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
     timezone: str = "UTC",
     compare: bool = False,
     days: int = 7,
     redact: bool = True,
-    default_region: str = "US",
+    default_region: str | None = "US",
     link_by_name: bool = False,
+    max_contact_ids: int | None = 3,
     sample_rows: int = 20_000,
     seed: int = 0,
 ) -> ReportData:
@@ -134,7 +142,8 @@ def report_data(
     interactions of the report (both periods together, so a customer keeps one ``customer_id``
     across them; data outside the report is not used), then the frames are redacted.
     Interactions without a ``start_date_time`` belong to no period: a
-    :class:`~omnikit.DataQualityWarning` says how many.
+    :class:`~omnikit.DataQualityWarning` says how many. ``default_region``, ``link_by_name``
+    and ``max_contact_ids`` are passed to :func:`omnikit.resolve_customers` (same defaults).
 
     Examples
     --------
@@ -148,9 +157,9 @@ def report_data(
     from ._redact import redact as redact_frame
 
     began = time.perf_counter()
-    timezone = _check_timezone(timezone)
-    start_at = _parse_date(start, "start", timezone)
-    end_at = _parse_date(end, "end", timezone)
+    timezone = check_timezone(timezone)
+    start_at = None if start is None else parse_date(start, timezone=timezone, name="start")
+    end_at = None if end is None else parse_date(end, timezone=timezone, name="end")
     if days <= 0:
         raise ParameterError(f"days: expected a positive number of days, got {days!r}")
     if source is None or (isinstance(source, (list, tuple)) and not source):
@@ -167,10 +176,9 @@ def report_data(
     loaded = frame.height
     undated = frame.select(pl.col("start_date_time").is_null().sum()).item()
     if undated:
-        warnings.warn(
-            f"{undated:,} of {loaded:,} interactions have no start_date_time and belong to no report period",
-            DataQualityWarning,
-            stacklevel=2,
+        warn_data_quality(
+            f"report_data: {undated:,} of {loaded:,} interactions have no start_date_time and "
+            "belong to no report period"
         )
     first, last = frame.select(
         pl.col("start_date_time").min().alias("first"),
@@ -203,7 +211,12 @@ def report_data(
     # Customers are resolved over the interactions of the report (both periods), then redacted.
     lo = previous_start or start_at
     frame = frame.filter((pl.col("start_date_time") >= lo) & (pl.col("start_date_time") < end_at))
-    frame = resolve_customers(frame, default_region=default_region, link_by_name=link_by_name)
+    frame = resolve_customers(
+        frame,
+        default_region=default_region,
+        link_by_name=link_by_name,
+        max_contact_ids=max_contact_ids,
+    )
     if redact:
         frame = redact_frame(frame)
     current = frame.filter(pl.col("start_date_time") >= start_at) if compare else frame

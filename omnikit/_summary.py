@@ -20,6 +20,8 @@ from ._journeys import journeys, repeat_contacts
 from ._metrics import median_patience, service_level, wait_time_stats, wait_time_survival
 
 __all__ = [
+    "HEADLINE_FORMATS",
+    "HEADLINE_LABELS",
     "ReportTable",
     "compare_periods",
     "headline_numbers",

@@ -1,11 +1,11 @@
-"""The public surface is exactly what API.md names, plus omnikit's documented extras."""
+"""The public surface is exactly the contract the README documents, plus omnikit's extras."""
 
 from __future__ import annotations
 
 import omnikit as ok
 import omnikit.charts
 
-# Everything shared/API.md names.
+# Everything the README's contract names.
 CONTRACT = {
     "load",
     "DataQualityWarning",
@@ -33,7 +33,10 @@ PUBLIC = {
     "DataQualityWarning",
     "ExploreError",
     "ExploreTimeoutError",
+    "HEADLINE_FORMATS",
+    "HEADLINE_LABELS",
     "JobFailedError",
+    "LOG_WAIT_EDGES",
     "OUTCOMES",
     "OmnikitError",
     "ParameterError",
@@ -95,7 +98,7 @@ def test_all_is_exactly_the_public_surface() -> None:
 
 def test_the_contract_is_exported() -> None:
     missing = CONTRACT - set(ok.__all__)
-    assert not missing, f"API.md names these, omnikit does not export them: {sorted(missing)}"
+    assert not missing, f"the README names these, omnikit does not export them: {sorted(missing)}"
 
 
 def test_every_exported_function_has_a_docstring_with_an_example() -> None:
@@ -121,9 +124,62 @@ def test_errors_form_one_tree_under_omnikit_error() -> None:
     assert issubclass(ok.DataQualityWarning, UserWarning)
 
 
+# The type aliases users import for their own annotations (omnikit.types).
+TYPES = {
+    "By",
+    "DateLike",
+    "Duration",
+    "Formula",
+    "FrameLike",
+    "Outcomes",
+    "PathLike",
+    "Seconds",
+    "Source",
+    "Threshold",
+    "Thresholds",
+}
+
+
+def test_types_module_is_pinned_and_importable() -> None:
+    import omnikit.types
+
+    assert set(omnikit.types.__all__) == TYPES
+    public = {name for name in vars(omnikit.types) if not name.startswith("_")}
+    assert set(omnikit.types.__all__) <= public
+    from omnikit.types import Duration, FrameLike  # what users write
+
+    assert Duration is not None and FrameLike is not None
+
+
+def test_names_the_docs_cite_are_reachable() -> None:
+    import re
+    from pathlib import Path
+
+    root = Path(ok.__file__).resolve().parent
+    readme = (root.parent / "README.md").read_text(encoding="utf-8")
+    cited = {("ok", name) for name in re.findall(r"\bok\.([A-Za-z_][A-Za-z0-9_]*)", readme)}
+    cited |= {("charts", n) for n in re.findall(r"\bcharts\.([A-Za-z_][A-Za-z0-9_]*)", readme)}
+    for path in root.rglob("*.py"):
+        where = "charts" if "charts" in path.parts else "ok"
+        text = path.read_text(encoding="utf-8")
+        cited |= {
+            (where, n) for n in re.findall(r":data:`~?(?:omnikit\.)?([A-Z][A-Z0-9_]+)`", text)
+        }
+        cited |= {("ok", n) for n in re.findall(r"\bok\.([A-Z][A-Z0-9_]+)\b", text)}
+    assert ("ok", "LOG_WAIT_EDGES") in cited, "the patterns find the names the docs cite"
+    modules = {"ok": ok, "charts": omnikit.charts}
+    unreachable = sorted(
+        f"{where}.{name}"
+        for where, name in cited
+        if not hasattr(modules[where], name) and not hasattr(ok, name)
+    )
+    assert not unreachable, "the docs cite these, and import omnikit as ok does not reach them"
+
+
 def test_charts_module_exports_only_builders() -> None:
     for name in omnikit.charts.__all__:
-        assert callable(getattr(omnikit.charts, name)), name
+        member = getattr(omnikit.charts, name)
+        assert callable(member) or (name.isupper() and isinstance(member, dict)), name
 
 
 def test_import_is_light_and_submodules_load_on_first_use() -> None:
@@ -131,7 +187,8 @@ def test_import_is_light_and_submodules_load_on_first_use() -> None:
     import sys
 
     code = (
-        "import sys, omnikit as ok; assert 'altair' not in sys.modules and 'httpx' not in sys.modules;"
+        "import sys, omnikit as ok;"
+        "assert 'altair' not in sys.modules and 'httpx' not in sys.modules;"
         "ok.charts.channel_mix_chart; assert 'altair' in sys.modules;"
         "ok.explore.ExploreClient; ok.testing.TalkdeskStandIn"
     )

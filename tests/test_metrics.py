@@ -519,8 +519,21 @@ def test_wait_time_survival_by_hand():
         ("VOICE", 30, 1, 0, 1),
     ]
     assert out["survival"].to_list() == pytest.approx([0.8, 0.6, 0.3, 0.3])
-    limited = ok.wait_time_survival(frame(rows), threshold=10)
+    limited = ok.wait_time_survival(frame(rows), up_to=10)
     assert limited.equals(out.head(2))  # same values, at_risk still counts longer waits
+    assert ok.wait_time_survival(frame(rows), up_to="10s").equals(limited)
+    assert ok.wait_time_survival(frame(rows), up_to=dt.timedelta(seconds=10)).equals(limited)
+
+
+def test_wait_time_survival_threshold_is_the_deprecated_name_of_up_to():
+    rows = [call("ABANDONED", 5), call("FINISHED", 10), call("ABANDONED", 20)]
+    with pytest.warns(DeprecationWarning, match="up_to=") as caught:
+        old = ok.wait_time_survival(frame(rows), threshold=10)
+    assert caught[0].filename == __file__  # points at this line, not at omnikit
+    assert old.equals(ok.wait_time_survival(frame(rows), up_to=10))
+    assert old["time"].to_list() == [5, 10]
+    with pytest.raises(ok.ParameterError, match="up_to= only"):
+        ok.wait_time_survival(frame(rows), threshold=10, up_to=10)
 
 
 def test_wait_time_survival_groups_unknown_and_empty():
@@ -675,7 +688,8 @@ ZONES = [
 
 @pytest.mark.parametrize("timezone", ZONES)
 def test_wall_clock_matches_polars_conversion_row_by_row(timezone):
-    from omnikit._metrics import _TABLE_END, _TABLE_START, _wall_clock
+    from omnikit._time import _TABLE_END, _TABLE_START
+    from omnikit._time import wall_clock as _wall_clock
 
     rng = np.random.default_rng(len(timezone))
     # instants over the table's years (1990-2060), plus dense DST days

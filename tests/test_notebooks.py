@@ -157,7 +157,7 @@ def rendered(source, tmp_path_factory) -> dict[str, ok.RenderedReport]:
             patch.setenv(key, value)
         return {
             name: ok.render_report(
-                name, sources=[source], timezone=TIMEZONE, out=out, parameters=extra
+                name, source=[source], timezone=TIMEZONE, out=out, parameters=extra
             )
             for name, extra in {
                 "channel_mix": {"every": "1d"},

@@ -125,7 +125,7 @@ def test_command_line_lists_reports(capsys):
         ({"parameters": {"gap": "a day"}}, r"'a day' is not a duration"),
         ({"parameters": {"target": 80}}, r"share between 0 and 1"),
         ({"parameters": {"redact": False}}, r"pass redact as render_report arguments"),
-        ({"sources": ["/no/such/report.json"]}, r"'/no/such/report.json' does not exist"),
+        ({"source": ["/no/such/report.json"]}, r"'/no/such/report.json' does not exist"),
     ],
 )
 def test_bad_parameters_are_refused_before_a_kernel_starts(tmp_path, kwargs, message):
@@ -220,7 +220,7 @@ def test_without_the_omnikit_kernel_this_interpreter_runs_the_report(
 
     monkeypatch.setattr(KernelSpecManager, "get_kernel_spec", missing_omnikit)
     report = ok.render_report(
-        "where", sources=[source], start="2024-09-03", out=tmp_path, parameters={"threshold": "45"}
+        "where", source=[source], start="2024-09-03", out=tmp_path, parameters={"threshold": "45"}
     )
     results = report.results()
     assert Path(results["executable"]).resolve() == Path(sys.executable).resolve()
@@ -311,7 +311,7 @@ def test_demo_makes_sample_data_and_renders_every_report(tmp_path, monkeypatch, 
     assert code == 0
     assert [name for name, _ in calls] == list(ok.list_reports())
     assert all(
-        kwargs == {"sources": [data], "timezone": "Europe/Lisbon", "out": str(out)}
+        kwargs == {"source": [data], "timezone": "Europe/Lisbon", "out": str(out)}
         for _, kwargs in calls
     )
     loaded = ok.load(data, timezone="Europe/Lisbon")

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     for name in list_reports():
         began = time.perf_counter()
         print(f"rendering {name} ...", end=" ", flush=True, file=sys.stdout)
-        report = render_report(name, sources=[data], timezone=args.timezone, out=args.out)
+        report = render_report(name, source=[data], timezone=args.timezone, out=args.out)
         print(f"{report.html} ({time.perf_counter() - began:.1f} s)")
     print(f"open {Path(args.out) / 'weekly_report.html'} in a browser; it works offline")
     return 0

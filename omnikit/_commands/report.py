@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         parameters[key] = value
     report = render_report(
         args.name,
-        sources=args.source,
+        source=args.source,
         start=args.start,
         end=args.end,
         timezone=args.timezone,

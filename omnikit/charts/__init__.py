@@ -13,8 +13,10 @@ from .._export import _omnikit_renderer
 from . import _journeys, _metrics
 from ._journeys import *  # noqa: F403
 from ._metrics import *  # noqa: F403
+from ._theme import CHANNEL_COLORS
 
-__all__ = [*_metrics.__all__, *_journeys.__all__]
+#: The chart builders, and the colour of each channel they share (:data:`CHANNEL_COLORS`).
+__all__ = [*_metrics.__all__, *_journeys.__all__, "CHANNEL_COLORS"]
 
 # ``alt.renderers.enable("omnikit")`` makes charts the offline HTML export can draw.
 alt.renderers.register("omnikit", _omnikit_renderer)

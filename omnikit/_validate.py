@@ -1,0 +1,127 @@
+"""Checks of what a user passes in, and warnings about the data, each written once.
+
+- :func:`lazy_frame`: the frame a function was given, as a LazyFrame (a pandas frame gets the
+  hint to convert it with ``pl.from_pandas``);
+- :func:`by_columns`: ``by`` as a list of column names;
+- :func:`check_columns`: the columns a function needs, with their types;
+- :func:`seconds`: a number of seconds or a fixed duration (see :mod:`omnikit._time`);
+- :func:`warn_data_quality`: a :class:`~omnikit.DataQualityWarning` that points at the line of
+  the caller's code that called omnikit, however deep inside omnikit it was raised.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+
+from ._errors import DataQualityWarning, ParameterError
+from ._time import duration_seconds
+from .types import By, FrameLike
+
+__all__: list[str] = []
+
+_PACKAGE = str(Path(__file__).resolve().parent)
+
+
+def _convert_hint(value: object) -> str:
+    module = type(value).__module__.split(".")[0]
+    if module == "pandas":
+        return "; convert it with pl.from_pandas(df)"
+    if module == "pyarrow":
+        return "; convert it with pl.from_arrow(table)"
+    if isinstance(value, (str, Path)):
+        return f"; load the report first with ok.load({str(value)!r})"
+    return ""
+
+
+def frame_type_error(value: object, func: str, expected: str) -> ParameterError:
+    """The error for a value that is not the polars frame ``func`` expects (with a hint)."""
+    module, name = type(value).__module__.split(".")[0], type(value).__name__
+    shown = name if module in ("builtins", "pathlib") else f"{module}.{name}"
+    return ParameterError(f"{func}: expected {expected}, got {shown}{_convert_hint(value)}")
+
+
+def lazy_frame(df: FrameLike, func: str) -> pl.LazyFrame:
+    """``df`` as a LazyFrame, or a :class:`ParameterError` saying what to pass instead.
+
+    >>> lazy_frame(pl.DataFrame({"a": [1]}), "f").collect().height
+    1
+    """
+    if isinstance(df, pl.LazyFrame):
+        return df
+    if isinstance(df, pl.DataFrame):
+        return df.lazy()
+    raise frame_type_error(df, func, "a polars DataFrame or LazyFrame (e.g. from ok.load)")
+
+
+def by_columns(by: By, func: str) -> list[str]:
+    """``by`` (``None``, a column name or a list of names) as a list without repeats.
+
+    >>> by_columns(["a", "b", "a"], "f")
+    ['a', 'b']
+    """
+    if by is None:
+        return []
+    if isinstance(by, str):
+        return [by]
+    if isinstance(by, Sequence) and all(isinstance(b, str) for b in by):
+        return list(dict.fromkeys(by))
+    raise ParameterError(f"{func}: by= must be None, a column name or a list of names, got {by!r}")
+
+
+def check_columns(
+    schema: pl.Schema, needed: Sequence[str], func: str, *, hint: str | None = None
+) -> None:
+    """A :class:`ParameterError` naming the columns of ``needed`` that ``schema`` lacks (and the
+    ones it has), or whose type is wrong (``waiting_time`` numeric, ``start_date_time`` a
+    Datetime). ``hint`` replaces the default advice (load reports with ``ok.load()``)."""
+    missing = [c for c in needed if c not in schema]
+    if missing:
+        advice = hint or (
+            "Load reports with ok.load() to get the canonical columns, or pass by= names that "
+            "exist."
+        )
+        raise ParameterError(
+            f"{func}: the frame has no column(s) {', '.join(map(repr, missing))}; "
+            f"it has {', '.join(schema.names()) or 'no columns'}. {advice}"
+        )
+    if "waiting_time" in needed and not schema["waiting_time"].is_numeric():
+        raise ParameterError(
+            f"{func}: column 'waiting_time' must hold seconds as numbers, it is "
+            f"{schema['waiting_time']}"
+        )
+    if "start_date_time" in needed and not isinstance(schema["start_date_time"], pl.Datetime):
+        raise ParameterError(
+            f"{func}: column 'start_date_time' must be a Datetime, it is "
+            f"{schema['start_date_time']}"
+        )
+
+
+def seconds(value: object, name: str, func: str) -> float:
+    """A number of seconds >= 0, or a fixed duration (``"20s"``, ``timedelta``) in seconds."""
+    return duration_seconds(value, name=name, func=func)
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` of the first frame outside omnikit, for :func:`warnings.warn` called
+    from the frame that called this function's caller."""
+    level = 1
+    frame = sys._getframe(1)  # warn_data_quality's frame: stacklevel 1 of warnings.warn
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level if frame is not None else level - 1
+
+
+def warn_data_quality(message: str) -> None:
+    """Warn with a :class:`~omnikit.DataQualityWarning` at the caller's line.
+
+    The warning is attributed to the first frame outside the omnikit package (the user's
+    notebook cell or script), so it shows the line that called omnikit, whichever omnikit
+    function (``ok.headline_numbers`` calling ``ok.service_level``, ...) found the problem.
+    """
+    warnings.warn(message, DataQualityWarning, stacklevel=_caller_stacklevel())
