@@ -21,6 +21,7 @@ CONTRACT = {
     "journeys",
     "channel_transitions",
     "repeat_contacts",
+    "DEFAULT_THRESHOLDS",
 }
 
 
@@ -30,6 +31,7 @@ PUBLIC = {
     "CANONICAL_COLUMNS",
     "CHART_MIMETYPE",
     "DATETIME_COLUMNS",
+    "DEFAULT_THRESHOLDS",
     "DataQualityWarning",
     "ExploreError",
     "ExploreTimeoutError",
