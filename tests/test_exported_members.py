@@ -22,6 +22,7 @@ CONTRACT = {
     "channel_transitions",
     "repeat_contacts",
     "DEFAULT_THRESHOLDS",
+    "bot_containment",
 }
 
 
@@ -50,6 +51,7 @@ PUBLIC = {
     "SECONDS_COLUMNS",
     "SERVICE_LEVEL_FORMULAS",
     "SOURCE_FIELDS",
+    "bot_containment",
     "canonical_schema",
     "channel_mix",
     "channel_transitions",
@@ -59,6 +61,7 @@ PUBLIC = {
     "fetch",
     "headline_numbers",
     "hourly_profile",
+    "journey_flow",
     "journeys",
     "list_reports",
     "load",
