@@ -71,7 +71,8 @@ SERVICE_LEVEL_FORMULAS: dict[str, str] = {
 #: expects an agent within about a minute. Messaging (SMS, WhatsApp, Messenger, Digital Connect)
 #: is asynchronous: a reply within minutes is good service. E-mail is read later: a reply within
 #: a few business hours is good service (24 h is a common promise; 4 h is what leading teams aim
-#: for). A channel omnikit does not know is judged as a call, so it shows up rather than passes.
+#: for). Any other channel (``"*"``) is judged as strictly as a call, so that it stands out in a
+#: report until it is given its own threshold. The README explains each choice.
 DEFAULT_THRESHOLDS: dict[str, float] = {
     "VOICE": 20,
     "CHAT": 60,
