@@ -10,8 +10,10 @@ defaults of :func:`omnikit.resolve_customers`).
 
 - :func:`journeys`: one row per journey (path, channels, answered, bot-to-human escalation);
 - :func:`channel_transitions`: from which channel to which the next step of a journey went;
-- :func:`repeat_contacts`: how often a customer comes back within a window;
-- :func:`top_paths`: the most common journey paths.
+- :func:`repeat_contacts`: how often a customer comes back (inbound, by default) within a window;
+- :func:`top_paths`: the most common journey paths;
+- :func:`bot_containment`: how many journeys with a virtual agent never reached a person;
+- :func:`journey_flow`: where journeys went step by step, for a Sankey-style flow or step matrix.
 """
 
 from __future__ import annotations
@@ -28,7 +30,14 @@ from ._time import check_duration
 from ._validate import by_columns, check_columns, frame_type_error
 from .types import By, Duration, FrameLike
 
-__all__ = ["channel_transitions", "journeys", "repeat_contacts", "top_paths"]
+__all__ = [
+    "bot_containment",
+    "channel_transitions",
+    "journey_flow",
+    "journeys",
+    "repeat_contacts",
+    "top_paths",
+]
 
 #: The defaults of :func:`omnikit.resolve_customers`' options, which these functions share.
 _RESOLVE_DEFAULTS: dict[str, object] = {
@@ -39,6 +48,8 @@ _RESOLVE_DEFAULTS: dict[str, object] = {
 
 #: How a missing ``interaction_type`` is written in a ``path``.
 UNKNOWN_CHANNEL = "UNKNOWN"
+#: The ``to_channel`` of :func:`journey_flow` for journeys that stop at a step.
+FLOW_END = "END"
 
 _STEP_COLUMNS = (
     "interaction_id",
@@ -82,9 +93,9 @@ def journeys(
         in order), ``path`` (those joined by ``" > "``, consecutive repeats collapsed, a missing
         type written ``UNKNOWN``), ``n_channels`` (distinct non-null types), ``switched``
         (``n_channels > 1``), ``first_channel, last_channel, answered`` (any step answered per
-        ``ok.OUTCOMES``), ``bot_to_human`` (a ``VIRTUAL_AGENT`` step later followed by a
-        ``USER`` step). Sorted by customer and start. Rows without ``start_date_time`` are in no
-        journey.
+        ``ok.OUTCOMES``, statuses matched without regard to case), ``bot_to_human`` (a
+        ``VIRTUAL_AGENT`` step later followed by a ``USER`` step). Sorted by customer and start.
+        Rows without ``start_date_time`` are in no journey.
 
     Examples
     --------
@@ -94,13 +105,19 @@ def journeys(
     """
     options = _options(default_region, link_by_name, max_contact_ids)
     steps = _steps(_with_customers(df, options, "journeys"), gap)
-    answered = [status for status, outcome in _OUTCOMES.items() if outcome == "answered"]
+    return _journey_rows(steps).drop("__has_bot").collect()
+
+
+def _journey_rows(steps: pl.LazyFrame) -> pl.LazyFrame:
+    """The rows of :func:`journeys` (lazy), and ``__has_bot``: the journey has a VIRTUAL_AGENT
+    step."""
+    answered = [status.upper() for status, outcome in _OUTCOMES.items() if outcome == "answered"]
     channel = pl.col("interaction_type")
     agent = pl.col("agent_type")
     # Everything per step first, so that the per-journey aggregations are plain min/max/any.
     steps = steps.with_columns(
         __end=pl.coalesce("end_date_time", "start_date_time"),
-        __answered=pl.col("interaction_status").is_in(answered).fill_null(False),
+        __answered=pl.col("interaction_status").str.to_uppercase().is_in(answered).fill_null(False),
         __bot=pl.when(agent == "VIRTUAL_AGENT").then("__i"),
         __user=pl.when(agent == "USER").then("__i"),
         __path=pl.when("__collapse").then(channel.fill_null(UNKNOWN_CHANNEL)),
@@ -121,6 +138,7 @@ def journeys(
             last_channel=channel.last(),
             answered=pl.col("__answered").any(),
             bot_to_human=(pl.col("__bot").min() < pl.col("__user").max()).fill_null(False),
+            __has_bot=pl.col("__bot").is_not_null().any(),
             number=pl.col("__number").first(),
         )
         .with_columns(
@@ -142,8 +160,8 @@ def journeys(
             "last_channel",
             "answered",
             "bot_to_human",
+            "__has_bot",
         )
-        .collect()
     )
 
 
@@ -198,25 +216,33 @@ def repeat_contacts(
     *,
     window: Duration = "7d",
     by: By = None,
+    direction: str | None = "INBOUND",
     default_region: str | None = "US",
     link_by_name: bool = False,
     max_contact_ids: int | None = 3,
 ) -> pl.DataFrame:
     """Share of interactions after which the same customer came back within ``window``.
 
-    Over interactions with a ``start_date_time``, an interaction is *repeated* when the same
-    customer's next interaction (ordered by ``start_date_time``, ``interaction_id``) starts at
-    most ``window`` after it starts.
+    Over interactions of ``direction`` (``interaction_direction``; every direction with
+    ``direction=None``) with a ``start_date_time``, an interaction is *repeated* when the same
+    customer's next such interaction (ordered by ``start_date_time``, ``interaction_id``)
+    starts at most ``window`` after it starts. By default both are INBOUND: the customer came
+    back on their own; the team's OUTBOUND follow-ups neither count nor make a repeat.
 
     Parameters
     ----------
     df
         A canonical frame, eager or lazy (see :func:`journeys` about ``customer_id``).
     window
-        A polars duration string (``"7d"``, ``"24h"``) or a ``timedelta``.
+        A polars duration string or a ``timedelta``. ``"7d"`` is seven *calendar* days in the
+        frame's timezone (Monday 10:00 to the next Monday 10:00, 167 or 169 hours across a
+        daylight-saving change); ``"168h"`` is exactly 168 hours.
     by
         ``None``, a column name or a list of column names of the interaction (e.g.
         ``"interaction_type"``: the channel the customer came back *after*).
+    direction
+        The ``interaction_direction`` counted (``"INBOUND"``, ``"OUTBOUND"``), or ``None`` for
+        every interaction whatever its direction.
     default_region, link_by_name, max_contact_ids
         As in :func:`journeys`.
 
@@ -236,6 +262,18 @@ def repeat_contacts(
     keys = by_columns(by, func)
     lazy = _with_customers(df, _options(default_region, link_by_name, max_contact_ids), func)
     check_columns(lazy.collect_schema(), keys, func, hint="Pass by= names that exist.")
+    if direction is not None:
+        if not isinstance(direction, str):
+            raise ParameterError(
+                f"{func}: direction must be an interaction_direction such as 'INBOUND', or None "
+                f"for every direction, not {direction!r}"
+            )
+        if "interaction_direction" not in lazy.collect_schema().names():
+            raise ParameterError(
+                f"{func}: the frame has no column interaction_direction; pass direction=None to "
+                "count every interaction"
+            )
+        lazy = lazy.filter(pl.col("interaction_direction") == direction)
     start = pl.col("start_date_time")
     same = pl.col("customer_id") == pl.col("customer_id").shift(-1)
     repeated = same & (start.shift(-1) <= _after(start, window, "window"))
@@ -309,6 +347,176 @@ def top_paths(
         .with_columns(share=pl.col("journeys") / pl.col("journeys").sum())
         .sort(["journeys", "path"], descending=[True, False], nulls_last=True)
         .head(n)
+        .collect()
+    )
+
+
+def bot_containment(
+    df: FrameLike,
+    *,
+    gap: Duration = "24h",
+    by: By = None,
+    default_region: str | None = "US",
+    link_by_name: bool = False,
+    max_contact_ids: int | None = 3,
+) -> pl.DataFrame:
+    """How many journeys with a virtual agent were contained: never handed to a person after it.
+
+    Over journeys (as :func:`journeys` cuts them, with ``gap``) with at least one step whose
+    ``agent_type`` is ``VIRTUAL_AGENT``: a journey is *contained* when no step with
+    ``agent_type`` ``USER`` (a human agent) comes after its first ``VIRTUAL_AGENT`` step; a
+    person before the bot does not matter. Contained is exactly "not ``bot_to_human``".
+
+    Parameters
+    ----------
+    df
+        A canonical frame, eager or lazy (see :func:`journeys` about ``customer_id``).
+    gap
+        As in :func:`journeys`.
+    by
+        ``None``, a column name or a list of columns of the :func:`journeys` frame to group
+        by: ``first_channel``, ``last_channel``, ``path``, ``n_channels``, ``switched``,
+        ``answered``, ``interactions``, ``customer_id`` (any column it has except the lists).
+    default_region, link_by_name, max_contact_ids
+        As in :func:`journeys`.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``*by, bot_journeys, contained`` (Int64) and ``containment_rate``
+        (``contained / bot_journeys``, Float64; null when there are no bot journeys). With
+        ``by=None`` there is always one row.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl, omnikit as ok
+    >>> t = dt.datetime(2024, 9, 2, 9)
+    >>> df = pl.DataFrame({
+    ...     "interaction_id": ["a", "b", "c", "d"],
+    ...     "customer_id": ["C1", "C1", "C2", "C3"],
+    ...     "start_date_time": [t, t + dt.timedelta(minutes=5), t, t],
+    ...     "end_date_time": [None, None, None, None],
+    ...     "interaction_type": ["CHAT", "VOICE", "CHAT", "VOICE"],
+    ...     "interaction_status": ["FINISHED"] * 4,
+    ...     "agent_type": ["VIRTUAL_AGENT", "USER", "VIRTUAL_AGENT", "USER"],
+    ... })
+    >>> ok.bot_containment(df).row(0)  # C1 reached a person, C2 did not, C3 had no bot
+    (2, 1, 0.5)
+    """
+    func = "bot_containment"
+    keys = by_columns(by, func)
+    options = _options(default_region, link_by_name, max_contact_ids)
+    rows = _journey_rows(_steps(_with_customers(df, options, func), gap))
+    allowed = [
+        name
+        for name, dtype in rows.collect_schema().items()
+        if not name.startswith("__") and not isinstance(dtype, pl.List)
+    ]
+    wrong = [c for c in keys if c not in allowed]
+    if wrong:
+        raise ParameterError(
+            f"{func}: by= groups journeys, which have no column(s) {', '.join(wrong)}; "
+            f"use {', '.join(allowed)}"
+        )
+    aggs = [
+        pl.len().cast(pl.Int64).alias("bot_journeys"),
+        (~pl.col("bot_to_human")).sum().cast(pl.Int64).alias("contained"),
+    ]
+    bots = rows.filter("__has_bot")
+    summary = (bots.group_by(keys).agg(aggs) if keys else bots.select(aggs)).with_columns(
+        containment_rate=pl.when(pl.col("bot_journeys") > 0).then(
+            pl.col("contained") / pl.col("bot_journeys")
+        )
+    )
+    if keys:
+        summary = summary.sort(keys, nulls_last=True)
+    return summary.collect()
+
+
+def journey_flow(
+    df: FrameLike,
+    *,
+    steps: int = 4,
+    collapse: bool = False,
+    gap: Duration = "24h",
+    default_region: str | None = "US",
+    link_by_name: bool = False,
+    max_contact_ids: int | None = 3,
+) -> pl.DataFrame:
+    """Where journeys went, step by step: the small frame a Sankey-style flow or step matrix draws.
+
+    Step 1 is each journey's first interaction, step 2 its second, and so on. For each step up
+    to ``steps`` and each channel, how many journeys were at that channel at that step and
+    where their next step went; a journey that has no next step goes to ``"END"``. The
+    journeys at step ``k + 1`` are exactly those that did not go to ``"END"`` at step ``k``, so
+    every step's counts add up to the journeys still going.
+
+    Parameters
+    ----------
+    df
+        The frame :func:`journeys` returns (it has ``channels`` and ``path``), or a canonical
+        frame, whose journeys are computed with ``gap`` and the resolution options.
+    steps
+        How many steps of each journey to follow (the targets of the last one are at step
+        ``steps + 1``).
+    collapse
+        ``False``: a step is an interaction (``channels``: VOICE > VOICE is two steps);
+        ``True``: a step is a change of channel (``path``: consecutive repeats collapsed).
+    gap, default_region, link_by_name, max_contact_ids
+        As in :func:`journeys`, when ``df`` is a canonical frame.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``step`` (Int64, from 1), ``from_channel``, ``to_channel`` (String; ``"END"`` when the
+        journey stops there; a missing channel is ``"UNKNOWN"``), ``journeys`` (Int64) and
+        ``share`` (journeys / all journeys at ``from_channel`` at that step), sorted by
+        ``step, from_channel, to_channel``.
+
+    Examples
+    --------
+    >>> import polars as pl, omnikit as ok
+    >>> trips = pl.DataFrame({"channels": [["CHAT", "VOICE"], ["CHAT"], ["VOICE"]],
+    ...                       "path": ["CHAT > VOICE", "CHAT", "VOICE"]})
+    >>> ok.journey_flow(trips, steps=2).rows()  # doctest: +NORMALIZE_WHITESPACE
+    [(1, 'CHAT', 'END', 1, 0.5), (1, 'CHAT', 'VOICE', 1, 0.5), (1, 'VOICE', 'END', 1, 1.0),
+     (2, 'VOICE', 'END', 1, 1.0)]
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ParameterError(f"steps must be a whole number >= 1, not {steps!r}")
+    if not isinstance(df, (pl.DataFrame, pl.LazyFrame)):
+        raise frame_type_error(df, "journey_flow", "a journeys frame or a canonical frame")
+    lazy = df.lazy()
+    names = lazy.collect_schema().names()
+    options = _options(default_region, link_by_name, max_contact_ids)
+    if "channels" not in names or "path" not in names:
+        lazy = journeys(lazy, gap=gap, **options).lazy()  # type: ignore[arg-type]
+    elif options:
+        raise ParameterError(
+            "journey_flow: got a journeys frame, so resolution options would be ignored; pass "
+            "them to ok.journeys instead"
+        )
+    if collapse:
+        channels = pl.col("path").str.split(" > ")
+    else:
+        channels = pl.col("channels").list.eval(pl.element().fill_null(UNKNOWN_CHANNEL))
+    channel = pl.col("__channel")
+    return (
+        lazy.select(__channel=channels.list.head(steps + 1))
+        .with_row_index("__journey")
+        .explode("__channel")
+        .filter(channel.is_not_null())
+        .with_columns(
+            step=pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("__journey"),
+            to_channel=channel.shift(-1).over("__journey").fill_null(FLOW_END),
+        )
+        .filter(pl.col("step") <= steps)
+        .group_by("step", channel.alias("from_channel"), "to_channel")
+        .agg(journeys=pl.len().cast(pl.Int64))
+        .with_columns(
+            share=pl.col("journeys") / pl.col("journeys").sum().over("step", "from_channel")
+        )
+        .sort("step", "from_channel", "to_channel")
         .collect()
     )
 

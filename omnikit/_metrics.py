@@ -12,11 +12,14 @@ polars duration string or a ``timedelta`` (see :mod:`omnikit.types`).
 
 The definitions (the README's "Metrics" section) in short:
 
-- an INBOUND interaction's outcome comes from its ``interaction_status`` through :data:`OUTCOMES`:
-  *answered* (FINISHED, ASSIGNED), *unanswered* (MISSED, ABANDONED, SHORT_ABANDONED, VOICEMAIL) or
-  *open* (OFFERED: still waiting, not counted);
+- an INBOUND interaction's outcome comes from its ``interaction_status`` through :data:`OUTCOMES`
+  (matched without regard to case): *answered* (FINISHED, ASSIGNED), *unanswered* (MISSED,
+  ABANDONED, SHORT_ABANDONED, VOICEMAIL) or *open* (OFFERED: still waiting, not counted);
+- each interaction is judged against its own channel's service-level threshold (a number, a
+  duration, or a mapping from ``interaction_type``, see :data:`DEFAULT_THRESHOLDS`);
 - a *short abandon* is SHORT_ABANDONED, or ABANDONED after waiting less than ``short_abandon``
   seconds; it is left out of the service-level and abandon-rate denominators ("talkdesk" formula);
+  ``short_abandon=None`` turns this off;
 - a ratio whose denominator is 0 is null.
 """
 
@@ -42,6 +45,7 @@ from ._validate import (
 from .types import By, Duration, Formula, FrameLike, Outcomes, Threshold
 
 __all__ = [
+    "DEFAULT_THRESHOLDS",
     "LOG_WAIT_EDGES",
     "OUTCOMES",
     "SERVICE_LEVEL_FORMULAS",
@@ -74,12 +78,82 @@ SERVICE_LEVEL_FORMULAS: dict[str, str] = {
     "abandon_positive": "(answered_within + unanswered with waiting_time <= threshold) / offered",
 }
 
+#: Service-level thresholds in seconds per ``interaction_type``, from common practice, that the
+#: reports use by default (``"*"``: every channel not named). A call is live: 80 % answered within
+#: 20 s is the classic standard and Talkdesk's own default. A chat customer stays on the page but
+#: expects an agent within about a minute. Messaging (SMS, WhatsApp, Messenger, Digital Connect)
+#: is asynchronous: a reply within minutes is good service. E-mail is read later: a reply within
+#: a few business hours is good service (24 h is a common promise; 4 h is what leading teams aim
+#: for). Any other channel (``"*"``) is judged as strictly as a call, so that it stands out in a
+#: report until it is given its own threshold. The README explains each choice.
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    "VOICE": 20,
+    "CHAT": 60,
+    "SMS": 15 * 60,
+    "WHATSAPP": 15 * 60,
+    "FB_MESSENGER": 15 * 60,
+    "DIGITAL_CONNECT": 15 * 60,
+    "EMAIL": 4 * 3600,
+    "*": 20,
+}
+
 _OUTCOME_NAMES = ("answered", "unanswered", "open")
 _HOURLY_VALUES = ("volume", "median_wait", "service_level")
 _INBOUND = "INBOUND"
 
 # --------------------------------------------------------------------------------------------
 # small helpers: the pieces of a query, collecting (input checks: omnikit._validate)
+
+
+def _short_seconds(short_abandon: object, func: str) -> float | None:
+    """``short_abandon`` as seconds, or ``None`` (no short-abandon filtering)."""
+    return None if short_abandon is None else seconds(short_abandon, "short_abandon", func)
+
+
+def _threshold_seconds(threshold: object, lf: pl.LazyFrame, func: str) -> pl.Expr:
+    """Each row's service-level threshold in seconds, as a Float64 expression.
+
+    A number, duration string or timedelta is one threshold for every row; a mapping gives each
+    ``interaction_type`` its own (``"*"``: every channel it does not name). With a mapping and
+    no ``"*"``, the INBOUND channels of ``lf`` that it does not name are a
+    :class:`ParameterError` naming them (a short query, before any work).
+    """
+    if not isinstance(threshold, Mapping):
+        return pl.lit(seconds(threshold, "threshold", func), dtype=pl.Float64)
+    if not threshold or not all(isinstance(k, str) for k in threshold):
+        raise ParameterError(
+            f"{func}: threshold= as a mapping needs interaction_type names (and optionally '*') "
+            f"as keys, got {dict(threshold)!r}"
+        )
+    per_channel = {k: seconds(v, f"threshold[{k!r}]", func) for k, v in threshold.items()}
+    default = per_channel.pop("*", None)
+    channel = pl.col("interaction_type")
+    if default is None:
+        uncovered = (
+            lf.filter(
+                pl.col("interaction_direction") == _INBOUND,
+                ~channel.is_in(list(per_channel)).fill_null(False),
+            )
+            .group_by(channel)
+            .agg(rows=pl.len())
+            .sort("interaction_type", nulls_last=True)
+            .collect()
+        )
+        if uncovered.height:
+            named = ", ".join(
+                f"{'<null>' if c is None else repr(c)} ({n} interaction(s))"
+                for c, n in uncovered.iter_rows()
+            )
+            raise ParameterError(
+                f"{func}: threshold= has no threshold for INBOUND channel(s) {named}; add them "
+                "to the mapping, or a '*' entry for every channel it does not name (see "
+                "ok.DEFAULT_THRESHOLDS)"
+            )
+    if not per_channel:
+        return pl.lit(default, dtype=pl.Float64)
+    return channel.replace_strict(
+        list(per_channel), list(per_channel.values()), default=default, return_dtype=pl.Float64
+    )
 
 
 def _outcome_sets(outcomes: Mapping[str, str] | None, func: str) -> dict[str, list[str]]:
@@ -89,13 +163,25 @@ def _outcome_sets(outcomes: Mapping[str, str] | None, func: str) -> dict[str, li
             f"{func}: outcomes= must be a mapping status -> outcome, got {mapping!r}"
         )
     sets: dict[str, list[str]] = {name: [] for name in _OUTCOME_NAMES}
+    seen: dict[str, tuple[str, str]] = {}
     for status, outcome in mapping.items():
         if outcome not in sets:
             raise ParameterError(
                 f"{func}: outcomes= maps {status!r} to {outcome!r}; an outcome must be one of "
                 f"{', '.join(map(repr, _OUTCOME_NAMES))}"
             )
-        sets[outcome].append(status)
+        if not isinstance(status, str):
+            raise ParameterError(f"{func}: outcomes= keys must be status names, got {status!r}")
+        # Statuses match without regard to case: the sets hold upper-case names.
+        key = status.upper()
+        if key in seen and seen[key][1] != outcome:
+            raise ParameterError(
+                f"{func}: outcomes= maps {seen[key][0]!r} to {seen[key][1]!r} and {status!r} to "
+                f"{outcome!r}; statuses match without regard to case, so give one outcome"
+            )
+        if key not in seen:
+            seen[key] = (status, outcome)
+            sets[outcome].append(key)
     return sets
 
 
@@ -113,10 +199,11 @@ def _collect(*lfs: pl.LazyFrame) -> list[pl.DataFrame]:
 
 
 def _unknown_statuses(table: pl.LazyFrame, known: Sequence[str]) -> pl.LazyFrame:
-    """Rows per status that ``known`` does not list, from a table of INBOUND row counts."""
+    """Rows per status (as written) that ``known`` (upper case) does not list, from a table of
+    INBOUND row counts."""
     status = pl.col("interaction_status")
     return (
-        table.filter(~status.is_in(known) | status.is_null())
+        table.filter(~status.str.to_uppercase().is_in(known) | status.is_null())
         .group_by(status)
         .agg(rows=pl.col("_rows").sum())
         .sort("rows", "interaction_status", descending=[True, False], nulls_last=True)
@@ -476,21 +563,22 @@ def wait_time_histogram(
 
 
 def _status_table(
-    lf: pl.LazyFrame, keys: list[str], threshold: float, short_abandon: float
+    lf: pl.LazyFrame, keys: list[str], threshold: pl.Expr, short_abandon: float | None
 ) -> pl.LazyFrame:
     """INBOUND rows counted per (keys, status, wait within threshold, wait shorter than short).
 
     One cheap group-by over the rows; every service-level count, and the statuses nobody knows,
-    are then read off this small table.
+    are then read off this small table. ``threshold`` is each row's own (its channel's).
     """
     w = pl.col("waiting_time")
+    short_wait = pl.lit(False) if short_abandon is None else (w < short_abandon).fill_null(False)
     return (
         lf.filter(pl.col("interaction_direction") == _INBOUND)
         .group_by(
             *keys,
             "interaction_status",
             (w <= threshold).fill_null(False).alias("_within"),
-            (w < short_abandon).fill_null(False).alias("_short_wait"),
+            short_wait.alias("_short_wait"),
         )
         .agg(
             _rows=pl.len().cast(pl.Int64),
@@ -501,13 +589,20 @@ def _status_table(
 
 
 def _service_level_aggs(
-    sets: dict[str, list[str]], formula: str
+    sets: dict[str, list[str]], formula: str, short: bool = True
 ) -> tuple[list[pl.Expr], list[pl.Expr]]:
-    """Aggregations of the status table (per group) and the ratio columns computed from them."""
-    s, rows = pl.col("interaction_status"), pl.col("_rows")
+    """Aggregations of the status table (per group) and the ratio columns computed from them.
+
+    Statuses match the (upper-case) sets without regard to case. With ``short=False``
+    (``short_abandon=None``) nothing is a short abandon and SHORT_ABANDONED is abandoned.
+    """
+    s, rows = pl.col("interaction_status").str.to_uppercase(), pl.col("_rows")
     answered = s.is_in(sets["answered"])
     unanswered = s.is_in(sets["unanswered"])
-    is_short = (s == "SHORT_ABANDONED") | ((s == "ABANDONED") & pl.col("_short_wait"))
+    if short:
+        is_short = (s == "SHORT_ABANDONED") | ((s == "ABANDONED") & pl.col("_short_wait"))
+    else:
+        is_short = pl.lit(False)
     within = pl.col("_within")
     answered_waits = pl.col("_wait_n").filter(answered).sum()
     aggs = [
@@ -516,7 +611,7 @@ def _service_level_aggs(
         rows.filter(answered & within).sum().cast(pl.Int64).alias("answered_within"),
         rows.filter(unanswered & within).sum().cast(pl.Int64).alias("_unanswered_within"),
         rows.filter(unanswered & is_short).sum().cast(pl.Int64).alias("short_abandoned"),
-        rows.filter(unanswered & (s == "ABANDONED") & ~is_short)
+        rows.filter(unanswered & s.is_in(["ABANDONED", "SHORT_ABANDONED"]) & ~is_short)
         .sum()
         .cast(pl.Int64)
         .alias("abandoned"),
@@ -572,17 +667,17 @@ def _service_level_query(
     lf: pl.LazyFrame,
     keys: list[str],
     *,
-    threshold: float,
-    short_abandon: float,
+    threshold: pl.Expr,
+    short_abandon: float | None,
     formula: str,
     outcomes: Mapping[str, str] | None,
     func: str,
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     sets = _outcome_sets(outcomes, func)
     known = [status for statuses in sets.values() for status in statuses]
-    aggs, ratios = _service_level_aggs(sets, formula)
+    aggs, ratios = _service_level_aggs(sets, formula, short=short_abandon is not None)
     table = _status_table(lf, keys, threshold, short_abandon)
-    rows = table.filter(pl.col("interaction_status").is_in(known))
+    rows = table.filter(pl.col("interaction_status").str.to_uppercase().is_in(known))
     grouped = rows.group_by(keys).agg(aggs) if keys else rows.select(aggs)
     out = grouped.with_columns(ratios).select(*keys, *_SERVICE_LEVEL_COLUMNS)
     return _sorted(out, keys), _unknown_statuses(table, known)
@@ -592,7 +687,7 @@ def service_level(
     df: FrameLike,
     *,
     threshold: Threshold = 20,
-    short_abandon: Threshold = 5,
+    short_abandon: Threshold | None = 5,
     by: By = "interaction_type",
     formula: Formula = "talkdesk",
     outcomes: Outcomes | None = None,
@@ -600,22 +695,28 @@ def service_level(
     """Service level, abandon rate and average speed of answer of INBOUND interactions.
 
     Each ``interaction_status`` maps to an outcome through ``outcomes`` (default
-    :data:`OUTCOMES`): answered = FINISHED, ASSIGNED; unanswered = MISSED, ABANDONED,
-    SHORT_ABANDONED, VOICEMAIL; open = OFFERED (still waiting, not counted). A status the
-    mapping does not know (or a null status) is left out of every count, and one
-    :class:`omnikit.DataQualityWarning` names those statuses and how many rows each had.
-    Interactions that are not INBOUND (OUTBOUND, null, ...) are not counted.
+    :data:`OUTCOMES`), without regard to case (``Finished`` is ``FINISHED``): answered =
+    FINISHED, ASSIGNED; unanswered = MISSED, ABANDONED, SHORT_ABANDONED, VOICEMAIL; open =
+    OFFERED (still waiting, not counted). A status the mapping does not know (or a null status)
+    is left out of every count, and one :class:`omnikit.DataQualityWarning` names those statuses
+    (as written) and how many rows each had. Interactions that are not INBOUND (OUTBOUND, null,
+    ...) are not counted.
+
+    Each interaction is judged against its own channel's threshold (``threshold`` below), so
+    with a mapping and ``by=None`` the result is the *blended* service level across channels:
+    all interactions answered within their channel's threshold over all interactions counted.
 
     - ``offered`` = answered + unanswered
     - ``short_abandoned`` = unanswered with status SHORT_ABANDONED, or ABANDONED with
-      ``waiting_time < short_abandon``
-    - ``abandoned`` = ABANDONED that is not short (an unknown wait is not short)
-    - ``answered_within`` = answered with ``waiting_time <= threshold`` (an unknown wait is not
-      within)
+      ``waiting_time < short_abandon``; none with ``short_abandon=None``
+    - ``abandoned`` = ABANDONED that is not short (an unknown wait is not short); with
+      ``short_abandon=None`` SHORT_ABANDONED is abandoned too
+    - ``answered_within`` = answered with ``waiting_time <=`` its channel's threshold (an
+      unknown wait is not within)
     - ``service_level``, by ``formula``: ``"talkdesk"`` answered_within / (offered −
       short_abandoned); ``"answered"`` answered_within / answered; ``"offered"``
       answered_within / offered; ``"abandon_positive"`` (answered_within + unanswered with
-      waiting_time <= threshold) / offered
+      waiting_time <= its channel's threshold) / offered
     - ``abandon_rate`` = abandoned / (offered − short_abandoned)
     - ``asa`` = mean ``waiting_time`` (seconds) of answered interactions with a known wait
 
@@ -626,11 +727,17 @@ def service_level(
     df
         Canonical frame (DataFrame or LazyFrame).
     threshold
-        Seconds within which an answer counts as in service level (a number, or a fixed
-        duration such as ``"30s"`` or ``timedelta(seconds=30)``).
+        Within how long an answer counts as in service level: seconds (``20``), a polars
+        duration string of fixed length (``"20s"``, ``"15m"``, ``"4h"``), a
+        ``datetime.timedelta``, or a mapping from ``interaction_type`` to any of those, where
+        ``"*"`` covers every channel the mapping does not name (e.g.
+        :data:`DEFAULT_THRESHOLDS`). An INBOUND channel with no threshold is a
+        :class:`omnikit.ParameterError` naming it.
     short_abandon
-        An ABANDONED interaction that waited less than this many seconds (a number or a fixed
-        duration) is a short abandon.
+        An ABANDONED interaction that waited less than this (seconds, duration string or
+        timedelta) is a short abandon, left out of the denominators. The 5 s default is
+        omnikit's own; ``None`` turns short-abandon filtering off, as Talkdesk ships it:
+        nothing is taken out of the denominators and SHORT_ABANDONED counts as abandoned.
     by
         Grouping column(s); ``None`` for one overall row (always present, zeros when empty).
     formula
@@ -656,23 +763,34 @@ def service_level(
     ... })
     >>> ok.service_level(df)["service_level"].item()  # 1 within 20 s / (4 offered - 1 short)
     0.3333333333333333
+    >>> ok.service_level(df, short_abandon=None)["service_level"].item()  # 1 / 4 offered
+    0.25
+    >>> mixed = pl.DataFrame({
+    ...     "interaction_type": ["VOICE", "VOICE", "EMAIL", "EMAIL"],
+    ...     "interaction_direction": ["INBOUND"] * 4,
+    ...     "interaction_status": ["FINISHED"] * 4,
+    ...     "waiting_time": [10, 40, 3000, 20000],
+    ... })
+    >>> ok.service_level(mixed, threshold={"VOICE": 20, "*": "4h"}, by=None)["service_level"].item()
+    0.5
     """
     func = "service_level"
     lf = lazy_frame(df, func)
     keys = by_columns(by, func)
     check_columns(
         lf.collect_schema(),
-        [*keys, "interaction_status", "interaction_direction", "waiting_time"],
+        [*keys, "interaction_status", "interaction_direction", "waiting_time"]
+        + (["interaction_type"] if isinstance(threshold, Mapping) else []),
         func,
     )
-    threshold = seconds(threshold, "threshold", func)
-    short_abandon = seconds(short_abandon, "short_abandon", func)
+    short_seconds = _short_seconds(short_abandon, func)
     formula = _check_formula(formula, func)
+    within = _threshold_seconds(threshold, lf, func)
     out, unknown = _service_level_query(
         lf,
         keys,
-        threshold=threshold,
-        short_abandon=short_abandon,
+        threshold=within,
+        short_abandon=short_seconds,
         formula=formula,
         outcomes=outcomes,
         func=func,
@@ -765,15 +883,19 @@ def wait_time_survival(
     sets = _outcome_sets(outcomes, func)
     known = [status for statuses in sets.values() for status in statuses]
     s, w = pl.col("interaction_status"), pl.col("waiting_time")
-    # One group-by over the rows, by wait; statuses nobody knows are only counted here, and
-    # named by a second query when there are any (a warning case).
+    # One group-by over the rows, by wait and status as written; statuses are then matched
+    # without regard to case on that small table. Statuses nobody knows are only counted here,
+    # and named by a second query when there are any (a warning case).
+    upper, rows = s.str.to_uppercase(), pl.col("_rows")
     table = (
         lf.filter(pl.col("interaction_direction") == _INBOUND)
+        .group_by(*keys, w, s)
+        .agg(_rows=pl.len().cast(pl.Int64))
         .group_by(*keys, w)
         .agg(
-            events=s.is_in(sets["unanswered"]).sum().cast(pl.Int64),
-            censored=s.is_in(sets["answered"]).sum().cast(pl.Int64),
-            _unknown=(pl.len() - s.is_in(known).sum()).cast(pl.Int64),
+            events=rows.filter(upper.is_in(sets["unanswered"])).sum().cast(pl.Int64),
+            censored=rows.filter(upper.is_in(sets["answered"])).sum().cast(pl.Int64),
+            _unknown=rows.filter((~upper.is_in(known)).fill_null(True)).sum().cast(pl.Int64),
         )
     )
     out = (
@@ -877,7 +999,7 @@ def hourly_profile(
     value: Literal["volume", "median_wait", "service_level"] = "volume",
     by: By = None,
     threshold: Threshold = 20,
-    short_abandon: Threshold = 5,
+    short_abandon: Threshold | None = 5,
     formula: Formula = "talkdesk",
     outcomes: Outcomes | None = None,
 ) -> pl.DataFrame:
@@ -898,6 +1020,9 @@ def hourly_profile(
         ``waiting_time`` of rows with a known wait (as ``p50`` of :func:`wait_time_stats`),
         with their number ``n``; ``"service_level"``: as :func:`service_level` (INBOUND only,
         with ``threshold``, ``short_abandon``, ``formula``, ``outcomes``), with ``offered``.
+        ``threshold`` may be a mapping per ``interaction_type`` as in :func:`service_level`:
+        each interaction is judged against its own channel's threshold, so with ``by=None``
+        each hour shows the blended service level of its channels.
     by
         Grouping column(s) (e.g. ``"interaction_type"`` for one grid per channel).
 
@@ -927,7 +1052,13 @@ def hourly_profile(
         needed.append("waiting_time")
     if value == "service_level":
         needed += ["interaction_status", "interaction_direction"]
+        if isinstance(threshold, Mapping):
+            needed.append("interaction_type")
     check_columns(lf.collect_schema(), needed, func)
+    if value == "service_level":
+        short_seconds = _short_seconds(short_abandon, func)
+        checked_formula = _check_formula(formula, func)
+        within = _threshold_seconds(threshold, lf, func)
     start = pl.col("start_date_time")
     schema = lf.collect_schema()
 
@@ -981,9 +1112,9 @@ def hourly_profile(
             sl, unknown = _service_level_query(
                 placed,
                 [*keys, "_how"],
-                threshold=seconds(threshold, "threshold", func),
-                short_abandon=seconds(short_abandon, "short_abandon", func),
-                formula=_check_formula(formula, func),
+                threshold=within,
+                short_abandon=short_seconds,
+                formula=checked_formula,
                 outcomes=outcomes,
                 func=func,
             )

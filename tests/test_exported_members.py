@@ -21,6 +21,8 @@ CONTRACT = {
     "journeys",
     "channel_transitions",
     "repeat_contacts",
+    "DEFAULT_THRESHOLDS",
+    "bot_containment",
 }
 
 
@@ -30,6 +32,7 @@ PUBLIC = {
     "CANONICAL_COLUMNS",
     "CHART_MIMETYPE",
     "DATETIME_COLUMNS",
+    "DEFAULT_THRESHOLDS",
     "DataQualityWarning",
     "ExploreError",
     "ExploreTimeoutError",
@@ -51,6 +54,7 @@ PUBLIC = {
     "SECONDS_COLUMNS",
     "SERVICE_LEVEL_FORMULAS",
     "SOURCE_FIELDS",
+    "bot_containment",
     "canonical_schema",
     "channel_mix",
     "channel_transitions",
@@ -60,6 +64,7 @@ PUBLIC = {
     "fetch",
     "headline_numbers",
     "hourly_profile",
+    "journey_flow",
     "journeys",
     "list_reports",
     "load",

@@ -218,7 +218,7 @@ def test_repeat_contacts_window_boundary_and_by() -> None:
             {"at": None, "interaction_type": "VOICE"},  # no start time: not counted
             {"at": 0, "interaction_type": "CHAT", "contact_id": "k2"},
         ]
-    )
+    ).with_columns(interaction_direction=pl.lit("INBOUND"))
     overall = ok.repeat_contacts(df)
     assert overall.rows() == [(4, 1, 0.25)]
     by = ok.repeat_contacts(df, by="interaction_type")
