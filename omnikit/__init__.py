@@ -15,6 +15,7 @@ from . import (
     _journeys,
     _metrics,
     _redact,
+    _renderer,
     _report,
     _schema,
     _store,
@@ -27,6 +28,7 @@ from ._io import *
 from ._journeys import *
 from ._metrics import *
 from ._redact import *
+from ._renderer import *
 from ._report import *
 from ._schema import *
 from ._store import *
@@ -46,6 +48,7 @@ def __getattr__(name: str) -> object:
 __all__ = [
     *_errors.__all__,
     *_export.__all__,
+    *_renderer.__all__,
     *_redact.__all__,
     *_report.__all__,
     *_io.__all__,
