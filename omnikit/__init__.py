@@ -19,6 +19,7 @@ from . import (
     _render,
     _report_data,
     _results,
+    _renderer,
     _schema,
     _store,
     _summary,
@@ -35,6 +36,7 @@ from ._redact import *
 from ._render import *
 from ._report_data import *
 from ._results import *
+from ._renderer import *
 from ._schema import *
 from ._store import *
 from ._summary import *
@@ -54,6 +56,7 @@ def __getattr__(name: str) -> object:
 __all__ = [
     *_errors.__all__,
     *_export.__all__,
+    *_renderer.__all__,
     *_redact.__all__,
     *_parameters.__all__,
     *_render.__all__,

@@ -1,19 +1,17 @@
 """Shareable HTML from executed notebooks: code hidden, readable on a phone, complete offline.
 
-A report's charts are recorded in the notebook by the ``"omnikit"`` altair renderer (enabled by
-the report notebooks): each chart output carries its Vega-Lite spec under :data:`CHART_MIMETYPE`
-beside altair's usual HTML (which JupyterLab shows). :func:`export_html` turns every such output
-into a placeholder and writes the Vega, Vega-Lite and vega-embed JavaScript into the page once,
-followed by one small script that draws every chart with tooltips. Nothing on the page is
-loaded from the network: no script, style sheet, font or image URL.
+Charts are the outputs of the ``"omnikit"`` altair renderer (``ok.enable_charts()``), which
+record each chart's Vega-Lite spec under :data:`CHART_MIMETYPE`, or any Vega-Lite mime output.
+:func:`export_html` (and ``jupyter nbconvert --to omnikit``) turns
+every chart into a placeholder and writes the Vega, Vega-Lite and vega-embed JavaScript into the
+page once, followed by one small script that draws every chart with tooltips. Nothing on the page
+is loaded from the network: no script, style sheet, font or image URL.
 """
 
 from __future__ import annotations
 
 import copy
-import functools
 import html
-import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,10 +22,17 @@ if TYPE_CHECKING:  # nbformat imports jsonschema: slow, so only where needed
 
 from ._errors import ParameterError
 
+# The "omnikit" altair renderer is registered (entry point, omnikit.charts) under this name.
+from ._renderer import BUNDLE_MARKER, _omnikit_renderer, json_for_script  # noqa: F401
+
 __all__ = ["CHART_MIMETYPE", "RESULTS_MIMETYPE", "export_html"]
 
-#: Mime type under which the ``"omnikit"`` altair renderer records a chart's Vega-Lite spec.
-CHART_MIMETYPE = "application/vnd.omnikit.vegalite+json"
+#: Mime type under which the ``"omnikit"`` altair renderer records a chart's Vega-Lite spec (the
+#: one JupyterLab 4 draws with its own Vega).
+CHART_MIMETYPE = "application/vnd.vegalite.v5+json"
+
+# What omnikit 0.x recorded charts under; such notebooks still export.
+_OLD_CHART_MIMETYPE = "application/vnd.omnikit.vegalite+json"
 
 #: Mime type under which report notebooks record their headline numbers (see ``ok.read_results``).
 RESULTS_MIMETYPE = "application/vnd.omnikit.results+json"
@@ -54,11 +59,16 @@ _TEMPLATE = r"""
   .jp-OutputArea-output { overflow-x: auto; max-width: 100%; }
   .jp-RenderedHTMLCommon table { font-size: 0.9rem; }
   table.omnikit-table { border-collapse: collapse; margin: 0.5rem 0 1rem; }
-  table.omnikit-table th, table.omnikit-table td { padding: 0.3rem 0.7rem; border-bottom: 1px solid #ddd; }
+  table.omnikit-table th, table.omnikit-table td {
+    padding: 0.3rem 0.7rem; border-bottom: 1px solid #ddd;
+  }
   table.omnikit-table td { white-space: nowrap; }
-  table.omnikit-table td:not(:first-child), table.omnikit-table th:not(:first-child) { text-align: right; }
+  table.omnikit-table td:not(:first-child),
+  table.omnikit-table th:not(:first-child) { text-align: right; }
   table.omnikit-table td:first-child { text-align: left; }
-  table.omnikit-table caption { caption-side: top; text-align: left; font-weight: 600; padding-bottom: 0.3rem; }
+  table.omnikit-table caption {
+    caption-side: top; text-align: left; font-weight: 600; padding-bottom: 0.3rem;
+  }
   .omnikit-chart { max-width: 100%; overflow-x: auto; padding: 0.25rem 0 0.75rem; }
   .omnikit-chart-error { color: #b00020; }
   @media (max-width: 640px) {
@@ -117,51 +127,18 @@ _EMBED_JS = r"""
 """
 
 
-def _omnikit_renderer(spec: dict[str, Any], **metadata: Any) -> dict[str, Any]:
-    """Altair renderer: the spec for the offline export plus altair's HTML for JupyterLab."""
-    from altair.vegalite.v6.display import html_renderer
-
-    bundle = dict(html_renderer(spec, **metadata))
-    bundle[CHART_MIMETYPE] = spec
-    bundle["text/plain"] = "<omnikit chart>"
-    return bundle
-
-
-@functools.lru_cache(maxsize=2)
-def _vega_bundle(vl_version: str) -> str:
-    """The Vega + Vega-Lite + vega-embed JavaScript (about 0.9 MB), made by vl-convert."""
-    import vl_convert
-
-    bundle = vl_convert.javascript_bundle(vl_version=vl_version)
-    # A literal "</script" inside the bundle would end the page's <script> element early.
-    return bundle.replace("</script", "<\\/script")
-
-
-def _vegalite_version() -> str:
-    """Altair's Vega-Lite version as ``"major.minor"`` (e.g. ``"6.4"``)."""
-    import altair as alt
-
-    major, minor = alt.SCHEMA_VERSION.lstrip("v").split(".")[:2]
-    return f"{major}.{minor}"
-
-
 def _spec_of(data: dict[str, Any]) -> dict[str, Any] | None:
-    if CHART_MIMETYPE in data:
-        return data[CHART_MIMETYPE]
+    for mimetype in (CHART_MIMETYPE, _OLD_CHART_MIMETYPE):
+        if mimetype in data:
+            return data[mimetype]
     for mimetype, value in data.items():
         if mimetype.startswith(_VEGALITE_PREFIX) and mimetype.endswith("+json"):
             return value
     return None
 
 
-def _json_for_script(value: Any) -> str:
-    """JSON that is safe inside ``<script type="application/json">``: no ``<`` at all."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-
-
 def _prepare(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, int]:
-    """Copy ``nb`` with charts as placeholders and the recorded results dropped."""
+    """Copy ``nb`` with charts as placeholders, and recorded results and JavaScript dropped."""
     nb = copy.deepcopy(nb)
     charts = 0
     for cell in nb.cells:
@@ -179,15 +156,38 @@ def _prepare(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, int]:
                         "text/html": (
                             f'<div class="omnikit-chart" id="{target}"></div>'
                             f'<script type="application/json" class="omnikit-chart-spec" '
-                            f'data-target="{target}">{_json_for_script(spec)}</script>'
+                            f'data-target="{target}">{json_for_script(spec)}</script>'
                         )
                     }
                     output["metadata"] = {}
-                elif RESULTS_MIMETYPE in data:
-                    continue
+                elif RESULTS_MIMETYPE in data or BUNDLE_MARKER in output.get("metadata", {}):
+                    continue  # recorded numbers, and the notebook's own copy of the JavaScript
             outputs.append(output)
         cell["outputs"] = outputs
     return nb, charts
+
+
+def results_output(values: dict[str, Any]) -> dict[str, Any]:
+    """The output data that records a report's numbers: JSON, plus a one-line text for people.
+
+    The text (``omnikit results: name, name, ...``) lets JupyterLab and ``jupyter nbconvert``
+    show the output instead of warning that they cannot; :func:`export_html` leaves it out.
+
+    Parameters
+    ----------
+    values
+        JSON-ready values by name.
+
+    Returns
+    -------
+    A mime bundle for ``IPython.display.display(..., raw=True)``.
+
+    Examples
+    --------
+    >>> results_output({"interactions": 1234})["text/plain"]
+    'omnikit results: interactions'
+    """
+    return {RESULTS_MIMETYPE: values, "text/plain": "omnikit results: " + ", ".join(values)}
 
 
 def export_html(
@@ -195,69 +195,62 @@ def export_html(
     path: str | os.PathLike[str] | None = None,
     *,
     title: str | None = None,
-) -> str:
-    """Export an executed notebook as one self-contained HTML page.
+) -> Path:
+    """Export an executed notebook as one self-contained HTML page, and return its path.
 
     Code cells are hidden (only their outputs show), the page reflows on a phone, and it loads
     nothing from the network: the Vega, Vega-Lite and vega-embed JavaScript is written into the
     page once, however many charts there are, and each chart is drawn from its spec with
-    tooltips. Charts are the outputs of the ``"omnikit"`` altair renderer
-    (``alt.renderers.enable("omnikit")``) or any Vega-Lite mime output; the results a report
-    records for tests (:data:`RESULTS_MIMETYPE`) are left out.
+    tooltips. Charts are the outputs of the ``"omnikit"`` renderer (:func:`enable_charts`) or
+    any Vega-Lite mime output; the results a report records (:data:`RESULTS_MIMETYPE`) and the
+    notebook's own copy of the JavaScript are left out. ``jupyter nbconvert --to omnikit`` does
+    the same from the command line.
 
     Parameters
     ----------
     notebook
         An executed notebook, as a path or an ``nbformat`` node.
     path
-        Where to write the page (UTF-8). ``None`` only returns it.
+        Where to write the page (UTF-8); by default beside the notebook, as ``NAME.html``
+        (required when ``notebook`` is a node).
     title
         The page title; by default the notebook's ``metadata.title`` or its file name.
 
     Returns
     -------
-    The HTML page as a string.
+    The path of the page written (a short value to show in a cell, not the page itself).
 
     Examples
     --------
     >>> import omnikit as ok
-    >>> page = ok.export_html("reports/weekly_report.ipynb", "reports/weekly_report.html")  # doctest: +SKIP
+    >>> ok.export_html("reports/weekly_report.ipynb")  # doctest: +SKIP
+    PosixPath('reports/weekly_report.html')
     """
-    import jinja2
     import nbformat
-    from nbconvert import HTMLExporter
 
     name = "report"
     if isinstance(notebook, nbformat.NotebookNode):
         nb = notebook
+        if path is None:
+            raise ParameterError(
+                "export_html: give path= (where to write the page) for a notebook given in memory"
+            )
     else:
         source = Path(notebook)
         if not source.is_file():
             raise ParameterError(f"export_html: no notebook at {str(source)!r}")
         nb = nbformat.read(source, as_version=4)
         name = source.stem
-    prepared, charts = _prepare(nb)
+        path = source.with_suffix(".html") if path is None else path
     if title is not None:
-        prepared.metadata["title"] = title
-    exporter = HTMLExporter(
-        template_name="lab",
-        template_file=_TEMPLATE_NAME,
-        extra_loaders=[jinja2.DictLoader({_TEMPLATE_NAME: _TEMPLATE})],
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        embed_images=True,
-        sanitize_html=False,
-    )
-    resources: dict[str, Any] = {
-        "metadata": {"name": html.escape(title or prepared.metadata.get("title") or name)},
-        "omnikit_charts": charts,
-        "omnikit_vega_bundle": _vega_bundle(_vegalite_version()) if charts else "",
-        "omnikit_embed_js": _EMBED_JS,
-    }
-    page, _ = exporter.from_notebook_node(prepared, resources=resources)
-    if path is not None:
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(page, encoding="utf-8")
-    return page
+        nb = copy.copy(nb)
+        nb.metadata = copy.deepcopy(nb.metadata)
+        nb.metadata["title"] = title
+    resources = {"metadata": {"name": html.escape(title or nb.metadata.get("title") or name)}}
+    from ._nbconvert import OmnikitExporter
+
+    page, _ = OmnikitExporter().from_notebook_node(nb, resources=resources)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(page, encoding="utf-8")
+    return target

@@ -54,9 +54,9 @@ def record_results(**values: Any) -> None:
     """
     from IPython.display import display
 
-    from ._export import RESULTS_MIMETYPE
+    from ._export import results_output
 
-    display({RESULTS_MIMETYPE: _jsonable(values)}, raw=True)
+    display(results_output(_jsonable(values)), raw=True)
 
 
 def read_results(notebook: str | os.PathLike[str] | nbformat.NotebookNode) -> dict[str, Any]:

@@ -20,3 +20,28 @@ VENDOR_SAMPLE = ROOT / "tests" / "data" / "erc_omnichannel_report_example.json"
 def vendor_sample() -> Path:
     """Path to the vendor's sample Customer Omnichannel Report (8 entries)."""
     return VENDOR_SAMPLE
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for every browser test of the run (tests/_browser.py)."""
+    pytest.importorskip("websocket", reason="websocket-client drives Chromium")
+    from _browser import CHROMIUM, Chromium
+
+    if not Path(CHROMIUM).exists():  # pragma: no cover - `make test` installs it (make browser)
+        pytest.skip("headless Chromium is not installed (make browser)")
+    instance = Chromium()
+    try:
+        yield instance
+    finally:
+        instance.close()
+
+
+@pytest.fixture
+def browser(chromium):
+    """A fresh tab in that Chromium, offline."""
+    page = chromium.page()
+    try:
+        yield page
+    finally:
+        page.close()

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from html.parser import HTMLParser
+from pathlib import Path
 
 import altair as alt
 import nbformat
@@ -87,9 +89,16 @@ class Resources(HTMLParser):
                 self.urls.append(f"{tag} {name}={value}")
 
 
+def export(nb: nbformat.NotebookNode, **options) -> str:
+    """The page ``ok.export_html`` writes for ``nb``."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = ok.export_html(nb, Path(folder) / "page.html", **options)
+        return path.read_text(encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def page() -> str:
-    return ok.export_html(executed_notebook(3))
+    return export(executed_notebook(3))
 
 
 def test_code_is_hidden_and_prose_and_outputs_are_shown(page):
@@ -99,7 +108,7 @@ def test_code_is_hidden_and_prose_and_outputs_are_shown(page):
 
 
 def test_vega_is_inlined_once_however_many_charts(page):
-    one = ok.export_html(executed_notebook(1))
+    one = export(executed_notebook(1))
     assert page.count('class="omnikit-chart-spec"') == 3
     assert page.count('id="omnikit-vega-bundle"') == one.count('id="omnikit-vega-bundle"') == 1
     assert page.count("vegaEmbed") == one.count("vegaEmbed")
@@ -122,7 +131,8 @@ def test_page_is_readable_on_a_phone(page):
 
 def test_specs_are_embedded_safely(page):
     specs = re.findall(
-        r'<script class="omnikit-chart-spec" data-target="([^"]+)" type="application/json">(.*?)</script>',
+        r'<script class="omnikit-chart-spec" data-target="([^"]+)" type="application/json">'
+        r"(.*?)</script>",
         page,
         flags=re.S,
     )
@@ -148,45 +158,112 @@ def test_recorded_results_are_left_out_of_the_page(page):
 
 def test_a_page_without_charts_carries_no_javascript_bundle():
     nb = executed_notebook(0)
-    page = ok.export_html(nb)
+    page = export(nb)
     assert 'id="omnikit-vega-bundle"' not in page and "vegaEmbed" not in page
     assert len(page) < 400_000
 
 
-def test_vegalite_outputs_of_other_renderers_are_drawn_too():
+@pytest.mark.parametrize(
+    "mimetype",
+    [
+        "application/vnd.vegalite.v6+json",  # altair's "mimetype" renderer, nteract
+        "application/vnd.omnikit.vegalite+json",  # notebooks made by earlier omnikit versions
+    ],
+)
+def test_vegalite_outputs_of_other_renderers_are_drawn_too(mimetype):
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("chart")
-    cell.outputs = [
-        nbformat.v4.new_output("display_data", data={"application/vnd.vegalite.v6+json": chart(1)})
-    ]
+    cell.outputs = [nbformat.v4.new_output("display_data", data={mimetype: chart(1)})]
     nb.cells.append(cell)
-    page = ok.export_html(nb)
+    page = export(nb)
     assert page.count('class="omnikit-chart-spec"') == 1
 
 
-def test_the_omnikit_renderer_records_the_spec_for_export():
+def renderer_outputs(charts: int) -> list[dict]:
+    """What the "omnikit" renderer gives for ``charts`` charts in a fresh kernel."""
+    from omnikit import _renderer
+
+    _renderer._carrier.update(cell=None, request=None, written=None)  # a fresh kernel
     previous = alt.renderers.active
     try:
         alt.renderers.enable("omnikit")
-        spec = alt.Chart(pl.DataFrame({"a": [1]})).mark_point().encode(x="a")
-        bundle = spec._repr_mimebundle_()
-        bundle = bundle[0] if isinstance(bundle, tuple) else bundle
+        bundles = []
+        for n in range(charts):
+            data, metadata = (
+                alt.Chart(pl.DataFrame({"a": [n]})).mark_point().encode(x="a")._repr_mimebundle_()
+            )
+            bundles.append({"data": data, "metadata": metadata})
     finally:
         alt.renderers.enable(previous)
-    assert bundle[ok.CHART_MIMETYPE]["mark"] == {"type": "point"}
-    assert "text/html" in bundle  # what JupyterLab shows
+    return bundles
 
 
-def test_writes_the_page_and_takes_a_path(tmp_path):
+def test_the_omnikit_renderer_gives_jupyterlab_its_vegalite_and_pages_their_javascript():
+    first, second, third = renderer_outputs(3)
+    for output in (first, second, third):
+        assert output["data"][ok.CHART_MIMETYPE]["mark"] == {"type": "point"}
+        assert ok.CHART_MIMETYPE == "application/vnd.vegalite.v5+json"  # JupyterLab 4 draws it
+        assert "vegaEmbed(target, spec" in output["data"]["application/javascript"]
+        assert output["data"]["text/plain"] == "<omnikit chart>"
+        assert "text/html" not in output["data"]  # JupyterLab would prefer it to its Vega
+        assert output["metadata"][ok.CHART_MIMETYPE]["embed_options"]["actions"]["editor"] is False
+    # the Vega JavaScript goes into the first chart of the kernel only
+    assert len(first["data"]["application/javascript"]) > 500_000
+    assert len(second["data"]["application/javascript"]) < 5_000
+    assert len(third["data"]["application/javascript"]) < 5_000
+    assert "window.vegaEmbed=" in first["data"]["application/javascript"]
+    assert "window.vegaEmbed=" not in second["data"]["application/javascript"]
+
+
+def test_the_bundle_is_written_again_when_its_cell_runs_again(monkeypatch):
+    from omnikit import _renderer
+
+    runs = [("cell-a", "run-1"), ("cell-b", "run-2"), ("cell-a", "run-3")]
+    now: list[tuple[str, str]] = []
+    monkeypatch.setattr(_renderer, "_request", lambda: now[-1])
+    _renderer._carrier.update(cell=None, request=None, written=None)
+    carried = []
+    for run in runs:
+        now.append(run)
+        data, _ = _renderer._omnikit_renderer({"mark": "point"})
+        carried.append("window.vegaEmbed=" in data["application/javascript"])
+    assert carried == [True, False, True]
+
+
+def test_renderer_output_exports_with_one_bundle(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    for output in renderer_outputs(10):
+        cell = nbformat.v4.new_code_cell("chart")
+        cell.outputs = [nbformat.v4.new_output("display_data", **output)]
+        nb.cells.append(cell)
+    page = export(nb)
+    assert page.count('class="omnikit-chart-spec"') == 10
+    assert page.count("window.vegaEmbed=") == 1  # the notebook's own copy is left out
+    nbformat.write(nb, tmp_path / "ten.ipynb")
+    assert (tmp_path / "ten.ipynb").stat().st_size < 3_000_000
+
+
+def test_recorded_results_have_a_text_for_people():
+    output = ok._export.results_output({"interactions": 3, "service_level": 0.8})
+    assert output[ok.RESULTS_MIMETYPE] == {"interactions": 3, "service_level": 0.8}
+    assert output["text/plain"] == "omnikit results: interactions, service_level"
+
+
+def test_writes_the_page_and_returns_its_path(tmp_path):
     source = tmp_path / "weekly.ipynb"
     nbformat.write(executed_notebook(1), source)
     target = tmp_path / "out" / "weekly.html"
-    page = ok.export_html(source, target)
-    assert target.read_text(encoding="utf-8") == page
+    assert ok.export_html(source, target) == target
+    page = target.read_text(encoding="utf-8")
     assert "<title>weekly</title>" in page
-    assert "<title>My title</title>" in ok.export_html(source, title="My title")
+    beside = ok.export_html(source, title="My title")
+    assert beside == tmp_path / "weekly.html"  # beside the notebook by default
+    assert "<title>My title</title>" in beside.read_text(encoding="utf-8")
+    assert len(repr(beside)) < 200  # a cell that ends with it shows the path, not the page
 
 
 def test_a_missing_notebook_is_a_clear_error(tmp_path):
     with pytest.raises(ok.ParameterError, match="no notebook at"):
         ok.export_html(tmp_path / "nope.ipynb")
+    with pytest.raises(ok.ParameterError, match="give path="):
+        ok.export_html(executed_notebook(1))

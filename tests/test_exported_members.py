@@ -60,6 +60,7 @@ PUBLIC = {
     "channel_transitions",
     "compare_periods",
     "customer_links",
+    "enable_charts",
     "export_html",
     "fetch",
     "headline_numbers",
