@@ -78,6 +78,7 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "CHAT": 60,
     "SMS": 15 * 60,
     "WHATSAPP": 15 * 60,
+    "FBM": 15 * 60,  # Facebook Messenger, spelled both ways
     "FB_MESSENGER": 15 * 60,
     "DIGITAL_CONNECT": 15 * 60,
     "EMAIL": 4 * 3600,
