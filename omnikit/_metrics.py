@@ -91,8 +91,9 @@ _INBOUND = "INBOUND"
 
 FrameLike = pl.DataFrame | pl.LazyFrame
 By = str | Sequence[str] | None
-Seconds = float | str | dt.timedelta
-Threshold = Seconds | Mapping[str, Seconds]
+#: Seconds, or a fixed-length duration string or timedelta; and that, or one per channel.
+Threshold = float | str | dt.timedelta
+Thresholds = Threshold | Mapping[str, Threshold]
 
 
 # --------------------------------------------------------------------------------------------
@@ -892,8 +893,8 @@ def _service_level_query(
 def service_level(
     df: FrameLike,
     *,
-    threshold: Threshold = 20,
-    short_abandon: Seconds | None = 5,
+    threshold: Thresholds = 20,
+    short_abandon: Threshold | None = 5,
     by: By = "interaction_type",
     formula: Literal["talkdesk", "answered", "offered", "abandon_positive"] = "talkdesk",
     outcomes: Mapping[str, str] | None = None,
@@ -1128,8 +1129,8 @@ def hourly_profile(
     *,
     value: Literal["volume", "median_wait", "service_level"] = "volume",
     by: By = None,
-    threshold: Threshold = 20,
-    short_abandon: Seconds | None = 5,
+    threshold: Thresholds = 20,
+    short_abandon: Threshold | None = 5,
     formula: Literal["talkdesk", "answered", "offered", "abandon_positive"] = "talkdesk",
     outcomes: Mapping[str, str] | None = None,
 ) -> pl.DataFrame:
