@@ -148,99 +148,6 @@ def _check_seconds(value: object, name: str, func: str) -> float:
     return value
 
 
-# Duration strings. TODO(lead): a local wrapper around polars' own duration parsing (as
-# _check_every and _journeys._after use it); point it at omnikit/_time.py's parser when that lands.
-_FIXED_LENGTH_PROBES = (dt.datetime(2000, 1, 1), dt.datetime(2001, 2, 1))
-
-
-def _duration_seconds(value: str, name: str, func: str) -> float:
-    """Seconds of a fixed-length polars duration string (``"20s"``, ``"15m"``, ``"4h"``,
-    ``"1d"``); months, quarters and years have no fixed length and are refused."""
-    try:
-        lengths = {
-            (pl.select(pl.lit(probe).dt.offset_by(value)).item() - probe).total_seconds()
-            for probe in _FIXED_LENGTH_PROBES
-        }
-    except Exception:  # polars raises several error types for a bad duration
-        raise ParameterError(
-            f"{func}: {name}={value!r} is not a duration; use seconds (20), a polars duration "
-            "string ('20s', '15m', '4h') or a datetime.timedelta"
-        ) from None
-    if len(lengths) != 1:
-        raise ParameterError(
-            f"{func}: {name}={value!r} has no fixed length in seconds; use s, m, h, d or w units"
-        )
-    (seconds,) = lengths
-    if seconds < 0:
-        raise ParameterError(f"{func}: {name}= must not be negative, got {value!r}")
-    return seconds
-
-
-def _to_seconds(value: object, name: str, func: str) -> float:
-    """A number of seconds, a duration string or a timedelta, as seconds (not negative)."""
-    if isinstance(value, str):
-        return _duration_seconds(value, name, func)
-    if isinstance(value, dt.timedelta):
-        value = value.total_seconds()
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ParameterError(
-            f"{func}: {name}= must be seconds >= 0, a duration string like '20s' or '4h', or a "
-            f"timedelta, got {value!r}"
-        )
-    return value
-
-
-def _short_seconds(short_abandon: object, func: str) -> float | None:
-    """``short_abandon`` as seconds, or ``None`` (no short-abandon filtering)."""
-    return None if short_abandon is None else _to_seconds(short_abandon, "short_abandon", func)
-
-
-def _threshold_seconds(threshold: object, lf: pl.LazyFrame, func: str) -> pl.Expr:
-    """Each row's service-level threshold in seconds, as a Float64 expression.
-
-    A number, duration string or timedelta is one threshold for every row; a mapping gives each
-    ``interaction_type`` its own (``"*"``: every channel it does not name). With a mapping and
-    no ``"*"``, the INBOUND channels of ``lf`` that it does not name are a
-    :class:`ParameterError` naming them (a short query, before any work).
-    """
-    if not isinstance(threshold, Mapping):
-        return pl.lit(_to_seconds(threshold, "threshold", func), dtype=pl.Float64)
-    if not threshold or not all(isinstance(k, str) for k in threshold):
-        raise ParameterError(
-            f"{func}: threshold= as a mapping needs interaction_type names (and optionally '*') "
-            f"as keys, got {dict(threshold)!r}"
-        )
-    seconds = {k: float(_to_seconds(v, f"threshold[{k!r}]", func)) for k, v in threshold.items()}
-    default = seconds.pop("*", None)
-    channel = pl.col("interaction_type")
-    if default is None:
-        uncovered = (
-            lf.filter(
-                pl.col("interaction_direction") == _INBOUND,
-                ~channel.is_in(list(seconds)).fill_null(False),
-            )
-            .group_by(channel)
-            .agg(rows=pl.len())
-            .sort("interaction_type", nulls_last=True)
-            .collect()
-        )
-        if uncovered.height:
-            named = ", ".join(
-                f"{'<null>' if c is None else repr(c)} ({n} interaction(s))"
-                for c, n in uncovered.iter_rows()
-            )
-            raise ParameterError(
-                f"{func}: threshold= has no threshold for INBOUND channel(s) {named}; add them "
-                "to the mapping, or a '*' entry for every channel it does not name (see "
-                "ok.DEFAULT_THRESHOLDS)"
-            )
-    if not seconds:
-        return pl.lit(default, dtype=pl.Float64)
-    return channel.replace_strict(
-        list(seconds), list(seconds.values()), default=default, return_dtype=pl.Float64
-    )
-
-
 def _outcome_sets(outcomes: Mapping[str, str] | None, func: str) -> dict[str, list[str]]:
     mapping = OUTCOMES if outcomes is None else outcomes
     if not isinstance(mapping, Mapping):
@@ -767,6 +674,99 @@ def wait_time_histogram(
 
 # --------------------------------------------------------------------------------------------
 # service level
+
+
+# Duration strings. TODO(lead): a local wrapper around polars' own duration parsing (as
+# _check_every and _journeys._after use it); point it at omnikit/_time.py's parser when that lands.
+_FIXED_LENGTH_PROBES = (dt.datetime(2000, 1, 1), dt.datetime(2001, 2, 1))
+
+
+def _duration_seconds(value: str, name: str, func: str) -> float:
+    """Seconds of a fixed-length polars duration string (``"20s"``, ``"15m"``, ``"4h"``,
+    ``"1d"``); months, quarters and years have no fixed length and are refused."""
+    try:
+        lengths = {
+            (pl.select(pl.lit(probe).dt.offset_by(value)).item() - probe).total_seconds()
+            for probe in _FIXED_LENGTH_PROBES
+        }
+    except Exception:  # polars raises several error types for a bad duration
+        raise ParameterError(
+            f"{func}: {name}={value!r} is not a duration; use seconds (20), a polars duration "
+            "string ('20s', '15m', '4h') or a datetime.timedelta"
+        ) from None
+    if len(lengths) != 1:
+        raise ParameterError(
+            f"{func}: {name}={value!r} has no fixed length in seconds; use s, m, h, d or w units"
+        )
+    (seconds,) = lengths
+    if seconds < 0:
+        raise ParameterError(f"{func}: {name}= must not be negative, got {value!r}")
+    return seconds
+
+
+def _to_seconds(value: object, name: str, func: str) -> float:
+    """A number of seconds, a duration string or a timedelta, as seconds (not negative)."""
+    if isinstance(value, str):
+        return _duration_seconds(value, name, func)
+    if isinstance(value, dt.timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ParameterError(
+            f"{func}: {name}= must be seconds >= 0, a duration string like '20s' or '4h', or a "
+            f"timedelta, got {value!r}"
+        )
+    return value
+
+
+def _short_seconds(short_abandon: object, func: str) -> float | None:
+    """``short_abandon`` as seconds, or ``None`` (no short-abandon filtering)."""
+    return None if short_abandon is None else _to_seconds(short_abandon, "short_abandon", func)
+
+
+def _threshold_seconds(threshold: object, lf: pl.LazyFrame, func: str) -> pl.Expr:
+    """Each row's service-level threshold in seconds, as a Float64 expression.
+
+    A number, duration string or timedelta is one threshold for every row; a mapping gives each
+    ``interaction_type`` its own (``"*"``: every channel it does not name). With a mapping and
+    no ``"*"``, the INBOUND channels of ``lf`` that it does not name are a
+    :class:`ParameterError` naming them (a short query, before any work).
+    """
+    if not isinstance(threshold, Mapping):
+        return pl.lit(_to_seconds(threshold, "threshold", func), dtype=pl.Float64)
+    if not threshold or not all(isinstance(k, str) for k in threshold):
+        raise ParameterError(
+            f"{func}: threshold= as a mapping needs interaction_type names (and optionally '*') "
+            f"as keys, got {dict(threshold)!r}"
+        )
+    seconds = {k: float(_to_seconds(v, f"threshold[{k!r}]", func)) for k, v in threshold.items()}
+    default = seconds.pop("*", None)
+    channel = pl.col("interaction_type")
+    if default is None:
+        uncovered = (
+            lf.filter(
+                pl.col("interaction_direction") == _INBOUND,
+                ~channel.is_in(list(seconds)).fill_null(False),
+            )
+            .group_by(channel)
+            .agg(rows=pl.len())
+            .sort("interaction_type", nulls_last=True)
+            .collect()
+        )
+        if uncovered.height:
+            named = ", ".join(
+                f"{'<null>' if c is None else repr(c)} ({n} interaction(s))"
+                for c, n in uncovered.iter_rows()
+            )
+            raise ParameterError(
+                f"{func}: threshold= has no threshold for INBOUND channel(s) {named}; add them "
+                "to the mapping, or a '*' entry for every channel it does not name (see "
+                "ok.DEFAULT_THRESHOLDS)"
+            )
+    if not seconds:
+        return pl.lit(default, dtype=pl.Float64)
+    return channel.replace_strict(
+        list(seconds), list(seconds.values()), default=default, return_dtype=pl.Float64
+    )
 
 
 def _status_table(
