@@ -38,6 +38,13 @@ __all__ = [
     "top_paths",
 ]
 
+#: The defaults of :func:`omnikit.resolve_customers`' options, which these functions share.
+_RESOLVE_DEFAULTS: dict[str, object] = {
+    "default_region": "US",
+    "link_by_name": False,
+    "max_contact_ids": 3,
+}
+
 #: How a missing ``interaction_type`` is written in a ``path``.
 UNKNOWN_CHANNEL = "UNKNOWN"
 #: The ``to_channel`` of :func:`journey_flow` for journeys that stop at a step.
@@ -323,7 +330,9 @@ def bot_containment(
     *,
     gap: str | dt.timedelta = "24h",
     by: str | Sequence[str] | None = None,
-    **resolve_options: object,
+    default_region: str | None = "US",
+    link_by_name: bool = False,
+    max_contact_ids: int | None = 3,
 ) -> pl.DataFrame:
     """How many journeys with a virtual agent were contained: never handed to a person after it.
 
@@ -342,8 +351,9 @@ def bot_containment(
         ``None``, a column name or a list of columns of the :func:`journeys` frame to group
         by: ``first_channel``, ``last_channel``, ``path``, ``n_channels``, ``switched``,
         ``answered``, ``interactions``, ``customer_id`` (any column it has except the lists).
-    **resolve_options
-        As in :func:`journeys`.
+    default_region, link_by_name, max_contact_ids
+        How customers are resolved when ``df`` has no ``customer_id``, as in
+        :func:`omnikit.resolve_customers`.
 
     Returns
     -------
@@ -369,7 +379,8 @@ def bot_containment(
     (2, 1, 0.5)
     """
     keys = _by_columns(by)
-    rows = _journey_rows(_steps(_with_customers(df, resolve_options), gap))
+    options = _options(default_region, link_by_name, max_contact_ids)
+    rows = _journey_rows(_steps(_with_customers(df, options), gap))
     allowed = [
         name
         for name, dtype in rows.collect_schema().items()
@@ -402,7 +413,9 @@ def journey_flow(
     steps: int = 4,
     collapse: bool = False,
     gap: str | dt.timedelta = "24h",
-    **resolve_options: object,
+    default_region: str | None = "US",
+    link_by_name: bool = False,
+    max_contact_ids: int | None = 3,
 ) -> pl.DataFrame:
     """Where journeys went, step by step: the small frame a Sankey-style flow or step matrix draws.
 
@@ -423,7 +436,7 @@ def journey_flow(
     collapse
         ``False``: a step is an interaction (``channels``: VOICE > VOICE is two steps);
         ``True``: a step is a change of channel (``path``: consecutive repeats collapsed).
-    gap, **resolve_options
+    gap, default_region, link_by_name, max_contact_ids
         As in :func:`journeys`, when ``df`` is a canonical frame.
 
     Returns
@@ -447,12 +460,16 @@ def journey_flow(
         raise ParameterError(f"steps must be a whole number >= 1, not {steps!r}")
     if not isinstance(df, (pl.DataFrame, pl.LazyFrame)):
         raise ParameterError(f"expected a polars DataFrame or LazyFrame, got {type(df).__name__}")
+    options = _options(default_region, link_by_name, max_contact_ids)
     lazy = df.lazy()
     names = lazy.collect_schema().names()
     if "channels" not in names or "path" not in names:
-        lazy = journeys(lazy, gap=gap, **resolve_options).lazy()
-    elif resolve_options:
-        raise ParameterError("journey_flow got a journeys frame; resolve options would be ignored")
+        lazy = journeys(lazy, gap=gap, **options).lazy()
+    elif options:
+        raise ParameterError(
+            f"journey_flow got a journeys frame; the resolution options "
+            f"({', '.join(sorted(options))}) would be ignored"
+        )
     if collapse:
         channels = pl.col("path").str.split(" > ")
     else:
@@ -479,6 +496,18 @@ def journey_flow(
 
 
 # --- shared steps --------------------------------------------------------------------------
+
+
+def _options(
+    default_region: str | None, link_by_name: bool, max_contact_ids: int | None
+) -> dict[str, object]:
+    """The resolution options that differ from :func:`omnikit.resolve_customers`' defaults."""
+    given = {
+        "default_region": default_region,
+        "link_by_name": link_by_name,
+        "max_contact_ids": max_contact_ids,
+    }
+    return {k: v for k, v in given.items() if v != _RESOLVE_DEFAULTS[k]}
 
 
 def _with_customers(
