@@ -66,6 +66,7 @@ def test_each_channel_is_judged_against_its_own_threshold() -> None:
     assert out["interaction_type"].to_list() == ["EMAIL", "VOICE"]
     assert out["answered_within"].to_list() == [2, 1]
     assert levels(out) == {"EMAIL": 2 / 4, "VOICE": 1 / 3}
+    assert ok.service_level(frame(MIXED).lazy(), threshold=PER_CHANNEL).equals(out)
 
 
 def test_with_a_mapping_and_no_by_the_level_is_blended() -> None:
