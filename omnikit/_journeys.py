@@ -378,7 +378,8 @@ def bot_containment(
         by: ``first_channel``, ``last_channel``, ``path``, ``n_channels``, ``switched``,
         ``answered``, ``interactions``, ``customer_id`` (any column it has except the lists).
     default_region, link_by_name, max_contact_ids
-        As in :func:`journeys`.
+        How customers are resolved when ``df`` has no ``customer_id``, as in
+        :func:`omnikit.resolve_customers`.
 
     Returns
     -------
@@ -493,8 +494,8 @@ def journey_flow(
         lazy = journeys(lazy, gap=gap, **options).lazy()  # type: ignore[arg-type]
     elif options:
         raise ParameterError(
-            "journey_flow: got a journeys frame, so resolution options would be ignored; pass "
-            "them to ok.journeys instead"
+            f"journey_flow: got a journeys frame, so the resolution options "
+            f"({', '.join(sorted(options))}) would be ignored; pass them to ok.journeys instead"
         )
     if collapse:
         channels = pl.col("path").str.split(" > ")

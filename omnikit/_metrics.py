@@ -42,7 +42,7 @@ from ._validate import (
     seconds,
     warn_data_quality,
 )
-from .types import By, Duration, Formula, FrameLike, Outcomes, Threshold
+from .types import By, Duration, Formula, FrameLike, Outcomes, Threshold, Thresholds
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -91,6 +91,7 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "CHAT": 60,
     "SMS": 15 * 60,
     "WHATSAPP": 15 * 60,
+    "FBM": 15 * 60,  # Facebook Messenger, spelled both ways
     "FB_MESSENGER": 15 * 60,
     "DIGITAL_CONNECT": 15 * 60,
     "EMAIL": 4 * 3600,
@@ -103,57 +104,6 @@ _INBOUND = "INBOUND"
 
 # --------------------------------------------------------------------------------------------
 # small helpers: the pieces of a query, collecting (input checks: omnikit._validate)
-
-
-def _short_seconds(short_abandon: object, func: str) -> float | None:
-    """``short_abandon`` as seconds, or ``None`` (no short-abandon filtering)."""
-    return None if short_abandon is None else seconds(short_abandon, "short_abandon", func)
-
-
-def _threshold_seconds(threshold: object, lf: pl.LazyFrame, func: str) -> pl.Expr:
-    """Each row's service-level threshold in seconds, as a Float64 expression.
-
-    A number, duration string or timedelta is one threshold for every row; a mapping gives each
-    ``interaction_type`` its own (``"*"``: every channel it does not name). With a mapping and
-    no ``"*"``, the INBOUND channels of ``lf`` that it does not name are a
-    :class:`ParameterError` naming them (a short query, before any work).
-    """
-    if not isinstance(threshold, Mapping):
-        return pl.lit(seconds(threshold, "threshold", func), dtype=pl.Float64)
-    if not threshold or not all(isinstance(k, str) for k in threshold):
-        raise ParameterError(
-            f"{func}: threshold= as a mapping needs interaction_type names (and optionally '*') "
-            f"as keys, got {dict(threshold)!r}"
-        )
-    per_channel = {k: seconds(v, f"threshold[{k!r}]", func) for k, v in threshold.items()}
-    default = per_channel.pop("*", None)
-    channel = pl.col("interaction_type")
-    if default is None:
-        uncovered = (
-            lf.filter(
-                pl.col("interaction_direction") == _INBOUND,
-                ~channel.is_in(list(per_channel)).fill_null(False),
-            )
-            .group_by(channel)
-            .agg(rows=pl.len())
-            .sort("interaction_type", nulls_last=True)
-            .collect()
-        )
-        if uncovered.height:
-            named = ", ".join(
-                f"{'<null>' if c is None else repr(c)} ({n} interaction(s))"
-                for c, n in uncovered.iter_rows()
-            )
-            raise ParameterError(
-                f"{func}: threshold= has no threshold for INBOUND channel(s) {named}; add them "
-                "to the mapping, or a '*' entry for every channel it does not name (see "
-                "ok.DEFAULT_THRESHOLDS)"
-            )
-    if not per_channel:
-        return pl.lit(default, dtype=pl.Float64)
-    return channel.replace_strict(
-        list(per_channel), list(per_channel.values()), default=default, return_dtype=pl.Float64
-    )
 
 
 def _outcome_sets(outcomes: Mapping[str, str] | None, func: str) -> dict[str, list[str]]:
@@ -562,6 +512,57 @@ def wait_time_histogram(
 # service level
 
 
+def _short_seconds(short_abandon: object, func: str) -> float | None:
+    """``short_abandon`` as seconds, or ``None`` (no short-abandon filtering)."""
+    return None if short_abandon is None else seconds(short_abandon, "short_abandon", func)
+
+
+def _threshold_seconds(threshold: object, lf: pl.LazyFrame, func: str) -> pl.Expr:
+    """Each row's service-level threshold in seconds, as a Float64 expression.
+
+    A number, duration string or timedelta is one threshold for every row; a mapping gives each
+    ``interaction_type`` its own (``"*"``: every channel it does not name). With a mapping and
+    no ``"*"``, the INBOUND channels of ``lf`` that it does not name are a
+    :class:`ParameterError` naming them (a short query, before any work).
+    """
+    if not isinstance(threshold, Mapping):
+        return pl.lit(seconds(threshold, "threshold", func), dtype=pl.Float64)
+    if not threshold or not all(isinstance(k, str) for k in threshold):
+        raise ParameterError(
+            f"{func}: threshold= as a mapping needs interaction_type names (and optionally '*') "
+            f"as keys, got {dict(threshold)!r}"
+        )
+    per_channel = {k: seconds(v, f"threshold[{k!r}]", func) for k, v in threshold.items()}
+    default = per_channel.pop("*", None)
+    channel = pl.col("interaction_type")
+    if default is None:
+        uncovered = (
+            lf.filter(
+                pl.col("interaction_direction") == _INBOUND,
+                ~channel.is_in(list(per_channel)).fill_null(False),
+            )
+            .group_by(channel)
+            .agg(rows=pl.len())
+            .sort("interaction_type", nulls_last=True)
+            .collect()
+        )
+        if uncovered.height:
+            named = ", ".join(
+                f"{'<null>' if c is None else repr(c)} ({n} interaction(s))"
+                for c, n in uncovered.iter_rows()
+            )
+            raise ParameterError(
+                f"{func}: threshold= has no threshold for INBOUND channel(s) {named}; add them "
+                "to the mapping, or a '*' entry for every channel it does not name (see "
+                "ok.DEFAULT_THRESHOLDS)"
+            )
+    if not per_channel:
+        return pl.lit(default, dtype=pl.Float64)
+    return channel.replace_strict(
+        list(per_channel), list(per_channel.values()), default=default, return_dtype=pl.Float64
+    )
+
+
 def _status_table(
     lf: pl.LazyFrame, keys: list[str], threshold: pl.Expr, short_abandon: float | None
 ) -> pl.LazyFrame:
@@ -686,7 +687,7 @@ def _service_level_query(
 def service_level(
     df: FrameLike,
     *,
-    threshold: Threshold = 20,
+    threshold: Thresholds = 20,
     short_abandon: Threshold | None = 5,
     by: By = "interaction_type",
     formula: Formula = "talkdesk",
@@ -998,7 +999,7 @@ def hourly_profile(
     *,
     value: Literal["volume", "median_wait", "service_level"] = "volume",
     by: By = None,
-    threshold: Threshold = 20,
+    threshold: Thresholds = 20,
     short_abandon: Threshold | None = 5,
     formula: Formula = "talkdesk",
     outcomes: Outcomes | None = None,

@@ -227,7 +227,9 @@ def test_journey_flow_from_a_canonical_frame_is_that_of_its_journeys() -> None:
     assert ok.journey_flow(df)["journeys"].filter(ok.journey_flow(df)["step"] == 1).sum() == 7
     with pytest.raises(ok.ParameterError, match="steps must"):
         ok.journey_flow(TRIPS, steps=0)
-    with pytest.raises(ok.ParameterError, match="resolution options would be ignored"):
+    with pytest.raises(
+        ok.ParameterError, match=r"resolution options \(link_by_name\) would be ignored"
+    ):
         ok.journey_flow(TRIPS, link_by_name=True)
     assert ok.journey_flow(frame([])).height == 0
 
@@ -247,3 +249,22 @@ def test_a_journey_is_answered_whatever_the_case_of_its_status() -> None:
     assert ok.journeys(df).sort("customer_id").join(
         ok.resolve_customers(df).select("customer_id", "contact_id"), on="customer_id"
     ).sort("contact_id")["answered"].to_list() == [True, True, False]
+
+
+def test_bot_containment_and_journey_flow_take_the_resolution_options() -> None:
+    # k1 and k2 share a name only: one customer (one journey) with link_by_name=True.
+    df = frame(
+        [
+            {"contact_id": "k1", "name": "Ana Silva", "agent_type": BOT, "at": 0},
+            {"contact_id": "k2", "name": "ana  silva", "agent_type": USER, "at": 600},
+        ]
+    )
+    assert ok.bot_containment(df).rows() == [(1, 1, 1.0)]
+    assert ok.bot_containment(df, link_by_name=True).rows() == [(1, 0, 0.0)]
+    assert ok.journey_flow(df)["journeys"].sum() == 2
+    assert ok.journey_flow(df, link_by_name=True).rows() == [
+        (1, "VOICE", "VOICE", 1, 1.0),
+        (2, "VOICE", "END", 1, 1.0),
+    ]
+    with pytest.raises(ok.ParameterError, match="would be ignored"):
+        ok.bot_containment(ok.resolve_customers(df), link_by_name=True)

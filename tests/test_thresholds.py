@@ -66,6 +66,7 @@ def test_each_channel_is_judged_against_its_own_threshold() -> None:
     assert out["interaction_type"].to_list() == ["EMAIL", "VOICE"]
     assert out["answered_within"].to_list() == [2, 1]
     assert levels(out) == {"EMAIL": 2 / 4, "VOICE": 1 / 3}
+    assert ok.service_level(frame(MIXED).lazy(), threshold=PER_CHANNEL).equals(out)
 
 
 def test_with_a_mapping_and_no_by_the_level_is_blended() -> None:
@@ -330,3 +331,78 @@ def test_short_abandon_none_turns_the_filter_off() -> None:
         short_abandon=None,
     )
     assert hourly.filter(pl.col("offered") > 0)["service_level"].to_list() == [1 / 5]
+
+
+def written_out(rows: list[tuple], limit_of, short, formula: str) -> list[tuple]:
+    """The service-level definitions written out row by row, per channel (None last)."""
+    outcome = {k.upper(): v for k, v in ok.OUTCOMES.items()}
+    inbound = [r for r in rows if r[3] == "INBOUND"]
+    out = []
+    for channel in sorted({r[0] for r in inbound}, key=lambda c: (c is None, c or "")):
+        mine = [(s.upper(), w, limit_of(channel)) for c, s, w, _ in inbound if c == channel]
+        answered = [(s, w, t) for s, w, t in mine if outcome[s] == "answered"]
+        unanswered = [(s, w, t) for s, w, t in mine if outcome[s] == "unanswered"]
+        is_short = (
+            (lambda s, w: False)
+            if short is None
+            else (
+                lambda s, w: (
+                    s == "SHORT_ABANDONED" or (s == "ABANDONED" and w is not None and w < short)
+                )
+            )
+        )
+        short_n = sum(is_short(s, w) for s, w, _ in unanswered)
+        abandoned = sum(
+            s in ("ABANDONED", "SHORT_ABANDONED") and not is_short(s, w) for s, w, _ in unanswered
+        )
+        within = sum(w is not None and w <= t for _, w, t in answered)
+        unanswered_within = sum(w is not None and w <= t for _, w, t in unanswered)
+        offered = len(answered) + len(unanswered)
+        num, den = {
+            "talkdesk": (within, offered - short_n),
+            "answered": (within, len(answered)),
+            "offered": (within, offered),
+            "abandon_positive": (within + unanswered_within, offered),
+        }[formula]
+        waits = [w for _, w, _ in answered if w is not None]
+        out.append(
+            (
+                channel,
+                offered,
+                len(answered),
+                within,
+                len(unanswered),
+                short_n,
+                abandoned,
+                num / den if den else None,
+                abandoned / (offered - short_n) if offered - short_n else None,
+                sum(waits) / len(waits) if waits else None,
+            )
+        )
+    return out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(ROW, max_size=30),
+    scalar=st.integers(0, 400),
+    limits=st.fixed_dictionaries({c: st.integers(0, 400) for c in ["VOICE", "CHAT", "*"]}),
+    formula=st.sampled_from(sorted(ok.SERVICE_LEVEL_FORMULAS)),
+    short=st.sampled_from([None, 0, 5, 30]),
+)
+def test_service_level_is_the_definition_written_out(rows, scalar, limits, formula, short) -> None:
+    """Scalar thresholds (today's numbers) and mappings, against the definitions by hand."""
+    df = frame(rows)
+    kwargs = {"formula": formula, "short_abandon": short}
+    got = ok.service_level(df, threshold=scalar, **kwargs).rows()
+    assert close(got, written_out(rows, lambda c: scalar, short, formula))
+    got = ok.service_level(df, threshold=limits, **kwargs).rows()
+    assert close(got, written_out(rows, lambda c: limits.get(c, limits["*"]), short, formula))
+
+
+def close(got: list[tuple], expected: list[tuple]) -> bool:
+    """Rows equal, floats to rounding."""
+    return len(got) == len(expected) and all(
+        len(g) == len(e) and all(a == pytest.approx(b) for a, b in zip(g, e, strict=True))
+        for g, e in zip(got, expected, strict=True)
+    )

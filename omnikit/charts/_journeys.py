@@ -1,10 +1,10 @@
-"""Charts of customers and journeys: channel transitions, top paths, one customer's timeline.
+"""Charts of customers and journeys: channel transitions, top paths, journey flow, one customer.
 
-:func:`transition_heatmap` and :func:`top_paths_chart` take the small frames that
-``ok.channel_transitions`` and ``ok.top_paths`` return, so their size depends on channels and
-paths, not on interactions. :func:`customer_timeline` takes one customer's interactions (a few
-rows) and inlines only what it draws: times, channels, statuses, agent types -- never the
-customer's name, contact or ids.
+:func:`transition_heatmap`, :func:`top_paths_chart` and :func:`journey_flow_chart` take the small
+frames that ``ok.channel_transitions``, ``ok.top_paths`` and ``ok.journey_flow`` return, so their
+size depends on channels, paths and steps, not on interactions. :func:`customer_timeline`
+takes one customer's interactions (a few rows) and inlines only what it draws: times, channels,
+statuses, agent types -- never the customer's name, contact or ids.
 
 >>> import omnikit as ok
 >>> df = ok.synth_frame(10_000)  # doctest: +SKIP
@@ -21,7 +21,7 @@ import polars as pl
 from .._errors import ParameterError
 from ._theme import base_chart, channel_color_scale, records, require_frame, themed, title_params
 
-__all__ = ["customer_timeline", "top_paths_chart", "transition_heatmap"]
+__all__ = ["customer_timeline", "journey_flow_chart", "top_paths_chart", "transition_heatmap"]
 
 #: What the timeline shows of each interaction (nothing that identifies the customer).
 TIMELINE_FIELDS = (
@@ -294,3 +294,216 @@ def customer_timeline(
         ),
     )
     return themed(layered)
+
+
+#: Colour of the "END" nodes and links of :func:`journey_flow_chart`.
+END_COLOR = "#BBBBBB"
+_NODE_HALF_WIDTH = 0.06  # of the distance between two steps
+#: Where each band is sampled (0 = its source, 1 = its target); drawn with monotone
+#: interpolation, these few points make a smooth S that leaves and arrives flat.
+_CURVE_AT = (0.0, 0.12, 0.5, 0.88, 1.0)
+
+
+def journey_flow_chart(flow: pl.DataFrame, *, title: str | None = None) -> alt.TopLevelMixin:
+    """A Sankey-style flow of journeys across channels, step by step, from ``ok.journey_flow``.
+
+    Each column is a step of the journeys (1 = their first interaction); each block a channel,
+    as tall as the journeys at that channel at that step; each band goes from a channel to the
+    channel of the next step, as thick as the journeys that went that way. Journeys that stop
+    go to a grey ``END`` block in the next column. Drawn from altair marks only (rectangles,
+    areas and text), so it renders offline like every omnikit chart.
+
+    Parameters
+    ----------
+    flow
+        The frame ``ok.journey_flow`` returns (``step, from_channel, to_channel, journeys``).
+    title
+        Chart title; a sensible default otherwise.
+
+    Returns
+    -------
+    altair.LayerChart
+
+    Examples
+    --------
+    >>> import omnikit as ok
+    >>> trips = ok.journeys(ok.resolve_customers(ok.load("report.json")))  # doctest: +SKIP
+    >>> ok.charts.journey_flow_chart(ok.journey_flow(trips, steps=4))  # doctest: +SKIP
+    """
+    from .._journeys import FLOW_END
+
+    frame = require_frame(
+        flow,
+        ("step", "from_channel", "to_channel", "journeys"),
+        "journey_flow_chart",
+        "ok.journey_flow()",
+    )
+    frame = frame.select(
+        pl.col("step").cast(pl.Int64),
+        pl.col("from_channel").fill_null("(none)"),
+        pl.col("to_channel").fill_null("(none)"),
+        pl.col("journeys").cast(pl.Int64),
+    ).filter(pl.col("journeys") > 0)
+    if frame.select("step", "from_channel", "to_channel").is_duplicated().any():
+        raise ParameterError(
+            "journey_flow_chart: more than one row per (step, from_channel, to_channel); pass "
+            "ok.journey_flow() as returned"
+        )
+    if frame.is_empty():
+        raise ParameterError("journey_flow_chart: the flow has no journeys to draw")
+    nodes, links = _flow_layout(frame, FLOW_END)
+    channels = [
+        c
+        for c in nodes.sort("journeys", descending=True)["channel"].unique(maintain_order=True)
+        if c != FLOW_END
+    ]
+    scale = channel_color_scale(channels)
+    color_scale = alt.Scale(
+        domain=[*scale.domain, FLOW_END],
+        range=[*scale.range, END_COLOR],  # type: ignore[misc]
+    )
+    last = int(nodes["column"].max())  # type: ignore[arg-type]
+    x_scale = alt.Scale(domain=[1 - 2 * _NODE_HALF_WIDTH, last + 2 * _NODE_HALF_WIDTH], nice=False)
+    y_scale = alt.Scale(domain=[0, float(nodes["y1"].max())], reverse=True, nice=False)  # type: ignore[arg-type]
+    x_axis = alt.Axis(values=list(range(1, last + 1)), format="d", title="Step", orient="top")
+    height = max(240, 40 * nodes.group_by("column").len()["len"].max())  # type: ignore[operator]
+    width = max(320, 150 * last)
+    bands = (
+        alt.Chart(alt.Data(values=records(links)))
+        .mark_area(opacity=0.35, interpolate="monotone")
+        .encode(
+            x=alt.X("x:Q", scale=x_scale, axis=x_axis),
+            y=alt.Y("y0:Q", scale=y_scale, axis=None, stack=None),
+            y2="y1:Q",
+            detail="link:N",
+            color=alt.Color("from_channel:N", scale=color_scale, legend=None),
+            tooltip=[
+                alt.Tooltip("step:Q", title="Step"),
+                alt.Tooltip("from_channel:N", title="From"),
+                alt.Tooltip("to_channel:N", title="Next step"),
+                alt.Tooltip("journeys:Q", title="Journeys", format=",d"),
+                alt.Tooltip("share:Q", title="Share of 'from'", format=".1%"),
+            ],
+        )
+    )
+    base = alt.Chart(alt.Data(values=records(nodes)))
+    blocks = base.mark_rect().encode(
+        x=alt.X("x0:Q", scale=x_scale, axis=x_axis),
+        x2="x1:Q",
+        y=alt.Y("y0:Q", scale=y_scale, axis=None),
+        y2="y1:Q",
+        color=alt.Color("channel:N", title="Channel", scale=color_scale),
+        tooltip=[
+            alt.Tooltip("column:Q", title="Step"),
+            alt.Tooltip("channel:N", title="Channel"),
+            alt.Tooltip("journeys:Q", title="Journeys", format=",d"),
+        ],
+    )
+    labels = (
+        base.mark_text(align="left", dx=3, fontSize=11, color="#222222")
+        .encode(
+            x=alt.X("x1:Q", scale=x_scale, axis=x_axis),
+            y=alt.Y("middle:Q", scale=y_scale, axis=None),
+            text="label:N",
+        )
+        .transform_filter("datum.show")
+    )
+    layered = alt.layer(bands, blocks, labels).properties(
+        width=width,
+        height=height,
+        title=title_params(
+            title or "How journeys move across channels",
+            "Each column is a step of the journeys; bands: where the next step went",
+        ),
+    )
+    return themed(layered)
+
+
+def _flow_layout(frame: pl.DataFrame, end: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Blocks (one per column and channel) and band outlines of a journey flow, in journeys.
+
+    Column c holds the journeys at step c: those leaving at step c, or (for the last column)
+    arriving from step c - 1. Blocks of a column are ordered by the channel's total journeys,
+    ``END`` last, with a small gap between them; a band leaves its block in the order of its
+    target block and arrives in the order of its source block.
+    """
+    last_step = int(frame["step"].max())  # type: ignore[arg-type]
+    out = frame.group_by(column="step", channel="from_channel").agg(pl.col("journeys").sum())
+    arriving = (
+        frame.filter(pl.col("step") == last_step)
+        .group_by(column=pl.col("step") + 1, channel="to_channel")
+        .agg(pl.col("journeys").sum())
+    )
+    ends = (
+        frame.filter(pl.col("to_channel") == end, pl.col("step") < last_step)
+        .group_by(column=pl.col("step") + 1, channel="to_channel")
+        .agg(pl.col("journeys").sum())
+    )
+    nodes = (
+        pl.concat([out, arriving, ends]).group_by("column", "channel").agg(pl.col("journeys").sum())
+    )
+    volume = nodes.group_by("channel").agg(total=pl.col("journeys").sum())
+    rank = {c: (c == end, -t, c) for c, t in volume.iter_rows()}
+    tallest = nodes.group_by("column").agg(pl.col("journeys").sum())["journeys"].max()
+    gap = max(1.0, 0.04 * float(tallest))  # type: ignore[arg-type]
+    tops: dict[tuple[int, str], float] = {}
+    rows = []
+    for column in sorted(set(nodes["column"])):
+        y = 0.0
+        here = nodes.filter(pl.col("column") == column)
+        for channel, journeys in sorted(
+            here.select("channel", "journeys").iter_rows(), key=lambda r: rank[r[0]]
+        ):
+            tops[(column, channel)] = y
+            rows.append((column, channel, journeys, y, y + journeys))
+            y += journeys + gap
+    total = max(r[4] for r in rows)
+    nodes = pl.DataFrame(
+        rows, schema=["column", "channel", "journeys", "y0", "y1"], orient="row"
+    ).with_columns(
+        x0=pl.col("column") - _NODE_HALF_WIDTH,
+        x1=pl.col("column") + _NODE_HALF_WIDTH,
+        middle=(pl.col("y0") + pl.col("y1")) / 2,
+        label=pl.format("{} {}", "channel", "journeys"),
+        show=(pl.col("y1") - pl.col("y0")) >= 0.04 * total,
+    )
+    # Where each band leaves its source block and reaches its target block.
+    leave = dict(tops)
+    reach = dict(tops)
+    points = []
+    ordered = sorted(
+        frame.iter_rows(named=True),
+        key=lambda r: (r["step"], rank[r["from_channel"]], rank[r["to_channel"]]),
+    )
+    leaving = {(r["step"], r["from_channel"]): 0 for r in ordered}
+    for r in ordered:
+        leaving[(r["step"], r["from_channel"])] += r["journeys"]
+    for r in sorted(
+        ordered, key=lambda r: (r["step"], rank[r["to_channel"]], rank[r["from_channel"]])
+    ):
+        key_to = (r["step"] + 1, r["to_channel"])
+        r["_to"] = reach[key_to]
+        reach[key_to] += r["journeys"]
+    for link, r in enumerate(ordered):
+        key_from = (r["step"], r["from_channel"])
+        start = leave[key_from]
+        leave[key_from] += r["journeys"]
+        x_from, x_to = r["step"] + _NODE_HALF_WIDTH, r["step"] + 1 - _NODE_HALF_WIDTH
+        for k, t in enumerate(_CURVE_AT):
+            smooth = t * t * (3 - 2 * t)  # smoothstep: flat where it leaves and arrives
+            top = start + (r["_to"] - start) * smooth
+            points.append(
+                {
+                    "link": link,
+                    "point": k,
+                    "x": x_from + (x_to - x_from) * t,
+                    "y0": top,
+                    "y1": top + r["journeys"],
+                    "step": r["step"],
+                    "from_channel": r["from_channel"],
+                    "to_channel": r["to_channel"],
+                    "journeys": r["journeys"],
+                    "share": r["journeys"] / leaving[key_from],
+                }
+            )
+    return nodes, pl.DataFrame(points)
