@@ -18,6 +18,8 @@ import polars as pl
 from ._errors import ParameterError
 from ._journeys import journeys, repeat_contacts
 from ._metrics import median_patience, service_level, wait_time_stats, wait_time_survival
+from ._validate import frame_type_error
+from .types import Duration, Formula, Threshold
 
 __all__ = [
     "HEADLINE_FORMATS",
@@ -126,11 +128,11 @@ def _numbers_frame(numbers: Mapping[str, Any]) -> pl.DataFrame:
 def headline_numbers(
     df: pl.DataFrame,
     *,
-    threshold: float = 20,
-    short_abandon: float = 5,
-    formula: str = "talkdesk",
-    gap: str = "24h",
-    window: str = "7d",
+    threshold: Threshold = 20,
+    short_abandon: Threshold = 5,
+    formula: Formula = "talkdesk",
+    gap: Duration = "24h",
+    window: Duration = "7d",
     trips: pl.DataFrame | None = None,
 ) -> dict[str, float | None]:
     """The week at a glance: one number each for volume, service, patience and journeys.
@@ -150,8 +152,11 @@ def headline_numbers(
     --------
     >>> import omnikit as ok
     >>> data = ok.report_data(None, compare=True)  # doctest: +SKIP
-    >>> ok.compare_periods(ok.headline_numbers(data.frame), ok.headline_numbers(data.previous))  # doctest: +SKIP
+    >>> now, before = ok.headline_numbers(data.frame), ok.headline_numbers(data.previous)  # doctest: +SKIP
+    >>> ok.compare_periods(now, before)  # doctest: +SKIP
     """
+    if not isinstance(df, pl.DataFrame):
+        raise frame_type_error(df, "headline_numbers", "a polars DataFrame (ok.report_data().frame)")
     if "customer_id" not in df.columns:
         raise ParameterError(
             "headline_numbers: resolve customers first (ok.resolve_customers or ok.report_data)"

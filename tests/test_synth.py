@@ -496,6 +496,14 @@ def test_windows_in_every_format(tmp_path: Path) -> None:
         )
 
 
+def test_overlap_takes_any_fixed_duration(tmp_path: Path) -> None:
+    week = ok.synth_reports(tmp_path / "w", 3000, seed=6, windows=2, overlap="1w")
+    days = ok.synth_reports(tmp_path / "d", 3000, seed=6, windows=2, overlap=timedelta(days=7))
+    assert [p.read_bytes() for p in week] == [p.read_bytes() for p in days]
+    shorter = ok.synth_reports(tmp_path / "s", 3000, seed=6, windows=2, overlap="1d")
+    assert json.loads(week[1].read_text())["total"] > json.loads(shorter[1].read_text())["total"]
+
+
 def test_no_overlap_means_no_repeats(tmp_path: Path) -> None:
     paths = ok.synth_reports(tmp_path, 1000, windows=2, overlap=timedelta(0))
     totals = [json.loads(p.read_text())["total"] for p in paths]
@@ -529,13 +537,16 @@ def test_a_report_written_for_a_timezone_loads_in_it_as_synth_frame(tmp_path: Pa
     [
         (lambda: ok.synth_entries(-1), "n must be"),
         (lambda: ok.synth_entries(10, days=0), "days must be"),
-        (lambda: ok.synth_entries(10, start="2024-13-01"), "start must be"),
+        (lambda: ok.synth_entries(10, start="2024-13-01"), "start: '2024-13-01' is not a date"),
         (lambda: ok.synth_entries(10, customers=0), "customers must be"),
-        (lambda: ok.synth_entries(10, timezone="Mars/Olympus"), "unknown timezone"),
+        (lambda: ok.synth_entries(10, timezone="Mars/Olympus"), "not a known IANA timezone"),
         (lambda: ok.synth_report("r.xml", 10), "cannot tell the format"),
         (lambda: ok.synth_report("r.json", 10, format="xml"), "format must be"),
         (lambda: ok.synth_report("r.json", 10, indent=-1), "indent must be"),
-        (lambda: ok.synth_reports("d", 10, overlap="a week"), "overlap must be"),
+        (lambda: ok.synth_reports("d", 10, overlap="a week"), "overlap='a week' is not a dura"),
+        (lambda: ok.synth_reports("d", 10, overlap="1 day"), "did you mean '1d'"),
+        (lambda: ok.synth_reports("d", 10, overlap="1mo"), "no fixed length"),
+        (lambda: ok.synth_reports("d", 10, overlap=-timedelta(1)), "must not be negative"),
         (lambda: ok.synth_reports("d", 10, windows=0), "windows must be"),
     ],
 )

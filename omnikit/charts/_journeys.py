@@ -19,6 +19,7 @@ import altair as alt
 import polars as pl
 
 from .._errors import ParameterError
+from .._validate import check_polars_frame
 from ._theme import base_chart, channel_color_scale, records, require_frame, themed, title_params
 
 __all__ = ["customer_timeline", "top_paths_chart", "transition_heatmap"]
@@ -63,6 +64,7 @@ def transition_heatmap(
     >>> import omnikit as ok
     >>> chart = ok.charts.transition_heatmap(ok.channel_transitions(ok.load("report.json")))  # doctest: +SKIP
     """
+    check_polars_frame(transitions, "transition_heatmap", "ok.channel_transitions(df)")
     frame = require_frame(
         transitions,
         ("from_channel", "to_channel", "transitions", "share"),
@@ -142,6 +144,7 @@ def top_paths_chart(paths: pl.DataFrame, *, title: str | None = None) -> alt.Top
     >>> import omnikit as ok
     >>> chart = ok.charts.top_paths_chart(ok.top_paths(ok.load("report.json"), n=8))  # doctest: +SKIP
     """
+    check_polars_frame(paths, "top_paths_chart", "ok.top_paths(df)")
     frame = require_frame(paths, ("path", "journeys", "share"), "top_paths_chart", "ok.top_paths()")
     if frame["path"].is_duplicated().any():
         raise ParameterError(
@@ -220,6 +223,7 @@ def customer_timeline(
     """
     from .._journeys import journeys
 
+    check_polars_frame(interactions, "customer_timeline", "ok.load() for one customer")
     frame = require_frame(
         interactions,
         ("interaction_id", *TIMELINE_FIELDS),

@@ -17,6 +17,7 @@ import altair as alt
 import polars as pl
 
 from .._errors import ParameterError
+from .._validate import check_polars_frame
 from ._theme import base_chart, channel_color_scale, records, require_frame, themed, title_params
 
 __all__ = [
@@ -33,15 +34,21 @@ _FACET_WIDTH = 520
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
+def _call(metric: str) -> str:
+    """How a user gets the frame: ``"service_level"`` -> ``"ok.service_level(df)"``."""
+    return f"ok.{metric}" if "(" in metric else f"ok.{metric}(df)"
+
+
 def _require(frame: object, columns: Sequence[str], chart: str, metric: str) -> pl.DataFrame:
-    return require_frame(frame, columns, chart, f"ok.{metric}()")
+    check_polars_frame(frame, chart, _call(metric))
+    return require_frame(frame, columns, chart, _call(metric))
 
 
 def _one_row_per(frame: pl.DataFrame, keys: Sequence[str], chart: str, metric: str) -> None:
     if frame.select(keys).is_duplicated().any():
         extra = [c for c in frame.columns if c not in keys]
         raise ParameterError(
-            f"{chart}: more than one row per {', '.join(keys)}; the frame from ok.{metric}() was "
+            f"{chart}: more than one row per {', '.join(keys)}; the frame from {_call(metric)} was "
             f"split by more columns than the chart shows ({', '.join(extra)}). Filter it to one "
             "group first, or compute the metric with by='interaction_type'."
         )
