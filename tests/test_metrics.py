@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 
 import numpy as np
@@ -99,9 +100,12 @@ def test_channel_mix_every_day_truncates_in_the_frames_timezone():
     )
     out = ok.channel_mix(df, every="1d")
     assert out.schema["period"] == pl.Datetime("us", "Europe/Lisbon")
-    day = lambda d: dt.datetime(2024, 9, d).replace(
-        tzinfo=__import__("zoneinfo").ZoneInfo("Europe/Lisbon")
-    )
+
+    def day(d):
+        return dt.datetime(2024, 9, d).replace(
+            tzinfo=__import__("zoneinfo").ZoneInfo("Europe/Lisbon")
+        )
+
     assert out.rows() == [
         (day(2), "CHAT", 1, 1 / 3),
         (day(2), "VOICE", 2, 2 / 3),
@@ -377,13 +381,14 @@ def test_service_level_threshold_and_short_abandon_options():
 
 def test_service_level_unknown_formula_lists_the_valid_ones():
     with pytest.raises(
-        ok.ParameterError, match="'talkdesk'.*'answered'.*'offered'.*'abandon_positive'"
+        ok.ParameterError, match=r"'talkdesk'.*'answered'.*'offered'.*'abandon_positive'"
     ):
         ok.service_level(frame(sl_rows()), formula="industry")
 
 
 def test_service_level_unknown_statuses_warn_and_are_left_out():
-    rows = sl_rows() + [
+    rows = [
+        *sl_rows(),
         call("TRANSFERRED", 1),
         call("TRANSFERRED", 2),
         call(None, 3),
@@ -399,7 +404,7 @@ def test_service_level_unknown_statuses_warn_and_are_left_out():
 
 def test_service_level_outcomes_override():
     outcomes = {**ok.OUTCOMES, "TRANSFERRED": "answered", "VOICEMAIL": "open"}
-    rows = sl_rows() + [call("TRANSFERRED", 1)]
+    rows = [*sl_rows(), call("TRANSFERRED", 1)]
     row = ok.service_level(frame(rows), outcomes=outcomes).row(0, named=True)
     assert (row["answered"], row["unanswered"], row["answered_within"]) == (5, 6, 3)
     # a mapping without a status makes it unknown
@@ -575,7 +580,7 @@ def test_wait_time_survival_matches_direct_computation(rows):
         assert [r[:4] for r in mine] == [r[:4] for r in expected]
         assert [r[4] for r in mine] == pytest.approx([r[4] for r in expected])
         survival = [1.0] + [r[4] for r in mine]
-        assert all(b <= a + 1e-12 for a, b in zip(survival, survival[1:]))  # non-increasing from 1
+        assert all(b <= a + 1e-12 for a, b in itertools.pairwise(survival))  # non-increasing from 1
         assert all(0 <= s <= 1 for s in survival)
 
 
@@ -765,7 +770,8 @@ def test_channel_mix_periods_on_dst_days_are_one_per_wall_clock_day():
     out = ok.channel_mix(df, every="1d")
     assert out["interactions"].to_list() == [2, 3]
     starts = out["period"].dt.convert_time_zone("UTC").dt.replace_time_zone(None).to_list()
-    # the first instant after the gap (01:00 CDT = 05:00 UTC); the earlier of the two midnights (CDT)
+    # the first instant after the gap (01:00 CDT = 05:00 UTC); the earlier of the two midnights
+    # (CDT)
     assert starts == [dt.datetime(2024, 3, 10, 5), dt.datetime(2024, 11, 3, 4)]
     hourly = ok.channel_mix(df, every="1h")
     assert hourly["interactions"].to_list() == [1, 1, 2, 1]  # the repeated 00:00 hour is one period

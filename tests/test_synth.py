@@ -526,7 +526,7 @@ def test_no_wall_clock_time_falls_in_a_dst_gap() -> None:
 
 
 def test_a_report_written_for_a_timezone_loads_in_it_as_synth_frame(tmp_path: Path) -> None:
-    options = dict(seed=4, start="2024-03-25", days=14)  # Lisbon springs forward on the 31st
+    options = {"seed": 4, "start": "2024-03-25", "days": 14}  # Lisbon springs forward on the 31st
     path = ok.synth_report(tmp_path / "r.csv", 5000, timezone="Europe/Lisbon", **options)  # type: ignore[arg-type]
     loaded = ok.load(path, timezone="Europe/Lisbon", cache=False)
     assert loaded.equals(ok.synth_frame(5000, timezone="Europe/Lisbon", **options))  # type: ignore[arg-type]
@@ -609,7 +609,7 @@ def test_any_report_round_trips_through_its_file(
     indent: int | None,
 ) -> None:
     directory = tmp_path_factory.mktemp("prop")
-    options = dict(seed=seed, days=days, customers=customers)
+    options = {"seed": seed, "days": days, "customers": customers}
     path = ok.synth_report(directory / f"r.{fmt}", n, format=fmt, indent=indent, **options)  # type: ignore[arg-type]
     raw = ok.synth_entries(n, **options)  # type: ignore[arg-type]
     assert raw.height == n and raw["interaction_id"].n_unique() == n

@@ -62,7 +62,8 @@ def transition_heatmap(
     Examples
     --------
     >>> import omnikit as ok
-    >>> chart = ok.charts.transition_heatmap(ok.channel_transitions(ok.load("report.json")))  # doctest: +SKIP
+    >>> transitions = ok.channel_transitions(ok.load("report.json"))  # doctest: +SKIP
+    >>> chart = ok.charts.transition_heatmap(transitions)  # doctest: +SKIP
     """
     check_polars_frame(transitions, "transition_heatmap", "ok.channel_transitions(df)")
     frame = require_frame(
@@ -108,7 +109,9 @@ def transition_heatmap(
             alt.Tooltip("share:Q", title="Share of 'from'", format=".1%"),
         ],
     )
-    threshold = 0.5 if is_share else float(frame["transitions"].max() or 0) / 2
+    threshold = (
+        0.5 if is_share else float(frame.select(pl.col("transitions").max()).item() or 0) / 2
+    )
     text = base.mark_text(fontSize=11).encode(
         **encode,
         text=alt.Text(f"{value}:Q", format=".0%" if is_share else ",d"),
@@ -142,7 +145,8 @@ def top_paths_chart(paths: pl.DataFrame, *, title: str | None = None) -> alt.Top
     Examples
     --------
     >>> import omnikit as ok
-    >>> chart = ok.charts.top_paths_chart(ok.top_paths(ok.load("report.json"), n=8))  # doctest: +SKIP
+    >>> paths = ok.top_paths(ok.load("report.json"), n=8)  # doctest: +SKIP
+    >>> chart = ok.charts.top_paths_chart(paths)  # doctest: +SKIP
     """
     check_polars_frame(paths, "top_paths_chart", "ok.top_paths(df)")
     frame = require_frame(paths, ("path", "journeys", "share"), "top_paths_chart", "ok.top_paths()")
@@ -236,7 +240,8 @@ def customer_timeline(
         customers = frame["customer_id"].unique()
         if len(customers) > 1:
             raise ParameterError(
-                f"customer_timeline: the rows belong to {len(customers)} customers; pass customer_id= "
+                f"customer_timeline: the rows belong to {len(customers)} customers; "
+                "pass customer_id= "
                 "to pick one (or filter the frame first)"
             )
     elif customer_id is not None:

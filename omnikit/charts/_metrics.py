@@ -12,6 +12,7 @@ data is inlined in the Vega-Lite spec, so a chart renders offline.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import altair as alt
 import polars as pl
@@ -217,7 +218,8 @@ def wait_time_chart(
     Examples
     --------
     >>> import omnikit as ok
-    >>> ok.charts.wait_time_chart(ok.wait_time_histogram(df), ok.wait_time_stats(df))  # doctest: +SKIP
+    >>> histogram, stats = ok.wait_time_histogram(df), ok.wait_time_stats(df)  # doctest: +SKIP
+    >>> ok.charts.wait_time_chart(histogram, stats)  # doctest: +SKIP
     """
     func = "wait_time_chart"
     hist = _require(
@@ -244,7 +246,8 @@ def wait_time_chart(
             .filter(pl.col("seconds").is_not_null())
         )
     hist = hist.filter(pl.col("bin_end").is_not_null())  # the open last bin has no end to draw
-    axis = _time_axis(x_scale, float(hist.filter(pl.col("count") > 0)["bin_end"].max() or 0))
+    longest = hist.select(pl.col("bin_end").filter(pl.col("count") > 0).max()).item()
+    axis = _time_axis(x_scale, float(longest or 0))
     color = _color(pl.concat([hist.select(_CHANNEL), rules.select(_CHANNEL)]))
     dash = alt.StrokeDash(
         "percentile:N",
@@ -361,7 +364,8 @@ def service_level_chart(
     Examples
     --------
     >>> import omnikit as ok
-    >>> ok.charts.service_level_chart(ok.service_level(df, threshold=30), target=0.8, threshold=30)  # doctest: +SKIP
+    >>> service = ok.service_level(df, threshold=30)  # doctest: +SKIP
+    >>> ok.charts.service_level_chart(service, target=0.8, threshold=30)  # doctest: +SKIP
     """
     func = "service_level_chart"
     data = _require(
@@ -473,7 +477,7 @@ def survival_chart(
     data = data.with_columns(pl.col(_CHANNEL).fill_null("(none)"))
     channels = data.select(_CHANNEL).unique().sort(_CHANNEL)
     scale = _time_scale(x_scale, func)
-    tmax = float(data["time"].max() or 0)
+    tmax = float(data.select(pl.col("time").max()).item() or 0)
     if x_scale == "symlog" and tmax > 1:
         # 0, then geometric steps from 1 s to the longest wait.
         times = [0.0, *(tmax ** (i / (points - 2)) for i in range(points - 1))]
@@ -498,7 +502,10 @@ def survival_chart(
     base = base_chart(
         curve,
         title=title or "Customer patience by channel",
-        subtitle="Kaplan–Meier: share of INBOUND customers still willing to wait (answered waits censored)",
+        subtitle=(
+            "Kaplan–Meier: share of INBOUND customers still willing to wait "
+            "(answered waits censored)"
+        ),
     )
     chart = base.mark_line(interpolate="step-after").encode(
         x=alt.X("time:Q", title="Waiting time (s)", scale=scale, axis=_time_axis(x_scale, tmax)),
@@ -521,7 +528,7 @@ def survival_chart(
 # --------------------------------------------------------------------------------------------
 # hour of week
 
-_HOURLY = {
+_HOURLY: dict[str, tuple[str, Literal["blues", "orangered", "redyellowgreen"], str]] = {
     "volume": ("Interactions", "blues", ","),
     "median_wait": ("Median wait (s)", "orangered", ".1f"),
     "service_level": ("Service level", "redyellowgreen", ".1%"),
@@ -543,7 +550,8 @@ def hourly_heatmap(profile: pl.DataFrame, *, title: str | None = None) -> alt.To
     values = [v for v in _HOURLY if v in data.columns]
     if len(values) != 1:
         raise ParameterError(
-            f"{func}: the frame must have one of the columns volume, median_wait, service_level (from ok.hourly_profile)"
+            f"{func}: the frame must have one of the columns volume, median_wait, service_level "
+            "(from ok.hourly_profile)"
         )
     value = values[0]
     label, scheme, fmt = _HOURLY[value]
