@@ -1,4 +1,4 @@
-"""Metrics (shared/API.md section 2) on small frames whose answers are worked out by hand."""
+"""Metrics (the README's "Metrics" section) on small frames whose answers are worked out by hand."""
 
 from __future__ import annotations
 
@@ -240,6 +240,9 @@ def test_wait_time_stats_match_numpy(rows, qs):
     out = ok.wait_time_stats(
         df, percentiles=(0.5, 0.9, 0.95, *[q for q in qs if q not in (0.5, 0.9, 0.95)])
     )
+    # one row per channel with a known wait, no more and no fewer, in order
+    expected = sorted({c for c, w in rows if w is not None})
+    assert out["interaction_type"].to_list() == expected
     for row in out.iter_rows(named=True):
         waits = np.array([w for c, w in rows if c == row["interaction_type"] and w is not None])
         assert row["n"] == len(waits) and row["max"] == waits.max()
@@ -480,11 +483,46 @@ outcome_rows = st.lists(
 def test_service_level_rates_are_shares(rows, threshold, short, formula):
     df = frame([call(s, w, c, d) for c, s, d, w in rows])
     out = ok.service_level(df, threshold=threshold, short_abandon=short, formula=formula)
+    # one row per channel with an INBOUND interaction of a known status (OFFERED included: it
+    # makes a row of zeros), no more and no fewer, in order
+    inbound = [(c, s, w) for c, s, d, w in rows if d == "INBOUND"]
+    assert out["interaction_type"].to_list() == sorted({c for c, _, _ in inbound})
     for row in out.iter_rows(named=True):
+        mine = [(s, w) for c, s, w in inbound if c == row["interaction_type"]]
+        answered = [w for s, w in mine if ok.OUTCOMES[s] == "answered"]
+        unanswered = [(s, w) for s, w in mine if ok.OUTCOMES[s] == "unanswered"]
+        is_short = [
+            s == "SHORT_ABANDONED" or (s == "ABANDONED" and w is not None and w < short)
+            for s, w in unanswered
+        ]
+        within = sum(1 for w in answered if w is not None and w <= threshold)
+        assert row["answered"] == len(answered)
+        assert row["unanswered"] == len(unanswered)
         assert row["offered"] == row["answered"] + row["unanswered"]
+        assert row["answered_within"] == within
+        assert row["short_abandoned"] == sum(is_short)
+        assert row["abandoned"] == sum(
+            1
+            for (s, _), short_one in zip(unanswered, is_short, strict=True)
+            if s == "ABANDONED" and not short_one
+        )
         assert row["short_abandoned"] + row["abandoned"] <= row["unanswered"]
         for rate in ("service_level", "abandon_rate"):
             assert row[rate] is None or 0 <= row[rate] <= 1
+        offered = len(answered) + len(unanswered)
+        counted = offered - sum(is_short)
+        numerator, denominator = {
+            "talkdesk": (within, counted),
+            "answered": (within, len(answered)),
+            "offered": (within, offered),
+            "abandon_positive": (
+                within + sum(1 for _, w in unanswered if w is not None and w <= threshold),
+                offered,
+            ),
+        }[formula]
+        assert row["service_level"] == (
+            pytest.approx(numerator / denominator) if denominator else None
+        )
 
 
 # ------------------------------------------------------------------------------------------
@@ -569,7 +607,13 @@ def test_wait_time_survival_groups_unknown_and_empty():
 def test_wait_time_survival_matches_direct_computation(rows):
     df = frame([call(s, w, c, d) for c, s, d, w in rows])
     out = ok.wait_time_survival(df)
-    for channel in out["interaction_type"].unique():
+    counted = [
+        c for c, s, d, w in rows if d == "INBOUND" and w is not None and ok.OUTCOMES[s] != "open"
+    ]
+    # one curve per channel with an answered or unanswered INBOUND wait, no more and no fewer
+    channels = sorted(set(counted))
+    assert out["interaction_type"].unique(maintain_order=True).to_list() == channels
+    for channel in channels:
         mine = out.filter(pl.col("interaction_type") == channel).drop("interaction_type").rows()
         sample = [
             (w, ok.OUTCOMES[s] == "unanswered")
