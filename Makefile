@@ -1,5 +1,6 @@
 # Two commands: `make demo` renders the reports from built-in sample data, `make test` runs the
-# tests. Both set everything up first, on a machine that has only python3.
+# tests. Both set everything up first, on a machine that has only python3. `make lint` (ruff
+# check and ruff format --check) and `make typecheck` (mypy) are the quality gates CI runs first.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -7,7 +8,7 @@ STAMP  := $(VENV)/.omnikit-installed
 KERNEL := omnikit
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test lab bench browser clean
+.PHONY: setup demo test lint typecheck lab bench browser clean
 
 setup: $(STAMP)
 
@@ -29,6 +30,15 @@ demo: setup
 
 test: setup browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# ruff's settings are in pyproject.toml ([tool.ruff]); notebooks are checked, never reformatted.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# mypy's settings are in pyproject.toml ([tool.mypy]): the package, typed as it ships (py.typed).
+typecheck: setup
+	$(BIN)/mypy
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/

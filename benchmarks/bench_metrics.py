@@ -34,8 +34,14 @@ DATA = HERE / ".data"
 INBOUND = "interaction_direction = 'INBOUND'"
 ANSWERED = "interaction_status IN ('FINISHED', 'ASSIGNED')"
 UNANSWERED = "interaction_status IN ('MISSED', 'ABANDONED', 'SHORT_ABANDONED', 'VOICEMAIL')"
-KNOWN = "interaction_status IN ('FINISHED', 'ASSIGNED', 'MISSED', 'ABANDONED', 'SHORT_ABANDONED', 'VOICEMAIL', 'OFFERED')"
-SHORT = "(interaction_status = 'SHORT_ABANDONED' OR (interaction_status = 'ABANDONED' AND coalesce(waiting_time < 5, false)))"
+KNOWN = (
+    "interaction_status IN ('FINISHED', 'ASSIGNED', 'MISSED', 'ABANDONED', 'SHORT_ABANDONED', "
+    "'VOICEMAIL', 'OFFERED')"
+)
+SHORT = (
+    "(interaction_status = 'SHORT_ABANDONED' OR "
+    "(interaction_status = 'ABANDONED' AND coalesce(waiting_time < 5, false)))"
+)
 
 
 def _sl_aggregates() -> str:
@@ -44,7 +50,8 @@ def _sl_aggregates() -> str:
         count(*) FILTER ({UNANSWERED}) AS unanswered,
         count(*) FILTER ({ANSWERED} AND waiting_time <= 20) AS answered_within,
         count(*) FILTER ({UNANSWERED} AND {SHORT}) AS short_abandoned,
-        count(*) FILTER ({UNANSWERED} AND interaction_status = 'ABANDONED' AND NOT {SHORT}) AS abandoned,
+        count(*) FILTER ({UNANSWERED} AND interaction_status = 'ABANDONED' AND NOT {SHORT})
+            AS abandoned,
         avg(waiting_time) FILTER ({ANSWERED}) AS asa"""
 
 
@@ -72,11 +79,13 @@ METRICS: dict[str, tuple[str, str]] = {
     "channel_mix(every=1d, by=direction)": (
         "ok.channel_mix(lf, by='interaction_direction', every='1d')",
         """SELECT period, interaction_direction, interaction_type, interactions,
-                  interactions / sum(interactions) OVER (PARTITION BY period, interaction_direction) AS share
+                  interactions / sum(interactions)
+                      OVER (PARTITION BY period, interaction_direction) AS share
            FROM (SELECT date_trunc('day', start_date_time) AS period, interaction_direction,
                         interaction_type, count(*) AS interactions
                  FROM src GROUP BY ALL)
-           ORDER BY period NULLS LAST, interaction_direction NULLS LAST, interaction_type NULLS LAST""",
+           ORDER BY period NULLS LAST, interaction_direction NULLS LAST,
+                    interaction_type NULLS LAST""",
     ),
     "wait_time_stats": (
         "ok.wait_time_stats(lf)",
@@ -95,7 +104,8 @@ METRICS: dict[str, tuple[str, str]] = {
                     FROM (SELECT DISTINCT interaction_type FROM c) g, range(30) t(b), w),
            j AS (SELECT grid.interaction_type, grid.bin, grid.bin * width AS bin_start,
                         (grid.bin + 1) * width AS bin_end, coalesce(c.count, 0) AS count
-                 FROM grid LEFT JOIN c ON grid.interaction_type IS NOT DISTINCT FROM c.interaction_type
+                 FROM grid LEFT JOIN c
+                      ON grid.interaction_type IS NOT DISTINCT FROM c.interaction_type
                                       AND grid.bin = c.bin)
            SELECT *, count / sum(count) OVER (PARTITION BY interaction_type) AS share,
                   sum(count) OVER (PARTITION BY interaction_type ORDER BY bin)
@@ -117,7 +127,8 @@ METRICS: dict[str, tuple[str, str]] = {
                        FROM src
                        WHERE {INBOUND} AND waiting_time IS NOT NULL AND ({ANSWERED} OR {UNANSWERED})
                        GROUP BY ALL),
-           r AS (SELECT *, sum(events + censored) OVER (PARTITION BY interaction_type ORDER BY time DESC
+           r AS (SELECT *, sum(events + censored)
+                          OVER (PARTITION BY interaction_type ORDER BY time DESC
                           ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS at_risk FROM g)
            SELECT interaction_type, time, at_risk, events, censored,
                   product(1 - events / at_risk) OVER (PARTITION BY interaction_type ORDER BY time
@@ -143,7 +154,8 @@ METRICS: dict[str, tuple[str, str]] = {
     "hourly_profile(service_level)": (
         "ok.hourly_profile(lf, value='service_level')",
         f"""WITH c AS (SELECT weekday, hour, {_sl_ratios()}
-                       FROM (SELECT isodow(start_date_time) AS weekday, hour(start_date_time) AS hour,
+                       FROM (SELECT isodow(start_date_time) AS weekday,
+                                    hour(start_date_time) AS hour,
                                     {_sl_aggregates()}
                              FROM src WHERE start_date_time IS NOT NULL AND {INBOUND} AND {KNOWN}
                              GROUP BY ALL))
@@ -336,7 +348,8 @@ def main() -> None:
 
     print(
         f"\nomnikit metrics vs DuckDB SQL, {args.rows:,} interactions from Parquet "
-        f"({path.stat().st_size / 2**20:.0f} MiB, timezone {args.timezone}),\nmedian of {args.runs} runs, "
+        f"({path.stat().st_size / 2**20:.0f} MiB, timezone {args.timezone}),\n"
+        f"median of {args.runs} runs, "
         "the two sides alternating run for run in one process; peak memory: one process per side; "
         f"polars {pl.__version__}, duckdb {duckdb.__version__}, {os.cpu_count()} cores\n"
     )
@@ -349,10 +362,12 @@ def main() -> None:
         print(f"{name:<{width}}  {a:>9.3f}  {b:>9.3f}  {a / b:>6.2f}")
     total_a, total_b = sum(mine["timings"].values()), sum(duck["timings"].values())
     print(
-        f"{'sum of the medians':<{width}}  {total_a:>9.3f}  {total_b:>9.3f}  {total_a / total_b:>6.2f}"
+        f"{'sum of the medians':<{width}}  {total_a:>9.3f}  {total_b:>9.3f}  "
+        f"{total_a / total_b:>6.2f}"
     )
     print(
-        f"{'whole set in a row':<{width}}  {mine['whole']:>9.3f}  {duck['whole']:>9.3f}  {mine['whole'] / duck['whole']:>6.2f}"
+        f"{'whole set in a row':<{width}}  {mine['whole']:>9.3f}  {duck['whole']:>9.3f}  "
+        f"{mine['whole'] / duck['whole']:>6.2f}"
     )
     gib = 2**30
     print(f"{'peak memory (GiB)':<{width}}  {mine['peak'] / gib:>9.2f}  {duck['peak'] / gib:>9.2f}")

@@ -41,7 +41,9 @@ ok.record_results = lambda **values: None  # nothing to record outside a kernel
 path, source, timezone = sys.argv[1], sys.argv[2], sys.argv[3]
 nb = nbformat.read(path, as_version=4)
 namespace = {}
-parameters = next(i for i, cell in enumerate(nb.cells) if "parameters" in cell.metadata.get("tags", []))
+parameters = next(
+    i for i, cell in enumerate(nb.cells) if "parameters" in cell.metadata.get("tags", [])
+)
 exec(nb.cells[parameters].source, namespace)
 namespace.update(source=[source], timezone=timezone)
 code = [cell.source for cell in nb.cells[parameters + 1:] if cell.cell_type == "code"]
@@ -153,7 +155,8 @@ def bench(rows: int, repeat: int, root: Path) -> dict[str, float]:
         html_mib = (out / "weekly_report.html").stat().st_size / 2**20
         label = "cold" if attempt == 0 else "warm"
         print(
-            f"  report run {attempt} ({label}): wall {wall:6.1f} s | notebook computing {compute:6.2f} s | "
+            f"  report run {attempt} ({label}): wall {wall:6.1f} s | "
+            f"notebook computing {compute:6.2f} s | "
             f"peak RSS command {own:5.0f} MiB, kernel {kernel:5.0f} MiB | HTML {html_mib:.2f} MiB"
         )
         if attempt == 0:
@@ -173,7 +176,8 @@ def bench(rows: int, repeat: int, root: Path) -> dict[str, float]:
         print(f"  direct run {attempt}: same code cells in plain Python {direct:6.2f} s")
     ratio = statistics.median(notebooks) / statistics.median(directs)
     print(
-        f"  => {rows:,}: cold wall {cold['wall']:.1f} s, warm wall median {statistics.median(walls):.1f} s; "
+        f"  => {rows:,}: cold wall {cold['wall']:.1f} s, "
+        f"warm wall median {statistics.median(walls):.1f} s; "
         f"HTML {cold['html']:.2f} MiB; peak RSS kernel {max([cold['kernel'], *kernels]):.0f} MiB, "
         f"command {cold['own']:.0f} MiB; notebook/direct computing = "
         f"{statistics.median(notebooks):.2f} s / {statistics.median(directs):.2f} s = {ratio:.2f}x"

@@ -41,7 +41,7 @@ from ._schema import *
 from ._store import *
 from ._summary import *
 from ._synth import *
-from ._version import __version__
+from ._version import __version__ as __version__
 
 
 def __getattr__(name: str) -> object:

@@ -65,7 +65,8 @@ def _kernel_options(kernel_name: str | None) -> dict[str, Any]:
     except NoSuchKernel:
         if kernel_name is not None:
             raise ParameterError(
-                f"no Jupyter kernel named {kernel_name!r}; `jupyter kernelspec list` shows the installed ones"
+                f"no Jupyter kernel named {kernel_name!r}; `jupyter kernelspec list` shows the "
+                "installed ones"
             ) from None
     return {"kernel_name": "python3", "kernel_manager_class": _this_interpreter_kernel_manager()}
 
@@ -77,7 +78,7 @@ def _this_interpreter_kernel_manager() -> type:
 
     class ThisInterpreterKernelManager(AsyncKernelManager):
         @property
-        def kernel_spec(self) -> KernelSpec:  # type: ignore[override]
+        def kernel_spec(self) -> KernelSpec:
             return KernelSpec(
                 argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
                 display_name=f"Python ({sys.executable})",

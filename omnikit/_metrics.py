@@ -248,6 +248,7 @@ def channel_mix(df: FrameLike, *, by: By = None, every: Duration | None = None) 
         (result,) = _collect(query(rowwise=True)[0])
     if every is not None:
         dtype = schema["start_date_time"]
+        assert isinstance(dtype, pl.Datetime)  # check_columns said so
         period = localize(result["period"], dtype.time_zone).cast(
             pl.Datetime(dtype.time_unit, dtype.time_zone)
         )
@@ -982,8 +983,8 @@ def median_patience(survival: pl.DataFrame) -> float | None:
             f"{func}: the same time appears more than once, so the frame holds several curves; "
             f"{how}"
         )
-    reached = survival.filter(pl.col("survival") <= 0.5)
-    return None if reached.is_empty() else float(reached["time"].min())
+    reached = survival.select(pl.col("time").filter(pl.col("survival") <= 0.5).min()).item()
+    return None if reached is None else float(reached)
 
 
 #: The columns of one :func:`wait_time_survival` curve, besides its ``by`` keys.

@@ -51,7 +51,9 @@ def redact(df: FrameT, *, columns: Iterable[str] = REDACTED_COLUMNS) -> FrameT:
     Examples
     --------
     >>> import polars as pl, omnikit as ok
-    >>> df = pl.DataFrame({"customer_id": ["c1"], "name": ["Ana Silva"], "contact": ["+351 912 345 678"]})
+    >>> df = pl.DataFrame(
+    ...     {"customer_id": ["c1"], "name": ["Ana Silva"], "contact": ["+351 912 345 678"]}
+    ... )
     >>> ok.redact(df).row(0)
     ('c1', None, None)
     """

@@ -167,9 +167,9 @@ def report_data(
         label = f"sample data ({sample_rows:,} synthetic interactions, seed {seed})"
     else:
         paths = (
-            [os.fspath(s) for s in source]
-            if isinstance(source, (list, tuple))
-            else [os.fspath(source)]
+            [os.fspath(source)]
+            if isinstance(source, (str, os.PathLike))
+            else [os.fspath(s) for s in source]
         )
         label = ", ".join(Path(p).name or p for p in paths)
         frame = load(paths if len(paths) > 1 else paths[0], timezone=timezone)
@@ -211,7 +211,7 @@ def report_data(
     # Customers are resolved over the interactions of the report (both periods), then redacted.
     lo = previous_start or start_at
     frame = frame.filter((pl.col("start_date_time") >= lo) & (pl.col("start_date_time") < end_at))
-    frame = resolve_customers(
+    frame = resolve_customers(  # type: ignore[assignment]  # eager in, eager out
         frame,
         default_region=default_region,
         link_by_name=link_by_name,

@@ -18,6 +18,8 @@ import polars as pl
 from ._errors import ParameterError
 from ._journeys import journeys, repeat_contacts
 from ._metrics import median_patience, service_level, wait_time_stats, wait_time_survival
+from ._validate import frame_type_error
+from .types import Duration, Formula, Threshold
 
 __all__ = [
     "HEADLINE_FORMATS",
@@ -76,6 +78,10 @@ def compare_periods(
             on="metric",
             relative=relative,
         )
+    if not isinstance(current, pl.DataFrame):
+        raise frame_type_error(current, "compare_periods", "a polars DataFrame or a dict")
+    if previous is not None and not isinstance(previous, pl.DataFrame):
+        raise ParameterError("compare_periods: give two dicts or two frames, not one of each")
     keys = [on] if isinstance(on, str) else list(on or [])
     missing = [key for key in keys if key not in current.columns]
     if missing:
@@ -126,11 +132,11 @@ def _numbers_frame(numbers: Mapping[str, Any]) -> pl.DataFrame:
 def headline_numbers(
     df: pl.DataFrame,
     *,
-    threshold: float = 20,
-    short_abandon: float = 5,
-    formula: str = "talkdesk",
-    gap: str = "24h",
-    window: str = "7d",
+    threshold: Threshold = 20,
+    short_abandon: Threshold = 5,
+    formula: Formula = "talkdesk",
+    gap: Duration = "24h",
+    window: Duration = "7d",
     trips: pl.DataFrame | None = None,
 ) -> dict[str, float | None]:
     """The week at a glance: one number each for volume, service, patience and journeys.
@@ -150,8 +156,14 @@ def headline_numbers(
     --------
     >>> import omnikit as ok
     >>> data = ok.report_data(None, compare=True)  # doctest: +SKIP
-    >>> ok.compare_periods(ok.headline_numbers(data.frame), ok.headline_numbers(data.previous))  # doctest: +SKIP
+    >>> now = ok.headline_numbers(data.frame)  # doctest: +SKIP
+    >>> before = ok.headline_numbers(data.previous)  # doctest: +SKIP
+    >>> ok.compare_periods(now, before)  # doctest: +SKIP
     """
+    if not isinstance(df, pl.DataFrame):
+        raise frame_type_error(
+            df, "headline_numbers", "a polars DataFrame (ok.report_data().frame)"
+        )
     if "customer_id" not in df.columns:
         raise ParameterError(
             "headline_numbers: resolve customers first (ok.resolve_customers or ok.report_data)"
@@ -181,8 +193,8 @@ def headline_numbers(
         "median_patience": median_patience(survival),
         "customers": float(df["customer_id"].n_unique()),
         "journeys": float(n_journeys),
-        "switched_share": float(trips["switched"].mean()) if n_journeys else None,
-        "bot_to_human_share": float(trips["bot_to_human"].mean()) if n_journeys else None,
+        "switched_share": first(trips.select(pl.col("switched").mean()), "switched"),
+        "bot_to_human_share": first(trips.select(pl.col("bot_to_human").mean()), "bot_to_human"),
         "repeat_rate": first(repeats, "repeat_rate"),
     }
 
@@ -248,7 +260,7 @@ class ReportTable:
             return "–"
         if isinstance(value, float) and not math.isfinite(value):
             return "–"
-        change = column.endswith("_change") or column.endswith("_change_rel")
+        change = column.endswith(("_change", "_change_rel"))
         if column.endswith("_change_rel"):
             text = f"{value * 100:+.1f}%"
         elif kind == "percent":
@@ -276,7 +288,10 @@ class ReportTable:
             for row in rows
         )
         caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
-        return f'<table class="omnikit-table">{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        return (
+            f'<table class="omnikit-table">{caption}<thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table>"
+        )
 
     def __repr__(self) -> str:
         return repr(self.frame)
@@ -312,17 +327,18 @@ def report_table(
     """Show a small result frame as a plain HTML table for a manager.
 
     ``formats`` maps a column to ``"count"`` (1,234), ``"percent"`` (81.2%), ``"seconds"``
-    (23.0 s), ``"number"``, ``"datetime"`` (Mon 09 Sep 2024 09:11) or ``"text"``; change columns from :func:`compare_periods`
-    (``*_change``, ``*_change_rel``) are written with a sign and ▲/▼ (percentages change in
-    percentage points, "pp"). The rows of a ``metric`` column (from :func:`compare_periods` of
-    :func:`headline_numbers`) are named and formatted as :data:`HEADLINE_LABELS` and
-    :data:`HEADLINE_FORMATS` say; a dict of such numbers is shown the same way, one row each.
-    ``labels`` renames column headers.
+    (23.0 s), ``"number"``, ``"datetime"`` (Mon 09 Sep 2024 09:11) or ``"text"``; change
+    columns from :func:`compare_periods` (``*_change``, ``*_change_rel``) are written with a
+    sign and ▲/▼ (percentages change in percentage points, "pp"). The rows of a ``metric``
+    column (from :func:`compare_periods` of :func:`headline_numbers`) are named and formatted
+    as :data:`HEADLINE_LABELS` and :data:`HEADLINE_FORMATS` say; a dict of such numbers is
+    shown the same way, one row each. ``labels`` renames column headers.
 
     Examples
     --------
     >>> import polars as pl, omnikit as ok
-    >>> table = ok.report_table(pl.DataFrame({"channel": ["VOICE"], "share": [0.8123]}), formats={"share": "percent"})
+    >>> frame = pl.DataFrame({"channel": ["VOICE"], "share": [0.8123]})
+    >>> table = ok.report_table(frame, formats={"share": "percent"})
     >>> "81.2%" in table._repr_html_()
     True
     """

@@ -34,9 +34,7 @@ from __future__ import annotations
 import io
 import math
 import os
-import re
 import secrets
-import zoneinfo
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -50,6 +48,8 @@ import polars as pl
 
 from ._errors import ParameterError
 from ._schema import SOURCE_FIELDS
+from ._time import check_timezone, duration_seconds, parse_day
+from .types import Duration
 
 __all__ = ["synth_entries", "synth_frame", "synth_report", "synth_reports"]
 
@@ -411,7 +411,7 @@ def synth_reports(
     *,
     seed: int = 0,
     windows: int = 4,
-    overlap: str | timedelta = "1d",
+    overlap: Duration = "1d",
     format: str = "json",
     indent: int | None = None,
     start: str | date = "2024-09-02",
@@ -442,8 +442,8 @@ def synth_reports(
     windows
         Number of files.
     overlap
-        How far each window reaches back into the previous one: a ``timedelta`` or a duration
-        such as ``"1d"``, ``"12h"``, ``"90m"``.
+        How far each window reaches back into the previous one: a ``timedelta`` or a fixed
+        duration such as ``"1d"``, ``"12h"``, ``"90m"``, ``"1w"``.
     format
         ``"json"``, ``"ndjson"`` or ``"csv"``.
     indent
@@ -534,23 +534,9 @@ def _format_of(path: Path, format: str | None) -> str:
     return format
 
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(d|h|m|s)\s*$")
-
-
-def _seconds_of(value: str | timedelta) -> int:
-    if isinstance(value, timedelta):
-        seconds = value.total_seconds()
-    else:
-        match = _DURATION.match(str(value))
-        if match is None:
-            raise ParameterError(
-                f"overlap must be a timedelta or a duration such as '1d', '12h', '90m', "
-                f"'0s', not {value!r}"
-            )
-        seconds = int(match[1]) * {"d": 86400, "h": 3600, "m": 60, "s": 1}[match[2]]
-    if seconds < 0:
-        raise ParameterError(f"overlap must not be negative, not {value!r}")
-    return int(seconds)
+def _seconds_of(value: Duration) -> int:
+    """``overlap`` in whole seconds: any fixed duration (``"1w"``, ``"36h"``, a ``timedelta``)."""
+    return int(duration_seconds(value, name="overlap", numbers=False))
 
 
 # --------------------------------------------------------------------------------------------
@@ -631,13 +617,8 @@ class _Spec:
         n = _positive_int(n, "n", minimum=0)
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
             raise ParameterError(f"seed must be an integer, not {seed!r}")
-        if isinstance(start, date):  # a datetime too: its day
-            first = datetime(start.year, start.month, start.day)
-        else:
-            try:
-                first = datetime.strptime(str(start), "%Y-%m-%d")
-            except ValueError:
-                raise ParameterError(f"start must be a date 'YYYY-MM-DD', not {start!r}") from None
+        day = parse_day(start, name="start")  # a datetime: its day
+        first = datetime(day.year, day.month, day.day)
         days = _positive_int(days, "days")
         if customers is None:
             customers = max(1, round(0.15 * n))
@@ -645,13 +626,7 @@ class _Spec:
         if customers > len(_AREA_CODES) * 800 * 10_000:
             raise ParameterError(f"customers must be at most 640,000,000, not {customers}")
         if timezone is not None:
-            try:
-                zoneinfo.ZoneInfo(timezone)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
-                raise ParameterError(
-                    f"unknown timezone {timezone!r}: use an IANA name such as 'UTC' or "
-                    "'Europe/Lisbon'"
-                ) from None
+            check_timezone(timezone)
         return cls(n, int(seed) & _MASK64, first, days, customers, timezone)
 
     def key(self, salt: int) -> np.uint64:

@@ -5,6 +5,7 @@ One place for each rule, used by every module that takes one of these from a use
 - :func:`check_timezone`: an IANA timezone name, or a :class:`~omnikit.ParameterError`;
 - :func:`parse_date`: ``YYYY-MM-DD``, an ISO date-time, a ``date`` or a ``datetime`` as an aware
   datetime in a timezone (a wall-clock time without an offset is in that timezone);
+  :func:`parse_day` a calendar day;
 - :func:`check_duration`: a polars duration string or a ``timedelta`` (the grammar of
   ``polars.Expr.dt.offset_by``), with a message that says how to write one;
   :func:`duration_seconds` the same as a fixed number of seconds (a threshold, an overlap),
@@ -83,6 +84,24 @@ def parse_date(value: DateLike, *, timezone: str, name: str) -> dt.datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone, fold=0)
     return moment.astimezone(zone)
+
+
+def parse_day(value: str | dt.date, *, name: str) -> dt.date:
+    """A calendar day given by a user: ``YYYY-MM-DD``, a ``date`` (a ``datetime``: its day).
+
+    >>> parse_day("2024-09-02", name="start")
+    datetime.date(2024, 9, 2)
+    """
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ParameterError(f"{name}: {value!r} is not a date; write YYYY-MM-DD")
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Checks of what a user passes in, and warnings about the data, each written once.
 
 - :func:`lazy_frame`: the frame a function was given, as a LazyFrame (a pandas frame gets the
-  hint to convert it with ``pl.from_pandas``);
+  hint to convert it with ``pl.from_pandas``); :func:`check_polars_frame` the same for a chart's
+  metric frame;
 - :func:`by_columns`: ``by`` as a list of column names;
 - :func:`check_columns`: the columns a function needs, with their types;
 - :func:`seconds`: a number of seconds or a fixed duration (see :mod:`omnikit._time`);
@@ -43,6 +44,13 @@ def frame_type_error(value: object, func: str, expected: str) -> ParameterError:
     module, name = type(value).__module__.split(".")[0], type(value).__name__
     shown = name if module in ("builtins", "pathlib") else f"{module}.{name}"
     return ParameterError(f"{func}: expected {expected}, got {shown}{_convert_hint(value)}")
+
+
+def check_polars_frame(value: object, func: str, source: str) -> None:
+    """A :class:`ParameterError` unless ``value`` is a polars frame: the error names ``source``
+    (what to pass, e.g. ``"ok.service_level(df)"``) and how to convert a pandas frame."""
+    if not isinstance(value, (pl.DataFrame, pl.LazyFrame)):
+        raise frame_type_error(value, func, f"the polars DataFrame returned by {source}")
 
 
 def lazy_frame(df: FrameLike, func: str) -> pl.LazyFrame:

@@ -149,7 +149,9 @@ def test_channel_mix_chart_stacks_shares_with_channel_colours(small):
     )
     assert enc["x"]["scale"]["type"] == "utc" and "timezone" in enc["x"]["title"]
     scale = enc["color"]["scale"]
-    assert dict(zip(scale["domain"], scale["range"]))["VOICE"] == CHANNEL_COLORS["VOICE"]
+    assert (
+        dict(zip(scale["domain"], scale["range"], strict=False))["VOICE"] == CHANNEL_COLORS["VOICE"]
+    )
     values = values_of(spec)
     # wall-clock times of the report's timezone, to be read as UTC: local midnight is "T00:00:00Z"
     assert (

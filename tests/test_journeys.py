@@ -1,4 +1,4 @@
-"""Journeys, transitions, repeat contacts and top paths (shared/API.md section 3), by hand."""
+"""Journeys, transitions, repeat contacts and top paths (the README's contract), by hand."""
 
 from __future__ import annotations
 

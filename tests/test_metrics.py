@@ -1,8 +1,9 @@
-"""Metrics (shared/API.md section 2) on small frames whose answers are worked out by hand."""
+"""Metrics (the README's "Metrics" section) on small frames whose answers are worked out by hand."""
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 
 import numpy as np
@@ -99,9 +100,12 @@ def test_channel_mix_every_day_truncates_in_the_frames_timezone():
     )
     out = ok.channel_mix(df, every="1d")
     assert out.schema["period"] == pl.Datetime("us", "Europe/Lisbon")
-    day = lambda d: dt.datetime(2024, 9, d).replace(
-        tzinfo=__import__("zoneinfo").ZoneInfo("Europe/Lisbon")
-    )
+
+    def day(d):
+        return dt.datetime(2024, 9, d).replace(
+            tzinfo=__import__("zoneinfo").ZoneInfo("Europe/Lisbon")
+        )
+
     assert out.rows() == [
         (day(2), "CHAT", 1, 1 / 3),
         (day(2), "VOICE", 2, 2 / 3),
@@ -236,6 +240,9 @@ def test_wait_time_stats_match_numpy(rows, qs):
     out = ok.wait_time_stats(
         df, percentiles=(0.5, 0.9, 0.95, *[q for q in qs if q not in (0.5, 0.9, 0.95)])
     )
+    # one row per channel with a known wait, no more and no fewer, in order
+    expected = sorted({c for c, w in rows if w is not None})
+    assert out["interaction_type"].to_list() == expected
     for row in out.iter_rows(named=True):
         waits = np.array([w for c, w in rows if c == row["interaction_type"] and w is not None])
         assert row["n"] == len(waits) and row["max"] == waits.max()
@@ -377,13 +384,14 @@ def test_service_level_threshold_and_short_abandon_options():
 
 def test_service_level_unknown_formula_lists_the_valid_ones():
     with pytest.raises(
-        ok.ParameterError, match="'talkdesk'.*'answered'.*'offered'.*'abandon_positive'"
+        ok.ParameterError, match=r"'talkdesk'.*'answered'.*'offered'.*'abandon_positive'"
     ):
         ok.service_level(frame(sl_rows()), formula="industry")
 
 
 def test_service_level_unknown_statuses_warn_and_are_left_out():
-    rows = sl_rows() + [
+    rows = [
+        *sl_rows(),
         call("TRANSFERRED", 1),
         call("TRANSFERRED", 2),
         call(None, 3),
@@ -399,7 +407,7 @@ def test_service_level_unknown_statuses_warn_and_are_left_out():
 
 def test_service_level_outcomes_override():
     outcomes = {**ok.OUTCOMES, "TRANSFERRED": "answered", "VOICEMAIL": "open"}
-    rows = sl_rows() + [call("TRANSFERRED", 1)]
+    rows = [*sl_rows(), call("TRANSFERRED", 1)]
     row = ok.service_level(frame(rows), outcomes=outcomes).row(0, named=True)
     assert (row["answered"], row["unanswered"], row["answered_within"]) == (5, 6, 3)
     # a mapping without a status makes it unknown
@@ -475,11 +483,46 @@ outcome_rows = st.lists(
 def test_service_level_rates_are_shares(rows, threshold, short, formula):
     df = frame([call(s, w, c, d) for c, s, d, w in rows])
     out = ok.service_level(df, threshold=threshold, short_abandon=short, formula=formula)
+    # one row per channel with an INBOUND interaction of a known status (OFFERED included: it
+    # makes a row of zeros), no more and no fewer, in order
+    inbound = [(c, s, w) for c, s, d, w in rows if d == "INBOUND"]
+    assert out["interaction_type"].to_list() == sorted({c for c, _, _ in inbound})
     for row in out.iter_rows(named=True):
+        mine = [(s, w) for c, s, w in inbound if c == row["interaction_type"]]
+        answered = [w for s, w in mine if ok.OUTCOMES[s] == "answered"]
+        unanswered = [(s, w) for s, w in mine if ok.OUTCOMES[s] == "unanswered"]
+        is_short = [
+            s == "SHORT_ABANDONED" or (s == "ABANDONED" and w is not None and w < short)
+            for s, w in unanswered
+        ]
+        within = sum(1 for w in answered if w is not None and w <= threshold)
+        assert row["answered"] == len(answered)
+        assert row["unanswered"] == len(unanswered)
         assert row["offered"] == row["answered"] + row["unanswered"]
+        assert row["answered_within"] == within
+        assert row["short_abandoned"] == sum(is_short)
+        assert row["abandoned"] == sum(
+            1
+            for (s, _), short_one in zip(unanswered, is_short, strict=True)
+            if s == "ABANDONED" and not short_one
+        )
         assert row["short_abandoned"] + row["abandoned"] <= row["unanswered"]
         for rate in ("service_level", "abandon_rate"):
             assert row[rate] is None or 0 <= row[rate] <= 1
+        offered = len(answered) + len(unanswered)
+        counted = offered - sum(is_short)
+        numerator, denominator = {
+            "talkdesk": (within, counted),
+            "answered": (within, len(answered)),
+            "offered": (within, offered),
+            "abandon_positive": (
+                within + sum(1 for _, w in unanswered if w is not None and w <= threshold),
+                offered,
+            ),
+        }[formula]
+        assert row["service_level"] == (
+            pytest.approx(numerator / denominator) if denominator else None
+        )
 
 
 # ------------------------------------------------------------------------------------------
@@ -564,7 +607,13 @@ def test_wait_time_survival_groups_unknown_and_empty():
 def test_wait_time_survival_matches_direct_computation(rows):
     df = frame([call(s, w, c, d) for c, s, d, w in rows])
     out = ok.wait_time_survival(df)
-    for channel in out["interaction_type"].unique():
+    counted = [
+        c for c, s, d, w in rows if d == "INBOUND" and w is not None and ok.OUTCOMES[s] != "open"
+    ]
+    # one curve per channel with an answered or unanswered INBOUND wait, no more and no fewer
+    channels = sorted(set(counted))
+    assert out["interaction_type"].unique(maintain_order=True).to_list() == channels
+    for channel in channels:
         mine = out.filter(pl.col("interaction_type") == channel).drop("interaction_type").rows()
         sample = [
             (w, ok.OUTCOMES[s] == "unanswered")
@@ -575,7 +624,7 @@ def test_wait_time_survival_matches_direct_computation(rows):
         assert [r[:4] for r in mine] == [r[:4] for r in expected]
         assert [r[4] for r in mine] == pytest.approx([r[4] for r in expected])
         survival = [1.0] + [r[4] for r in mine]
-        assert all(b <= a + 1e-12 for a, b in zip(survival, survival[1:]))  # non-increasing from 1
+        assert all(b <= a + 1e-12 for a, b in itertools.pairwise(survival))  # non-increasing from 1
         assert all(0 <= s <= 1 for s in survival)
 
 
@@ -765,7 +814,8 @@ def test_channel_mix_periods_on_dst_days_are_one_per_wall_clock_day():
     out = ok.channel_mix(df, every="1d")
     assert out["interactions"].to_list() == [2, 3]
     starts = out["period"].dt.convert_time_zone("UTC").dt.replace_time_zone(None).to_list()
-    # the first instant after the gap (01:00 CDT = 05:00 UTC); the earlier of the two midnights (CDT)
+    # the first instant after the gap (01:00 CDT = 05:00 UTC); the earlier of the two midnights
+    # (CDT)
     assert starts == [dt.datetime(2024, 3, 10, 5), dt.datetime(2024, 11, 3, 4)]
     hourly = ok.channel_mix(df, every="1h")
     assert hourly["interactions"].to_list() == [1, 1, 2, 1]  # the repeated 00:00 hour is one period

@@ -66,7 +66,7 @@ def report_entries(n: int = 1800, seed: int = 11) -> pl.DataFrame:
         ),
     ]
     names, contacts, contact_ids, recordings, notes = [], [], [], [], []
-    for i, (w, is_known) in enumerate(zip(who, known)):
+    for i, (w, is_known) in enumerate(zip(who, known, strict=False)):
         name, phone, email = KNOWN[w]
         channel = entries["interaction_type"][i]
         names.append((name, name.upper(), name.lower())[i % 3] if is_known else entries["name"][i])
@@ -186,7 +186,7 @@ def close(recorded: object, expected: object, path: str = "") -> None:
             close(recorded[key], expected[key], f"{path}.{key}")
     elif isinstance(expected, list):
         assert isinstance(recorded, list) and len(recorded) == len(expected), path
-        for i, (r, e) in enumerate(zip(recorded, expected)):
+        for i, (r, e) in enumerate(zip(recorded, expected, strict=False)):
             close(r, e, f"{path}[{i}]")
     elif isinstance(expected, float) and recorded is not None:
         assert recorded == pytest.approx(expected, rel=1e-9, abs=1e-12), path
@@ -287,7 +287,13 @@ def test_weekly_report_compares_the_last_week_with_the_one_before(rendered, sour
     weekly = ok.report_data(source, timezone=TIMEZONE, compare=True)
     assert results["period"] == "2024-09-09 to 2024-09-15"
     assert results["previous_period"] == "2024-09-02 to 2024-09-08"
-    options = dict(threshold=30, short_abandon=5, formula="talkdesk", gap="24h", window="7d")
+    options = {
+        "threshold": 30,
+        "short_abandon": 5,
+        "formula": "talkdesk",
+        "gap": "24h",
+        "window": "7d",
+    }
     close(results["headline"], ok.headline_numbers(weekly.frame, **options))
     close(results["headline_previous"], ok.headline_numbers(weekly.previous, **options))
     close(results["service_level"], ok.service_level(weekly.frame, threshold=30))
@@ -295,20 +301,21 @@ def test_weekly_report_compares_the_last_week_with_the_one_before(rendered, sour
     # and by hand: interactions that start in each week, in the report's timezone
     loaded = ok.load(source, timezone=TIMEZONE)
     tz = zoneinfo.ZoneInfo(TIMEZONE)
-    week = lambda a, b: (
-        loaded.filter(
+
+    def week(a, b):
+        return loaded.filter(
             pl.col("start_date_time").is_between(
                 dt.datetime(2024, 9, a, tzinfo=tz),
                 dt.datetime(2024, 9, b, tzinfo=tz),
                 closed="left",
             )
         ).height
-    )
+
     assert results["headline"]["interactions"] == week(9, 16)
     assert results["headline_previous"]["interactions"] == week(2, 9)
     assert week(2, 9) + week(9, 16) == loaded.height
     mix = {row["interaction_type"]: row for row in results["channel_mix"]}
-    for channel, row in mix.items():
+    for row in mix.values():
         if row["interactions"] is not None and row["interactions_previous"]:
             assert row["interactions_change"] == row["interactions"] - row["interactions_previous"]
 

@@ -59,3 +59,20 @@ def test_command_line_version_and_help() -> None:
         [sys.executable, "-m", "omnikit", "--help"], capture_output=True, text=True, check=True
     )
     assert "synth" in usage.stdout
+
+
+#: SHA-256 of the vendor's sample report as the vendor documents it (``fixtures/`` of the
+#: project's shared folder, which CI checks out beside the clone as ``../shared``).
+VENDOR_SAMPLE_SHA256 = "8f321379edb64c2667a0937b663658825a749e9791c034fe46598db1a0499032"
+
+
+def test_the_vendor_sample_is_the_documented_one(vendor_sample: Path) -> None:
+    import hashlib
+
+    ours = vendor_sample.read_bytes()
+    assert hashlib.sha256(ours).hexdigest() == VENDOR_SAMPLE_SHA256, (
+        "tests/data/erc_omnichannel_report_example.json changed; it must stay the vendor's sample"
+    )
+    shared = ROOT.parent / "shared" / "fixtures" / vendor_sample.name
+    if shared.exists():  # beside the clone (CI): the pinned hash is the shared fixture's
+        assert shared.read_bytes() == ours

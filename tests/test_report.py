@@ -79,7 +79,8 @@ def tiny_reports(tmp_path, monkeypatch) -> Path:
         folder,
         "where",
         "import sys\nimport omnikit as ok\n"
-        "ok.record_results(executable=sys.executable, threshold=threshold, start=start, source=source, redact=redact)",
+        "ok.record_results(executable=sys.executable, threshold=threshold, start=start, "
+        "source=source, redact=redact)",
     )
     monkeypatch.setattr(parameters_module, "_notebook_dirs", lambda: [folder])
     return folder
@@ -364,7 +365,8 @@ def test_a_built_wheel_contains_the_notebooks_and_finds_them(tmp_path):
         r"NewConnectionError|Could not find a version|ProxyError|Temporary failure", built.stderr
     ):
         pytest.skip(
-            f"the build requirements could not be downloaded: {built.stderr.strip().splitlines()[-1]}"
+            "the build requirements could not be downloaded: "
+            f"{built.stderr.strip().splitlines()[-1]}"
         )
     assert built.returncode == 0, built.stderr
     (wheel,) = (tmp_path / "dist").glob("omnikit-*.whl")
@@ -377,7 +379,8 @@ def test_a_built_wheel_contains_the_notebooks_and_finds_them(tmp_path):
         [
             sys.executable,
             "-c",
-            "import json, omnikit._parameters as r; print(json.dumps({k: str(v) for k, v in r._notebooks().items()}))",
+            "import json, omnikit._parameters as r; "
+            "print(json.dumps({k: str(v) for k, v in r._notebooks().items()}))",
         ],
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(installed)},

@@ -496,6 +496,14 @@ def test_windows_in_every_format(tmp_path: Path) -> None:
         )
 
 
+def test_overlap_takes_any_fixed_duration(tmp_path: Path) -> None:
+    week = ok.synth_reports(tmp_path / "w", 3000, seed=6, windows=2, overlap="1w")
+    days = ok.synth_reports(tmp_path / "d", 3000, seed=6, windows=2, overlap=timedelta(days=7))
+    assert [p.read_bytes() for p in week] == [p.read_bytes() for p in days]
+    shorter = ok.synth_reports(tmp_path / "s", 3000, seed=6, windows=2, overlap="1d")
+    assert json.loads(week[1].read_text())["total"] > json.loads(shorter[1].read_text())["total"]
+
+
 def test_no_overlap_means_no_repeats(tmp_path: Path) -> None:
     paths = ok.synth_reports(tmp_path, 1000, windows=2, overlap=timedelta(0))
     totals = [json.loads(p.read_text())["total"] for p in paths]
@@ -518,7 +526,7 @@ def test_no_wall_clock_time_falls_in_a_dst_gap() -> None:
 
 
 def test_a_report_written_for_a_timezone_loads_in_it_as_synth_frame(tmp_path: Path) -> None:
-    options = dict(seed=4, start="2024-03-25", days=14)  # Lisbon springs forward on the 31st
+    options = {"seed": 4, "start": "2024-03-25", "days": 14}  # Lisbon springs forward on the 31st
     path = ok.synth_report(tmp_path / "r.csv", 5000, timezone="Europe/Lisbon", **options)  # type: ignore[arg-type]
     loaded = ok.load(path, timezone="Europe/Lisbon", cache=False)
     assert loaded.equals(ok.synth_frame(5000, timezone="Europe/Lisbon", **options))  # type: ignore[arg-type]
@@ -529,13 +537,16 @@ def test_a_report_written_for_a_timezone_loads_in_it_as_synth_frame(tmp_path: Pa
     [
         (lambda: ok.synth_entries(-1), "n must be"),
         (lambda: ok.synth_entries(10, days=0), "days must be"),
-        (lambda: ok.synth_entries(10, start="2024-13-01"), "start must be"),
+        (lambda: ok.synth_entries(10, start="2024-13-01"), "start: '2024-13-01' is not a date"),
         (lambda: ok.synth_entries(10, customers=0), "customers must be"),
-        (lambda: ok.synth_entries(10, timezone="Mars/Olympus"), "unknown timezone"),
+        (lambda: ok.synth_entries(10, timezone="Mars/Olympus"), "not a known IANA timezone"),
         (lambda: ok.synth_report("r.xml", 10), "cannot tell the format"),
         (lambda: ok.synth_report("r.json", 10, format="xml"), "format must be"),
         (lambda: ok.synth_report("r.json", 10, indent=-1), "indent must be"),
-        (lambda: ok.synth_reports("d", 10, overlap="a week"), "overlap must be"),
+        (lambda: ok.synth_reports("d", 10, overlap="a week"), "overlap='a week' is not a dura"),
+        (lambda: ok.synth_reports("d", 10, overlap="1 day"), "did you mean '1d'"),
+        (lambda: ok.synth_reports("d", 10, overlap="1mo"), "no fixed length"),
+        (lambda: ok.synth_reports("d", 10, overlap=-timedelta(1)), "must not be negative"),
         (lambda: ok.synth_reports("d", 10, windows=0), "windows must be"),
     ],
 )
@@ -598,7 +609,7 @@ def test_any_report_round_trips_through_its_file(
     indent: int | None,
 ) -> None:
     directory = tmp_path_factory.mktemp("prop")
-    options = dict(seed=seed, days=days, customers=customers)
+    options = {"seed": seed, "days": days, "customers": customers}
     path = ok.synth_report(directory / f"r.{fmt}", n, format=fmt, indent=indent, **options)  # type: ignore[arg-type]
     raw = ok.synth_entries(n, **options)  # type: ignore[arg-type]
     assert raw.height == n and raw["interaction_id"].n_unique() == n

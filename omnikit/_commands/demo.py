@@ -14,13 +14,14 @@ from pathlib import Path
 __all__ = ["register"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``demo`` subcommand."""
     parser = subparsers.add_parser(
         "demo",
         help="write sample data to data/demo/ and render every report into reports/",
         description=(
-            "Generate a few weeks of synthetic Customer Omnichannel Report files (ok.synth_reports) "
+            "Generate a few weeks of synthetic Customer Omnichannel Report files "
+            "(ok.synth_reports) "
             "and render every report from them, as `omnikit report NAME --source DIR` would."
         ),
     )
@@ -65,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     written = synth_reports(data, args.rows, seed=args.seed, timezone=args.timezone)
     files = len(written) if written else len(list(data.iterdir()))
     print(
-        f"sample data: {args.rows:,} interactions in {files} files under {data}/ ({time.perf_counter() - began:.1f} s)"
+        f"sample data: {args.rows:,} interactions in {files} files under {data}/ "
+        f"({time.perf_counter() - began:.1f} s)"
     )
     for name in list_reports():
         began = time.perf_counter()

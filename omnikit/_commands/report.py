@@ -13,14 +13,15 @@ import sys
 __all__ = ["register"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``report`` subcommand."""
     parser = subparsers.add_parser(
         "report",
         help="render a report notebook to reports/NAME.ipynb and reports/NAME.html",
         description=(
-            "Execute notebooks/NAME.ipynb with papermill and write DIR/NAME.ipynb and DIR/NAME.html "
-            "(code hidden, readable on a phone, works offline). Customer names, contacts, contact ids, "
+            "Execute notebooks/NAME.ipynb with papermill and write DIR/NAME.ipynb and "
+            "DIR/NAME.html (code hidden, readable on a phone, works offline). Customer names, "
+            "contacts, contact ids, "
             "transcriptions and notes are redacted unless --no-redact is given."
         ),
     )

@@ -13,7 +13,7 @@ from .._errors import ParameterError
 from .._synth import synth_report, synth_reports
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``synth`` subcommand."""
     parser = subparsers.add_parser(
         "synth",
@@ -69,14 +69,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def run(args: argparse.Namespace) -> int:
     """Write the file(s) and print what was written."""
     path = Path(args.path)
-    common = dict(
-        seed=args.seed,
-        indent=args.indent,
-        start=args.start,
-        days=args.days,
-        customers=args.customers,
-        timezone=args.timezone,
-    )
+    common = {
+        "seed": args.seed,
+        "indent": args.indent,
+        "start": args.start,
+        "days": args.days,
+        "customers": args.customers,
+        "timezone": args.timezone,
+    }
     if args.windows is not None or path.is_dir() or (not path.suffix and not path.exists()):
         if path.exists() and not path.is_dir():
             raise ParameterError(f"{str(path)!r} is a file; --windows needs a directory")
@@ -86,12 +86,12 @@ def run(args: argparse.Namespace) -> int:
             windows=4 if args.windows is None else args.windows,
             overlap=args.overlap,
             format=args.format or "json",
-            **common,  # type: ignore[arg-type]
+            **common,
         )
     else:
         if not path.parent.is_dir():
             raise ParameterError(f"directory {str(path.parent)!r} does not exist")
-        paths = [synth_report(path, args.n, format=args.format, **common)]  # type: ignore[arg-type]
+        paths = [synth_report(path, args.n, format=args.format, **common)]
     for written in paths:
         print(f"{written}  ({written.stat().st_size / 1e6:,.1f} MB)")
     print(f"{args.n:,} interactions, seed {args.seed}, in {len(paths)} file(s)")

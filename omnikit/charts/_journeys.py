@@ -19,6 +19,7 @@ import altair as alt
 import polars as pl
 
 from .._errors import ParameterError
+from .._validate import check_polars_frame
 from ._theme import base_chart, channel_color_scale, records, require_frame, themed, title_params
 
 __all__ = ["customer_timeline", "journey_flow_chart", "top_paths_chart", "transition_heatmap"]
@@ -61,8 +62,10 @@ def transition_heatmap(
     Examples
     --------
     >>> import omnikit as ok
-    >>> chart = ok.charts.transition_heatmap(ok.channel_transitions(ok.load("report.json")))  # doctest: +SKIP
+    >>> transitions = ok.channel_transitions(ok.load("report.json"))  # doctest: +SKIP
+    >>> chart = ok.charts.transition_heatmap(transitions)  # doctest: +SKIP
     """
+    check_polars_frame(transitions, "transition_heatmap", "ok.channel_transitions(df)")
     frame = require_frame(
         transitions,
         ("from_channel", "to_channel", "transitions", "share"),
@@ -106,7 +109,9 @@ def transition_heatmap(
             alt.Tooltip("share:Q", title="Share of 'from'", format=".1%"),
         ],
     )
-    threshold = 0.5 if is_share else float(frame["transitions"].max() or 0) / 2
+    threshold = (
+        0.5 if is_share else float(frame.select(pl.col("transitions").max()).item() or 0) / 2
+    )
     text = base.mark_text(fontSize=11).encode(
         **encode,
         text=alt.Text(f"{value}:Q", format=".0%" if is_share else ",d"),
@@ -140,8 +145,10 @@ def top_paths_chart(paths: pl.DataFrame, *, title: str | None = None) -> alt.Top
     Examples
     --------
     >>> import omnikit as ok
-    >>> chart = ok.charts.top_paths_chart(ok.top_paths(ok.load("report.json"), n=8))  # doctest: +SKIP
+    >>> paths = ok.top_paths(ok.load("report.json"), n=8)  # doctest: +SKIP
+    >>> chart = ok.charts.top_paths_chart(paths)  # doctest: +SKIP
     """
+    check_polars_frame(paths, "top_paths_chart", "ok.top_paths(df)")
     frame = require_frame(paths, ("path", "journeys", "share"), "top_paths_chart", "ok.top_paths()")
     if frame["path"].is_duplicated().any():
         raise ParameterError(
@@ -220,6 +227,7 @@ def customer_timeline(
     """
     from .._journeys import journeys
 
+    check_polars_frame(interactions, "customer_timeline", "ok.load() for one customer")
     frame = require_frame(
         interactions,
         ("interaction_id", *TIMELINE_FIELDS),
@@ -232,7 +240,8 @@ def customer_timeline(
         customers = frame["customer_id"].unique()
         if len(customers) > 1:
             raise ParameterError(
-                f"customer_timeline: the rows belong to {len(customers)} customers; pass customer_id= "
+                f"customer_timeline: the rows belong to {len(customers)} customers; "
+                "pass customer_id= "
                 "to pick one (or filter the frame first)"
             )
     elif customer_id is not None:

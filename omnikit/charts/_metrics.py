@@ -12,11 +12,13 @@ data is inlined in the Vega-Lite spec, so a chart renders offline.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import altair as alt
 import polars as pl
 
 from .._errors import ParameterError
+from .._validate import check_polars_frame
 from ._theme import base_chart, channel_color_scale, records, require_frame, themed, title_params
 
 __all__ = [
@@ -33,15 +35,21 @@ _FACET_WIDTH = 520
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
+def _call(metric: str) -> str:
+    """How a user gets the frame: ``"service_level"`` -> ``"ok.service_level(df)"``."""
+    return f"ok.{metric}" if "(" in metric else f"ok.{metric}(df)"
+
+
 def _require(frame: object, columns: Sequence[str], chart: str, metric: str) -> pl.DataFrame:
-    return require_frame(frame, columns, chart, f"ok.{metric}()")
+    check_polars_frame(frame, chart, _call(metric))
+    return require_frame(frame, columns, chart, _call(metric))
 
 
 def _one_row_per(frame: pl.DataFrame, keys: Sequence[str], chart: str, metric: str) -> None:
     if frame.select(keys).is_duplicated().any():
         extra = [c for c in frame.columns if c not in keys]
         raise ParameterError(
-            f"{chart}: more than one row per {', '.join(keys)}; the frame from ok.{metric}() was "
+            f"{chart}: more than one row per {', '.join(keys)}; the frame from {_call(metric)} was "
             f"split by more columns than the chart shows ({', '.join(extra)}). Filter it to one "
             "group first, or compute the metric with by='interaction_type'."
         )
@@ -210,7 +218,8 @@ def wait_time_chart(
     Examples
     --------
     >>> import omnikit as ok
-    >>> ok.charts.wait_time_chart(ok.wait_time_histogram(df), ok.wait_time_stats(df))  # doctest: +SKIP
+    >>> histogram, stats = ok.wait_time_histogram(df), ok.wait_time_stats(df)  # doctest: +SKIP
+    >>> ok.charts.wait_time_chart(histogram, stats)  # doctest: +SKIP
     """
     func = "wait_time_chart"
     hist = _require(
@@ -237,7 +246,8 @@ def wait_time_chart(
             .filter(pl.col("seconds").is_not_null())
         )
     hist = hist.filter(pl.col("bin_end").is_not_null())  # the open last bin has no end to draw
-    axis = _time_axis(x_scale, float(hist.filter(pl.col("count") > 0)["bin_end"].max() or 0))
+    longest = hist.select(pl.col("bin_end").filter(pl.col("count") > 0).max()).item()
+    axis = _time_axis(x_scale, float(longest or 0))
     color = _color(pl.concat([hist.select(_CHANNEL), rules.select(_CHANNEL)]))
     dash = alt.StrokeDash(
         "percentile:N",
@@ -354,7 +364,8 @@ def service_level_chart(
     Examples
     --------
     >>> import omnikit as ok
-    >>> ok.charts.service_level_chart(ok.service_level(df, threshold=30), target=0.8, threshold=30)  # doctest: +SKIP
+    >>> service = ok.service_level(df, threshold=30)  # doctest: +SKIP
+    >>> ok.charts.service_level_chart(service, target=0.8, threshold=30)  # doctest: +SKIP
     """
     func = "service_level_chart"
     data = _require(
@@ -466,7 +477,7 @@ def survival_chart(
     data = data.with_columns(pl.col(_CHANNEL).fill_null("(none)"))
     channels = data.select(_CHANNEL).unique().sort(_CHANNEL)
     scale = _time_scale(x_scale, func)
-    tmax = float(data["time"].max() or 0)
+    tmax = float(data.select(pl.col("time").max()).item() or 0)
     if x_scale == "symlog" and tmax > 1:
         # 0, then geometric steps from 1 s to the longest wait.
         times = [0.0, *(tmax ** (i / (points - 2)) for i in range(points - 1))]
@@ -491,7 +502,10 @@ def survival_chart(
     base = base_chart(
         curve,
         title=title or "Customer patience by channel",
-        subtitle="Kaplan–Meier: share of INBOUND customers still willing to wait (answered waits censored)",
+        subtitle=(
+            "Kaplan–Meier: share of INBOUND customers still willing to wait "
+            "(answered waits censored)"
+        ),
     )
     chart = base.mark_line(interpolate="step-after").encode(
         x=alt.X("time:Q", title="Waiting time (s)", scale=scale, axis=_time_axis(x_scale, tmax)),
@@ -514,7 +528,7 @@ def survival_chart(
 # --------------------------------------------------------------------------------------------
 # hour of week
 
-_HOURLY = {
+_HOURLY: dict[str, tuple[str, Literal["blues", "orangered", "redyellowgreen"], str]] = {
     "volume": ("Interactions", "blues", ","),
     "median_wait": ("Median wait (s)", "orangered", ".1f"),
     "service_level": ("Service level", "redyellowgreen", ".1%"),
@@ -536,7 +550,8 @@ def hourly_heatmap(profile: pl.DataFrame, *, title: str | None = None) -> alt.To
     values = [v for v in _HOURLY if v in data.columns]
     if len(values) != 1:
         raise ParameterError(
-            f"{func}: the frame must have one of the columns volume, median_wait, service_level (from ok.hourly_profile)"
+            f"{func}: the frame must have one of the columns volume, median_wait, service_level "
+            "(from ok.hourly_profile)"
         )
     value = values[0]
     label, scheme, fmt = _HOURLY[value]
