@@ -11,25 +11,25 @@ from . import (
     _customers,
     _errors,
     _export,
+    _fetch,
     _io,
     _journeys,
     _metrics,
     _redact,
     _report,
     _schema,
-    _store,
     _synth,
 )
 from ._customers import *
 from ._errors import *
 from ._export import *
+from ._fetch import *
 from ._io import *
 from ._journeys import *
 from ._metrics import *
 from ._redact import *
 from ._report import *
 from ._schema import *
-from ._store import *
 from ._synth import *
 from ._version import __version__
 
@@ -53,6 +53,6 @@ __all__ = [
     *_customers.__all__,
     *_journeys.__all__,
     *_schema.__all__,
-    *_store.__all__,
+    *_fetch.__all__,
     *_synth.__all__,
 ]

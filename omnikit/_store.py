@@ -22,19 +22,18 @@ import contextlib
 import datetime as dt
 import json
 import os
-import sys
 import tempfile
 import zoneinfo
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 import polars as pl
 
 from ._errors import ParameterError
+from ._io import deduplicate
 
-__all__ = ["fetch"]
+__all__: list[str] = []  # ok.fetch, which fills a store, is in _fetch
 
 #: The default store directory, relative to the working directory.
 DEFAULT_STORE = "data/omnikit-store"
@@ -166,7 +165,8 @@ class Store:
             except OSError:
                 lock.close()
                 raise ParameterError(
-                    f"another fetch is writing to the store {self.path}; wait for it or use another --store"
+                    f"another fetch is writing to the store {self.path}; wait for it or use "
+                    "another --store"
                 ) from None
         self._lock_file = lock
         # Temporary files and downloads left by a killed fetch: nobody else writes while we
@@ -185,7 +185,8 @@ class Store:
             self.__exit__()
             raise ParameterError(
                 f"the store {self.path} holds times in {self._manifest['timezone']}, not "
-                f"{self.timezone}; fetch with --timezone {self._manifest['timezone']} or use another --store"
+                f"{self.timezone}; fetch with --timezone {self._manifest['timezone']} or use "
+                "another --store"
             )
         return self
 
@@ -270,12 +271,21 @@ class Store:
             ).alias("day")
         ).to_series()
 
-    def write(self, frame: pl.DataFrame, *, span_start: dt.datetime) -> list[Path]:
+    def write(
+        self,
+        frame: pl.DataFrame,
+        *,
+        span_start: dt.datetime,
+        span_end: dt.datetime | None = None,
+    ) -> list[Path]:
         """Merge ``frame`` (canonical, in the store's timezone) into the day files.
 
         Rows go to the file of their day; an interaction already in that file is replaced
-        (the last state wins), and one in another day file is taken out of it. Returns the
-        day files written.
+        (the last state wins), and one in another day file is taken out of it. Rows without
+        an ``interaction_id`` cannot be matched, so all of them are kept (as by
+        :func:`omnikit.load`); when ``frame`` is a job's whole answer for
+        ``[span_start, span_end)``, the id-less rows stored earlier for that span are replaced
+        by its own. Returns the day files written.
         """
         from ._schema import canonical_schema
 
@@ -290,7 +300,7 @@ class Store:
             return []
         ids_column = frame.get_column("interaction_id")
         if ids_column.null_count() or ids_column.n_unique() != frame.height:
-            frame = _dedupe(frame)
+            frame = deduplicate(frame)
         fallback = span_start.astimezone(self._zone).date()
         days = self._days(frame, fallback)
         tagged = frame.with_columns(days.alias("__day"))
@@ -311,12 +321,25 @@ class Store:
                 old = pl.read_parquet(path).filter(
                     ~pl.col("interaction_id").is_in(elsewhere).fill_null(False)
                 )
-                part = _dedupe(pl.concat([old, part], how="diagonal_relaxed"))
+                if span_end is not None:
+                    old = old.filter(~self._idless_in(span_start, span_end, day))
+                part = deduplicate(pl.concat([old, part], how="diagonal_relaxed"))
             part = part.sort("start_date_time", nulls_last=True, maintain_order=True)
             _atomic_write(path, lambda temp, part=part: part.write_parquet(temp, **_PARQUET))
             written.append(path)
         self._evict(frame.get_column("interaction_id").drop_nulls().unique(), keep=names)
         return written
+
+    def _idless_in(self, start: dt.datetime, end: dt.datetime, day: dt.date) -> pl.Expr:
+        """Rows without an id that a job for ``[start, end)`` brings again (in day file ``day``)."""
+        moment = pl.coalesce("start_date_time", "end_date_time")
+        s = pl.lit(start).dt.convert_time_zone(self.timezone)
+        e = pl.lit(end).dt.convert_time_zone(self.timezone)
+        fallback = start.astimezone(self._zone).date()
+        inside = (moment >= s) & (moment < e)
+        if day == fallback:
+            inside = inside | moment.is_null()
+        return pl.col("interaction_id").is_null() & inside.fill_null(False)
 
     def _evict(self, ids: pl.Series, *, keep: set[str]) -> None:
         """Take the interactions ``ids`` out of every day file not named in ``keep``."""
@@ -388,143 +411,3 @@ def _file_day(path: Path) -> dt.date | None:
         return dt.date.fromisoformat(path.stem)
     except ValueError:
         return None
-
-
-def _dedupe(frame: pl.DataFrame) -> pl.DataFrame:
-    from .explore import _dedupe as dedupe
-
-    return dedupe(frame)
-
-
-@dataclass
-class FetchSummary:
-    """What :func:`fetch` did: spans fetched and skipped, rows and day files written."""
-
-    store: Path
-    timezone: str
-    start: dt.datetime
-    end: dt.datetime
-    fetched: list[Span] = field(default_factory=list)
-    skipped: list[Span] = field(default_factory=list)
-    rows: int = 0
-    files: set[str] = field(default_factory=set)
-
-    def __str__(self) -> str:
-        range_text = f"{self.start.isoformat()} .. {self.end.isoformat()} ({self.timezone})"
-        if not self.fetched:
-            return f"{range_text}: already complete in {self.store}; nothing fetched (use --refetch to fetch again)"
-        return (
-            f"{range_text}: {len(self.fetched)} job(s), {self.rows:,} interactions into "
-            f"{len(self.files)} day file(s) in {self.store}"
-            + (f"; {len(self.skipped)} span(s) already complete" if self.skipped else "")
-        )
-
-
-def fetch(
-    start: str | dt.date | dt.datetime,
-    end: str | dt.date | dt.datetime,
-    *,
-    timezone: str = "UTC",
-    store: str | os.PathLike[str] = DEFAULT_STORE,
-    client: Any = None,
-    refetch: bool = False,
-    progress: bool | None = None,
-    summary: FetchSummary | None = None,
-    read: bool = True,
-) -> pl.DataFrame | None:
-    """Fetch ``[start, end)`` from Talkdesk into ``store`` and return its rows.
-
-    Only what the store's manifest does not already hold is fetched (``refetch=True`` fetches
-    everything again; the newer rows win). Each job's rows are merged into the day files and
-    its span marked complete as soon as it finishes, so an interrupted fetch keeps what was
-    done and the next call completes it.
-
-    Parameters
-    ----------
-    start, end
-        ``start`` included, ``end`` excluded: dates (``YYYY-MM-DD``, midnight in ``timezone``)
-        or ISO date-times. ``end`` is clamped to now - 60 s (Talkdesk's data lag).
-    timezone
-        The report timezone (IANA); the store keeps one.
-    store
-        The store directory.
-    client
-        An :class:`omnikit.explore.ExploreClient`; by default one with credentials from the
-        environment (``TALKDESK_*``).
-    refetch
-        Fetch spans the manifest already has, too.
-    progress
-        Show a progress bar on stderr; default: when stderr is a terminal.
-    summary
-        A :class:`FetchSummary` to fill in (the command line prints it).
-    read
-        Read the range back from the store and return it (``False``: only fill the store and
-        return None, as ``omnikit fetch`` does).
-
-    Returns
-    -------
-    polars.DataFrame or None
-        The canonical rows of ``[start, end)`` in the store, after the fetch.
-
-    Examples
-    --------
-    >>> import omnikit as ok
-    >>> df = ok.fetch("2024-09-02", "2024-09-09", timezone="Europe/Lisbon")  # doctest: +SKIP
-    """
-    from .explore import ExploreClient, clamp_range, split_range
-
-    begin, finish = clamp_range(start, end, timezone)
-    target = Store(store, timezone=timezone)
-    if summary is None:
-        summary = FetchSummary(target.path, timezone, begin, finish)
-    else:
-        summary.store, summary.timezone, summary.start, summary.end = (
-            target.path,
-            timezone,
-            begin,
-            finish,
-        )
-    owns_client = client is None
-    if client is None:
-        client = ExploreClient()
-    try:
-        with target:
-            gaps = [(begin, finish)] if refetch else target.missing(begin, finish)
-            summary.skipped = subtract_spans(begin, finish, gaps)
-            spans = [span for gap in gaps for span in split_range(gap[0], gap[1], timezone)]
-            with _progress_bar(len(spans), progress) as bar:
-                # Downloads go into the store, so a killed fetch's partial file is cleaned up by
-                # the next one (``ok.load`` skips names starting with ".").
-                for part in client.iter_spans(spans, timezone, download_dir=target.path):
-                    written = target.write(part.frame, span_start=part.start)
-                    target.mark_complete(
-                        part.start, part.end, fetched_at=part.fetched_at, job_id=part.job_id
-                    )
-                    summary.fetched.append((part.start, part.end))
-                    summary.rows += part.frame.height
-                    summary.files.update(p.name for p in written)
-                    bar.update(1)
-            return target.read(begin, finish) if read else None
-    finally:
-        if owns_client:
-            client.close()
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def _progress_bar(total: int, show: bool | None) -> Iterator[Any]:
-    if show is None:
-        show = sys.stderr.isatty()
-    if not show or total == 0:
-        yield _NoBar()
-        return
-    from tqdm import tqdm
-
-    with tqdm(
-        total=total, desc="omnikit fetch", unit="job", file=sys.stderr, leave=False, mininterval=0
-    ) as bar:
-        yield bar

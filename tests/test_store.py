@@ -10,6 +10,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import omnikit as ok
+from omnikit._io import deduplicate
 from omnikit._store import Store, merge_spans, subtract_spans
 
 TZ = "Europe/Lisbon"
@@ -142,14 +143,32 @@ def test_an_interaction_leaves_a_day_the_same_batch_also_writes(tmp_path):
     }
 
 
-def test_rows_without_an_interaction_id_are_kept_once(tmp_path):
+def test_rows_without_an_interaction_id_are_all_kept_as_by_ok_load(tmp_path):
+    # The contract: rows without an interaction_id cannot be matched, so all are kept, by the
+    # store exactly as by ok.load (one de-duplication rule, _io.deduplicate).
     batch = rows(
-        (None, "2024-09-02 10:00", None, "FINISHED"), (None, "2024-09-02 11:00", None, "FINISHED")
+        (None, "2024-09-02 10:00", None, "FINISHED"),
+        (None, "2024-09-02 10:00", None, "FINISHED"),
+        (None, "2024-09-02 11:00", None, "FINISHED"),
+        ("a", "2024-09-02 12:00", None, "IN_PROGRESS"),
+        ("a", "2024-09-02 12:00", None, "FINISHED"),
     )
     with Store(tmp_path, timezone=TZ) as store:
-        store.write(batch, span_start=t("2024-09-02 00:00"))
-        store.write(batch, span_start=t("2024-09-02 00:00"))
-    assert store.read().height == 2
+        store.write(batch, span_start=t("2024-09-02 00:00"), span_end=t("2024-09-03 00:00"))
+        assert store.read().height == deduplicate(batch).height == 4
+        # The same job's answer again: its id-less rows replace those it brought before.
+        store.write(batch, span_start=t("2024-09-02 00:00"), span_end=t("2024-09-03 00:00"))
+        assert store.read().height == 4
+        # Another span's job leaves them alone.
+        store.write(
+            rows((None, "2024-09-03 09:00", None, "FINISHED")),
+            span_start=t("2024-09-03 00:00"),
+            span_end=t("2024-09-04 00:00"),
+        )
+    assert store.read().height == 5
+    assert store.read().filter(pl.col("interaction_id") == "a").get_column(
+        "interaction_status"
+    ).to_list() == ["FINISHED"]
 
 
 def test_the_store_reads_back_with_ok_load_and_ok_scan(tmp_path):
@@ -292,7 +311,7 @@ def test_writing_needs_the_lock(tmp_path):
 
 def test_fetch_without_read_back_fills_the_store_and_returns_none(tmp_path):
     import omnikit as ok
-    from omnikit._store import FetchSummary
+    from omnikit._fetch import FetchSummary
     from omnikit.explore import Credentials, ExploreClient
     from omnikit.testing import TalkdeskStandIn
 

@@ -93,7 +93,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def run(args: argparse.Namespace) -> int:
     """Run ``omnikit fetch``; print a one-line summary."""
-    from .._store import FetchSummary, fetch
+    from .._fetch import FetchSummary, fetch
     from ..explore import Credentials, ExploreClient
 
     credentials = (
