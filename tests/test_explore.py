@@ -375,6 +375,27 @@ def test_presigned_url_refuses_an_authorization_header(talkdesk):
     assert talkdesk.seen_authorization_on_storage == 1  # only ours, just now
 
 
+@pytest.mark.parametrize("hops", [1, 2, 3])
+def test_a_status_redirect_to_another_origin_gets_no_token(tmp_path, talkdesk, hops):
+    # Every "done" status answer redirects through `hops` hops on a listener on another port
+    # before the files endpoint: the fetch completes, and that listener sees no Authorization.
+    talkdesk.faults = Faults(redirect_status=100, redirect_hops=hops)
+    store = fetch_into(tmp_path, talkdesk)
+    same_rows(store, expected(talkdesk))
+    foreign = statuses(talkdesk, "foreign", "/hop/")
+    assert len(foreign) >= 3 * hops  # three jobs, each through every hop
+    assert talkdesk.foreign_authorizations == []
+    assert talkdesk.seen_authorization_on_storage == 0
+
+
+def test_a_status_redirect_straight_to_storage_gets_no_token(tmp_path, talkdesk):
+    talkdesk.faults = Faults(redirect_status=100, redirect_to_storage=True)
+    store = fetch_into(tmp_path, talkdesk)
+    same_rows(store, expected(talkdesk))
+    assert statuses(talkdesk, "api", "/files/") == []  # the storage URL came from the status
+    assert talkdesk.seen_authorization_on_storage == 0
+
+
 def test_an_expired_presigned_url_is_asked_for_again(tmp_path, talkdesk):
     talkdesk.faults = Faults(expired_urls=2)
     store = fetch_into(tmp_path, talkdesk)
