@@ -173,6 +173,8 @@ class TalkdeskStandIn:
         self.lock = threading.Lock()
         self.jobs: dict[str, _Job] = {}
         self.tokens: dict[str, float] = {}
+        #: Every token handed out, revoked ones included (to look for leaks).
+        self.issued_tokens: list[str] = []
         self.log: list[tuple[str, str, str, int]] = []  # (server, method, path, status)
         self.seen_authorization_on_storage = 0
         #: Authorization headers the other-origin listener received (there should be none).
@@ -276,6 +278,7 @@ class TalkdeskStandIn:
         token = secrets.token_urlsafe(24)
         with self.lock:
             self.tokens[token] = time.monotonic() + self.token_ttl
+            self.issued_tokens.append(token)
             self.token_requests += 1
         return {
             "access_token": token,
