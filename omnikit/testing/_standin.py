@@ -15,7 +15,6 @@ import datetime as dt
 import hashlib
 import hmac
 import http.server
-import io
 import json
 import secrets
 import socket
@@ -27,17 +26,12 @@ from typing import Any
 
 import polars as pl
 
+from .._vendor import vendor_bytes
+
 __all__ = ["Faults", "TalkdeskStandIn"]
 
 _JOBS = "/data/reports/erc_omnichannel_report/jobs"
 _FILES = "/data/reports/erc_omnichannel_report/files"
-
-#: Canonical column name -> the vendor's field name.
-_VENDOR_NAMES = {
-    "start_date_time": "start_date-time",
-    "end_date_time": "end_date-time",
-    "transcription_recording": "transcription-recording",
-}
 
 
 @dataclasses.dataclass
@@ -451,43 +445,6 @@ def _time_key(frame: pl.DataFrame) -> pl.Series:
     start = frame.get_column("start_date_time").dt.convert_time_zone("UTC")
     end = frame.get_column("end_date_time").dt.convert_time_zone("UTC")
     return pl.select(pl.coalesce(start, end)).to_series()
-
-
-def vendor_frame(frame: pl.DataFrame, timezone: str) -> pl.DataFrame:
-    """Return ``frame`` as the vendor writes it: field names, wall-clock strings in ``timezone``,
-    ``""`` for empty strings.
-
-    >>> vendor_frame(df, "Europe/Lisbon").columns[2]  # doctest: +SKIP
-    'start_date-time'
-    """
-    exprs = []
-    for name, dtype in frame.schema.items():
-        column = pl.col(name)
-        if isinstance(dtype, pl.Datetime):
-            expr = (
-                column.dt.convert_time_zone(timezone).dt.strftime("%Y-%m-%d %H:%M:%S").fill_null("")
-            )
-        elif dtype == pl.String:
-            expr = column.fill_null("")
-        else:
-            expr = column
-        exprs.append(expr.alias(_VENDOR_NAMES.get(name, name)))
-    return frame.select(exprs)
-
-
-def vendor_bytes(frame: pl.DataFrame, timezone: str, fmt: str = "json") -> bytes:
-    """Return the report file the vendor would serve for ``frame`` (``json`` envelope or ``csv``)."""
-    vendor = vendor_frame(frame, timezone)
-    # Written as bytes, not str: encoding a large str holds the GIL for seconds, which would
-    # stall the stand-in's other answers while a job's file is made.
-    buffer = io.BytesIO()
-    if fmt == "csv":
-        vendor.write_csv(buffer)
-        return buffer.getvalue()
-    vendor.write_ndjson(buffer)
-    # Compact, as the Explore API writes it: {"entries":[{...},{...}],"total":N}
-    lines = buffer.getvalue().rstrip(b"\n").replace(b"\n", b",")
-    return b"".join((b'{"entries":[', lines, b'],"total":', str(vendor.height).encode(), b"}"))
 
 
 class _Server(http.server.ThreadingHTTPServer):
