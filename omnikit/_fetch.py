@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -21,6 +22,8 @@ import polars as pl
 from ._store import DEFAULT_STORE, Span, Store, subtract_spans
 
 __all__ = ["fetch"]
+
+logger = logging.getLogger("omnikit.store")
 
 
 @dataclass
@@ -35,17 +38,26 @@ class FetchSummary:
     skipped: list[Span] = field(default_factory=list)
     rows: int = 0
     files: set[str] = field(default_factory=set)
+    #: Day files found missing or damaged at the start (their days were fetched again).
+    damaged: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         range_text = f"{self.start.isoformat()} .. {self.end.isoformat()} ({self.timezone})"
+        repaired = (
+            f"{len(self.damaged)} day file(s) missing or damaged, their days fetched again: "
+            + ", ".join(self.damaged)
+            + "; "
+            if self.damaged
+            else ""
+        )
         if not self.fetched:
             return (
-                f"{range_text}: already complete in {self.store}; nothing fetched "
+                f"{range_text}: {repaired}already complete in {self.store}; nothing fetched "
                 "(use --refetch to fetch again)"
             )
         return (
-            f"{range_text}: {len(self.fetched)} job(s), {self.rows:,} interactions into "
-            f"{len(self.files)} day file(s) in {self.store}"
+            f"{range_text}: {repaired}{len(self.fetched)} job(s), {self.rows:,} interactions "
+            f"into {len(self.files)} day file(s) in {self.store}"
             + (f"; {len(self.skipped)} span(s) already complete" if self.skipped else "")
         )
 
@@ -119,6 +131,13 @@ def fetch(
         client = ExploreClient()
     try:
         with target:
+            # First, the day files against the manifest: a missing or damaged one is set
+            # aside and its days are fetched again below.
+            summary.damaged = target.check()
+            for line in summary.damaged:
+                logger.warning(
+                    "store %s: day file %s; its days are fetched again", target.path, line
+                )
             gaps = [(begin, finish)] if refetch else target.missing(begin, finish)
             summary.skipped = subtract_spans(begin, finish, gaps)
             spans = [span for gap in gaps for span in split_range(gap[0], gap[1], timezone)]

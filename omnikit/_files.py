@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-__all__ = ["AtomicFile", "atomic_write", "temp_path"]
+__all__ = ["AtomicFile", "atomic_write", "staged_write", "temp_path"]
 
 
 def temp_path(path: Path) -> Path:
@@ -62,14 +62,24 @@ class AtomicFile:
         )
         self.file: IO[bytes] = os.fdopen(handle, "wb")
 
-    def commit(self) -> None:
-        """Flush the data to disk and rename the file into place (removing it on failure)."""
+    def finish(self) -> None:
+        """Flush the data to disk and close the file, still under its temporary name."""
+        if self.file.closed:
+            return
         try:
             self.file.flush()
             os.fsync(self.file.fileno())
             self.file.close()
             if self.mode is not None:
                 os.chmod(self.temp, self.mode)
+        except BaseException:
+            self.discard()
+            raise
+
+    def commit(self) -> None:
+        """Finish the file and rename it into place (removing it on failure)."""
+        self.finish()
+        try:
             os.replace(self.temp, self.path)
         except BaseException:
             self.discard()
@@ -93,22 +103,36 @@ class AtomicFile:
             self.discard()
 
 
-def atomic_write(
+def staged_write(
     path: str | os.PathLike[str], write: Callable[[Path], object], *, mode: int | None = None
-) -> None:
-    """Replace ``path`` atomically with what ``write(temporary_path)`` writes.
+) -> AtomicFile:
+    """Write the new ``path`` under its temporary name, on disk, not yet in place.
 
     ``write`` gets the temporary file's path, so writers that take a path (polars' Parquet
-    and IPC writers, which write without the GIL) write it natively.
+    and IPC writers, which write without the GIL) write it natively. Call ``commit()`` on the
+    result to put it in place, or ``discard()`` to drop it: several files can be staged first
+    and then put in place in an order of the caller's choosing.
 
-    >>> atomic_write(Path("day.parquet"), lambda p: frame.write_parquet(p))  # doctest: +SKIP
+    >>> staged = staged_write(Path("day.parquet"), frame.write_parquet)  # doctest: +SKIP
+    >>> staged.commit()  # doctest: +SKIP
     """
     target = AtomicFile(path, mode=mode)
     target.file.close()
     try:
         write(target.temp)
-        target.file = open(target.temp, "rb+")  # noqa: SIM115 - commit() closes it
+        target.file = open(target.temp, "rb+")  # noqa: SIM115 - finish() closes it
+        target.finish()
     except BaseException:
         target.discard()
         raise
-    target.commit()
+    return target
+
+
+def atomic_write(
+    path: str | os.PathLike[str], write: Callable[[Path], object], *, mode: int | None = None
+) -> None:
+    """Replace ``path`` atomically with what ``write(temporary_path)`` writes.
+
+    >>> atomic_write(Path("day.parquet"), lambda p: frame.write_parquet(p))  # doctest: +SKIP
+    """
+    staged_write(path, write, mode=mode).commit()

@@ -48,6 +48,7 @@ PUBLIC = {
     "SECONDS_COLUMNS",
     "SERVICE_LEVEL_FORMULAS",
     "SOURCE_FIELDS",
+    "StoreError",
     "canonical_schema",
     "channel_mix",
     "channel_transitions",

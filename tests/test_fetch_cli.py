@@ -17,6 +17,7 @@ from polars.testing import assert_frame_equal
 
 import omnikit as ok
 from omnikit.cli import main
+from omnikit._store import Store
 from omnikit.explore import parse_when
 from omnikit.testing import Faults, TalkdeskStandIn
 
@@ -306,3 +307,54 @@ def test_bad_range_exits_with_a_clear_message(tmp_path, talkdesk, capsys):
     assert "must come after --from" in capsys.readouterr().err
     assert fetch_cli(tmp_path / "store", start="2999-01-01", end="2999-02-01") == 1
     assert "is in the future" in capsys.readouterr().err
+
+
+# -- a damaged store is checked and repaired ---------------------------------------------------
+
+
+def test_a_day_file_deleted_by_hand_is_fetched_again_and_the_run_says_so(
+    tmp_path, talkdesk, capsys
+):
+    store = tmp_path / "store"
+    assert fetch_cli(store) == 0
+    capsys.readouterr()
+    gone = store / "2024-08-10.parquet"
+    lost = pl.read_parquet(gone).height
+    gone.unlink()
+    jobs = len(talkdesk.real_jobs())
+    assert fetch_cli(store) == 0
+    out = capsys.readouterr().out
+    assert "1 day file(s) missing or damaged" in out and "2024-08-10.parquet missing" in out
+    assert "already complete in" not in out
+    assert len(talkdesk.real_jobs()) == jobs + 1  # that day only
+    assert pl.read_parquet(gone).height == lost
+    assert_store_holds(store, expected(talkdesk))
+    assert fetch_cli(store) == 0  # and then all is well again
+    assert "already complete" in capsys.readouterr().out
+
+
+def test_a_garbage_day_file_is_set_aside_and_fetched_again(tmp_path, talkdesk, capsys):
+    store = tmp_path / "store"
+    assert fetch_cli(store) == 0
+    (store / "2024-08-12.parquet").write_bytes(b"this is not parquet at all")
+    with pytest.raises(ok.StoreError, match=r"cannot read the day file .*2024-08-12\.parquet"):
+        Store(store).read()
+    capsys.readouterr()
+    assert fetch_cli(store) == 0
+    out = capsys.readouterr().out
+    assert "2024-08-12.parquet unreadable" in out
+    assert (store / "_damaged.2024-08-12.parquet.bad").read_bytes() == b"this is not parquet at all"
+    assert_store_holds(store, expected(talkdesk))
+    assert ok.load(store).height == expected(talkdesk).height  # readable, nothing twice
+
+
+def test_a_manifest_that_is_not_utf8_is_one_clear_line(tmp_path, talkdesk, capsys):
+    store = tmp_path / "store"
+    assert fetch_cli(store) == 0
+    (store / "_manifest.json").write_bytes(b"\xff\xfe garbage")
+    capsys.readouterr()
+    assert fetch_cli(store) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "_manifest.json is not UTF-8 text" in err
+    assert ok.load(store).height == expected(talkdesk).height  # the day files still read
