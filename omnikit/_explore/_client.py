@@ -271,6 +271,7 @@ class ExploreClient:
                 context=self._context,
                 deadline=deadline,
                 on_event=on_event,
+                clock=self.policy.clock,
             )
         finally:
             for path in list(self.jobs.temp_files):  # left by workers still stuck in a download

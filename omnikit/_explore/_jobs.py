@@ -288,6 +288,8 @@ class Jobs:
                 with open(dest, "wb") as out:
                     for chunk in response.iter_bytes():  # as it arrives: Ctrl-C stops it promptly
                         self.context.check()
+                        if deadline.remaining(self.policy.clock) <= 0:  # a slow trickle too
+                            raise deadline.expired(f"downloading the file of {what}")
                         out.write(chunk)
                 # Content-Length counts the bytes on the wire (before any Content-Encoding).
                 received = response.num_bytes_downloaded

@@ -17,6 +17,9 @@ from ._retry import Deadline
 
 __all__ = ["Cancelled", "RunContext", "run_spans"]
 
+#: Seconds past the deadline the main thread waits for workers before it gives up on them.
+_GRACE = 2.0
+
 T = TypeVar("T")
 S = TypeVar("S")
 
@@ -72,6 +75,7 @@ def run_spans(
     context: RunContext,
     deadline: Deadline,
     on_event: Callable[[str, S], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[T]:
     """Run ``job(span)`` for every span on at most ``workers`` threads; yield results as they come.
 
@@ -118,7 +122,11 @@ def run_spans(
                     span, part, error = results.get(timeout=0.2)
                     break
                 except queue.Empty:
-                    continue
+                    pass
+                # Workers stop at their deadline; should one be stuck past it (a read that
+                # does not return), the run ends anyway, a little later.
+                if deadline.remaining(clock) < -_GRACE:
+                    raise deadline.expired()
             if error is not None:
                 if not isinstance(error, Cancelled):
                     errors.append(error)
