@@ -61,7 +61,7 @@ def serve(rows: int, job_seconds: float) -> None:
 def worker(mode: str, index: int, store: str) -> None:
     """Time one run: ``single`` (job ``index`` alone) or ``fetch`` (the whole range into ``store``)."""
     import omnikit as ok
-    from omnikit._store import FetchSummary
+    from omnikit._fetch import FetchSummary
     from omnikit.explore import ExploreClient
 
     before = rss_mib()

@@ -11,15 +11,16 @@ from . import (
     _customers,
     _errors,
     _export,
+    _fetch,
     _io,
     _journeys,
     _metrics,
     _parameters,
     _redact,
     _render,
+    _renderer,
     _report_data,
     _results,
-    _renderer,
     _schema,
     _store,
     _summary,
@@ -28,15 +29,16 @@ from . import (
 from ._customers import *
 from ._errors import *
 from ._export import *
+from ._fetch import *
 from ._io import *
 from ._journeys import *
 from ._metrics import *
 from ._parameters import *
 from ._redact import *
 from ._render import *
+from ._renderer import *
 from ._report_data import *
 from ._results import *
-from ._renderer import *
 from ._schema import *
 from ._store import *
 from ._summary import *
@@ -69,5 +71,6 @@ __all__ = [
     *_schema.__all__,
     *_store.__all__,
     *_summary.__all__,
+    *_fetch.__all__,
     *_synth.__all__,
 ]

@@ -10,6 +10,8 @@ Every omnikit error is an :class:`OmnikitError`, which is a :class:`ValueError`,
         ├── ReportValidationError      bad cells with ``strict=True`` (field, count, example ids)
         ├── ParameterError             a bad argument or report parameter (name, value, why)
         ├── ReportExecutionError       a notebook failed (notebook, cell, exception, kept output)
+        ├── StoreError                 the local store cannot be read or written (full disk,
+        │                              a damaged manifest or day file): names the path
         └── ExploreError               the Talkdesk Explore API failed for good
             ├── AuthenticationError    credentials missing or refused (401/403)
             ├── JobFailedError         a report job ended failed, canceled or deleted
@@ -23,6 +25,7 @@ Messages say what was wrong, where (file, line, field, interaction id) and what 
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -38,6 +41,7 @@ __all__ = [
     "ReportExecutionError",
     "ReportFormatError",
     "ReportValidationError",
+    "StoreError",
 ]
 
 
@@ -110,6 +114,18 @@ class ReportExecutionError(OmnikitError):
         self.ename = ename
         self.evalue = evalue
         self.output_path = output_path
+
+
+class StoreError(OmnikitError):
+    """The local store could not be read or written; carries ``path``, the file at fault.
+
+    The store is left readable: what was written before the failure is still there, and the
+    next fetch completes or repairs the rest.
+    """
+
+    def __init__(self, message: str, *, path: str | os.PathLike[str] | None = None) -> None:
+        super().__init__(message)
+        self.path = None if path is None else str(path)
 
 
 class ExploreError(OmnikitError):

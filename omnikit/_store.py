@@ -1,19 +1,36 @@
-"""The local store: the fetched report as one Parquet file per day, and :func:`fetch` to fill it.
+"""The local store: the fetched report as one Parquet file per day.
 
 Layout of a store directory (``data/omnikit-store`` by default)::
 
     2024-09-02.parquet    the canonical rows whose start_date_time is on that day
     2024-09-03.parquet    (in the store's timezone; a row without a start goes by its end,
     ...                   and one without either by the first day of the job that brought it)
-    _manifest.json        the store's timezone and the spans fetched completely, with times
+    _manifest.json        the store's timezone, the spans fetched completely (with times) and
+                          each day file's rows and bytes
+    _journal.json         while a write is being put in place: its steps (see below)
     _lock                 held while a fetch writes
+    _damaged.*.bad        a day file found unreadable, set aside (its days are fetched again)
     .omnikit-*.json       a download being parsed (and ``.*.tmp``: a file being written)
 
-Every file is written to a temporary name starting with ``.`` and renamed into place, so a
-store is readable at every moment, even after a fetch is killed. ``ok.load(store_dir)`` and
-``ok.scan(store_dir)`` read it (files starting with ``_`` or ``.`` are not data). An
-interaction is in one file only: a later fetch merges its rows into the day files (the last
-state wins) and takes them out of any other file where an earlier state had put them.
+``ok.load(store_dir)`` and ``ok.scan(store_dir)`` read it (files starting with ``_`` or ``.``
+are not data). An interaction is in one file only: a later fetch merges its rows into the day
+files (the last state wins) and takes them out of any other file where an earlier state had
+put them.
+
+Crash safety. Every file is written under a temporary name starting with ``.``, flushed to
+disk and renamed into place (:mod:`omnikit._files`). A write that touches several files stages
+them all first, then records the renames in ``_journal.json`` and performs them in an order
+that never shows an older state: first the files an interaction leaves, then the files it
+arrives in. An interaction moving to another day may be missing for an instant, but is never
+read in its older state beside or instead of the newer one. A write killed half-way is
+finished by the next fetch (which replays the journal) before it does anything else.
+
+At the start of every fetch the day files are checked against the manifest: a file that is
+missing, unreadable or not the size the manifest says is set aside, its days are taken out of
+the complete spans (so they are fetched again) and the fetch says so.
+
+Every file-system failure (a full disk, a manifest that is not UTF-8, a garbage day file) is a
+:class:`~omnikit.StoreError` naming the path; the store is left readable.
 """
 
 from __future__ import annotations
@@ -21,28 +38,33 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import os
-import sys
-import tempfile
 import zoneinfo
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import polars as pl
 
-from ._errors import ParameterError
+from ._errors import ParameterError, StoreError
+from ._files import AtomicFile, atomic_write, staged_write
+from ._io import deduplicate
 
-__all__ = ["fetch"]
+__all__: list[str] = []  # ok.fetch, which fills a store, is in _fetch
+
+logger = logging.getLogger("omnikit.store")
 
 #: The default store directory, relative to the working directory.
 DEFAULT_STORE = "data/omnikit-store"
 
 MANIFEST = "_manifest.json"
+JOURNAL = "_journal.json"
 LOCK = "_lock"
 _FORMAT = "omnikit-store"
 _VERSION = 1
+#: Store files are private to the user: they hold customer data.
+_MODE = 0o600
 
 Span = tuple[dt.datetime, dt.datetime]
 
@@ -58,25 +80,37 @@ def _parse_iso(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
 
 
-def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    """Write ``path`` through a ``.``-prefixed temporary file and rename it into place.
+def day_file_name(day: dt.date) -> str:
+    """The name of the day file of ``day`` (the one place a day maps to a file).
 
-    ``write`` gets the temporary file's name, so polars writes it natively (without the GIL).
+    >>> day_file_name(dt.date(2024, 9, 2))
+    '2024-09-02.parquet'
     """
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
+    return f"{day.isoformat()}.parquet"
+
+
+def file_day(name: str) -> dt.date | None:
+    """The day a day file holds (the reverse of :func:`day_file_name`), or None."""
     try:
-        write(temp)
-        handle = os.open(temp, os.O_RDONLY)
-        try:
-            os.fsync(handle)
-        finally:
-            os.close(handle)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+        return dt.date.fromisoformat(Path(name).stem)
+    except ValueError:
+        return None
+
+
+def _why(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+
+
+@contextlib.contextmanager
+def _failures(what: str, path: Path, then: str = "") -> Iterator[None]:
+    """Turn a file-system or Parquet failure on ``path`` into a :class:`StoreError`."""
+    try:
+        yield
+    except (OSError, pl.exceptions.PolarsError) as error:
+        problem = f"cannot {what} {path}: {_why(error)}" + (f"; {then}" if then else "")
+        raise StoreError(problem, path=path) from None
 
 
 def merge_spans(spans: list[Span]) -> list[Span]:
@@ -131,6 +165,8 @@ class Store:
         self, path: str | os.PathLike[str] = DEFAULT_STORE, *, timezone: str | None = None
     ) -> None:
         self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise StoreError(f"the store {self.path} is not a directory", path=self.path)
         manifest = self._read_manifest()
         stored = manifest.get("timezone")
         if timezone is not None and stored is not None and stored != timezone:
@@ -149,13 +185,17 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r}, timezone={self.timezone!r})"
 
+    def day_path(self, day: dt.date) -> Path:
+        """The file holding the rows of ``day`` (in the store's timezone)."""
+        return self.path / day_file_name(day)
+
     # -- lock -----------------------------------------------------------------------------
 
     def __enter__(self) -> Store:
-        self.path.mkdir(parents=True, exist_ok=True)
-        if self.path.exists() and not self.path.is_dir():
-            raise ParameterError(f"the store {self.path} is not a directory")
-        lock = open(self.path / LOCK, "a+")
+        with _failures("create the store directory", self.path):
+            self.path.mkdir(parents=True, exist_ok=True)
+        with _failures("lock the store", self.path / LOCK):
+            lock = open(self.path / LOCK, "a+")
         try:
             import fcntl
         except ImportError:  # pragma: no cover -- Windows: no advisory lock
@@ -166,27 +206,28 @@ class Store:
             except OSError:
                 lock.close()
                 raise ParameterError(
-                    f"another fetch is writing to the store {self.path}; wait for it or use another --store"
+                    f"another fetch is writing to the store {self.path}; wait for it or use "
+                    "another --store"
                 ) from None
         self._lock_file = lock
-        # Temporary files and downloads left by a killed fetch: nobody else writes while we
-        # hold the lock.
-        for stale in [*self.path.glob(".*.tmp"), *self.path.glob(".omnikit-*")]:
-            with contextlib.suppress(OSError):
-                stale.unlink()
-        self._manifest = self._read_manifest()
-        if "timezone" not in self._manifest:
-            # Claim the timezone before any day file exists, so a killed first fetch cannot
-            # leave files in one timezone for a later fetch in another.
-            self._manifest.update(format=_FORMAT, version=_VERSION, timezone=self.timezone)
-            self._manifest.setdefault("complete", [])
-            self._write_manifest()
-        elif self._manifest["timezone"] != self.timezone:
+        try:
+            self._recover()
+            self._manifest = self._read_manifest()
+            if "timezone" not in self._manifest:
+                # Claim the timezone before any day file exists, so a killed first fetch
+                # cannot leave files in one timezone for a later fetch in another.
+                self._manifest.update(format=_FORMAT, version=_VERSION, timezone=self.timezone)
+                self._manifest.setdefault("complete", [])
+                self._write_manifest()
+            elif self._manifest["timezone"] != self.timezone:
+                raise ParameterError(
+                    f"the store {self.path} holds times in {self._manifest['timezone']}, not "
+                    f"{self.timezone}; fetch with --timezone {self._manifest['timezone']} or "
+                    "use another --store"
+                )
+        except BaseException:
             self.__exit__()
-            raise ParameterError(
-                f"the store {self.path} holds times in {self._manifest['timezone']}, not "
-                f"{self.timezone}; fetch with --timezone {self._manifest['timezone']} or use another --store"
-            )
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -194,29 +235,66 @@ class Store:
             self._lock_file.close()
             self._lock_file = None
 
+    def _recover(self) -> None:
+        """Finish a write a killed fetch left half-done, then drop its leftover temporaries."""
+        journal = self.path / JOURNAL
+        if journal.exists():
+            with _failures("read the store's journal", journal, "move it away to go on"):
+                steps = json.loads(journal.read_text(encoding="utf-8"))
+            logger.warning("finishing a write to %s that was interrupted", self.path)
+            steps = steps["steps"]
+            # Steps run in order, so every step before the last one done is done: resume
+            # after it (a delete is not repeated over a file a later step put in place).
+            done = [
+                i
+                for i, step in enumerate(steps)
+                if "replace" in step and not (self.path / step["replace"]).exists()
+            ]
+            for step in steps[done[-1] + 1 if done else 0 :]:
+                self._apply(step, replay=True)
+            with _failures("remove the store's journal", journal):
+                journal.unlink()
+        # Nobody else writes while we hold the lock.
+        for stale in [*self.path.glob(".*.tmp"), *self.path.glob(".omnikit-*")]:
+            with contextlib.suppress(OSError):
+                stale.unlink()
+
     # -- manifest -------------------------------------------------------------------------
 
     def _read_manifest(self) -> dict[str, Any]:
         path = self.path / MANIFEST
+        then = "move it away to start afresh (its day files stay readable with ok.load)"
+        problem = None
         try:
-            text = path.read_text(encoding="utf-8")
+            data = path.read_bytes()
         except FileNotFoundError:
             return {}
-        try:
-            manifest = json.loads(text)
-            if manifest.get("format") != _FORMAT:
-                raise ValueError("not an omnikit store manifest")
-            for span in manifest.get("complete", []):
-                _parse_iso(span["from"]), _parse_iso(span["to"])
-        except (ValueError, TypeError, KeyError, AttributeError) as error:
-            raise ParameterError(
-                f"{path} is not an omnikit store manifest ({error}); move it away to start afresh"
-            ) from None
+        except OSError as error:
+            problem = f"cannot read the store manifest {path}: {_why(error)}"
+            data = b""
+        if problem is None:
+            try:
+                manifest = json.loads(data.decode("utf-8"))
+                if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
+                    raise ValueError("not an omnikit store manifest")
+                for span in manifest.get("complete", []):
+                    _parse_iso(span["from"]), _parse_iso(span["to"])
+                for name, info in manifest.get("files", {}).items():
+                    if file_day(name) is None or not isinstance(info["bytes"], int):
+                        raise ValueError(f"bad file entry {name!r}")
+            except UnicodeDecodeError:
+                problem = f"the store manifest {path} is not UTF-8 text; {then}"
+            except (ValueError, TypeError, KeyError, AttributeError) as error:
+                problem = f"{path} is not an omnikit store manifest ({error}); {then}"
+        if problem is not None:
+            raise StoreError(problem, path=path)
         return manifest
 
     def _write_manifest(self) -> None:
         data = json.dumps(self._manifest, indent=2).encode() + b"\n"
-        _atomic_write(self.path / MANIFEST, lambda temp: Path(temp).write_bytes(data))
+        path = self.path / MANIFEST
+        with _failures("write the store manifest", path, "the store is unchanged"):
+            atomic_write(path, lambda temp: temp.write_bytes(data), mode=_MODE)
 
     def complete(self) -> list[Span]:
         """The spans fetched completely so far, merged (UTC instants)."""
@@ -247,6 +325,66 @@ class Store:
         manifest["complete"].sort(key=lambda s: (s["from"], s["to"]))
         self._write_manifest()
 
+    # -- checking -------------------------------------------------------------------------
+
+    def check(self) -> list[str]:
+        """Check the day files against the manifest; set aside and forget the damaged ones.
+
+        A day file the manifest records that is missing, has another size or does not read
+        as Parquet, and a day file the manifest does not record that does not read, is
+        damaged: it is renamed ``_damaged.<name>.bad`` (out of ``ok.load``'s way), and its day is
+        taken out of the complete spans, so the next fetch of that range fetches it again.
+        Returns one line per damaged file (empty when all is well).
+        """
+        self._require_lock()
+        recorded: dict[str, Any] = self._manifest.setdefault("files", {})
+        present = {p.name: p for p in self.day_files()}
+        damaged: list[str] = []
+        for name in sorted(set(recorded) | set(present)):
+            path = self.path / name
+            info = recorded.get(name)
+            problem = None
+            if name not in present:
+                problem = "missing"
+            else:
+                try:
+                    size = path.stat().st_size
+                    rows = pl.scan_parquet(path).select(pl.len()).collect().item()
+                except (OSError, pl.exceptions.PolarsError) as error:
+                    problem = f"unreadable ({_why(error)})"
+                else:
+                    if info is not None and info.get("bytes") != size:
+                        problem = f"changed outside omnikit ({size} bytes, not {info['bytes']})"
+                    elif info is None:
+                        recorded[name] = {"rows": rows, "bytes": size}  # a store from before
+            if problem is None:
+                continue
+            damaged.append(f"{name} {problem}")
+            if name in present:
+                with _failures("set aside the damaged day file", path):
+                    os.replace(path, self.path / f"_damaged.{name}.bad")
+            recorded.pop(name, None)
+            day = file_day(name)
+            if day is not None:
+                self._forget(day)
+        if damaged or self._manifest.get("files") is not None:
+            self._write_manifest()
+        return damaged
+
+    def _forget(self, day: dt.date) -> None:
+        """Take ``day`` (midnight to midnight in the store's timezone) out of the complete spans."""
+        begin = dt.datetime(day.year, day.month, day.day, tzinfo=self._zone)
+        nxt = day + dt.timedelta(days=1)
+        end = dt.datetime(nxt.year, nxt.month, nxt.day, tzinfo=self._zone)
+        begin, end = begin.astimezone(dt.UTC), end.astimezone(dt.UTC)
+        kept = []
+        for entry in self._manifest.get("complete", []):
+            a, b = _parse_iso(entry["from"]), _parse_iso(entry["to"])
+            for lo, hi in ((a, min(b, begin)), (max(a, end), b)):
+                if lo < hi:
+                    kept.append({**entry, "from": _iso(lo), "to": _iso(hi)})
+        self._manifest["complete"] = kept
+
     # -- data -----------------------------------------------------------------------------
 
     def day_files(self) -> list[Path]:
@@ -270,12 +408,26 @@ class Store:
             ).alias("day")
         ).to_series()
 
-    def write(self, frame: pl.DataFrame, *, span_start: dt.datetime) -> list[Path]:
+    def _read_day(self, path: Path) -> pl.DataFrame:
+        with _failures("read the day file", path, "run the fetch again to check and repair"):
+            return pl.read_parquet(path)
+
+    def write(
+        self,
+        frame: pl.DataFrame,
+        *,
+        span_start: dt.datetime,
+        span_end: dt.datetime | None = None,
+    ) -> list[Path]:
         """Merge ``frame`` (canonical, in the store's timezone) into the day files.
 
         Rows go to the file of their day; an interaction already in that file is replaced
-        (the last state wins), and one in another day file is taken out of it. Returns the
-        day files written.
+        (the last state wins), and one in another day file is taken out of it. Rows without
+        an ``interaction_id`` cannot be matched, so all of them are kept (as by
+        :func:`omnikit.load`); when ``frame`` is a job's whole answer for
+        ``[span_start, span_end)``, the id-less rows stored earlier for that span are replaced
+        by its own. The write is crash-safe (see the module docstring). Returns the day files
+        written.
         """
         from ._schema import canonical_schema
 
@@ -288,75 +440,163 @@ class Store:
             )
         if frame.is_empty():
             return []
-        ids_column = frame.get_column("interaction_id")
-        if ids_column.null_count() or ids_column.n_unique() != frame.height:
-            frame = _dedupe(frame)
+        frame = deduplicate(frame)
         fallback = span_start.astimezone(self._zone).date()
-        days = self._days(frame, fallback)
-        tagged = frame.with_columns(days.alias("__day"))
-        written: list[Path] = []
-        names: set[str] = set()
+        tagged = frame.with_columns(self._days(frame, fallback).alias("__day"))
+        parts = {
+            day: part.drop("__day")
+            for (day,), part in tagged.partition_by(
+                "__day", as_dict=True, maintain_order=True
+            ).items()
+        }
         ids = tagged.select("interaction_id", "__day").filter(
             pl.col("interaction_id").is_not_null()
         )
-        for (day,), part in tagged.partition_by("__day", as_dict=True, maintain_order=True).items():
-            part = part.drop("__day")
-            path = self.path / f"{day.isoformat()}.parquet"
-            names.add(path.name)
+        # Phase 1, the files the batch's interactions leave (each file without the ids that
+        # now belong to another day); phase 2, the files of the batch's days, merged.
+        leaving = self._leaving(ids)
+        first: list[tuple[Path, pl.DataFrame | None]] = []
+        second: list[tuple[Path, pl.DataFrame]] = []
+        for path, moved in leaving.items():
+            if file_day(path.name) in parts:
+                continue  # merged below; its phase 1 is written there
+            rest = self._read_day(path).filter(
+                ~pl.col("interaction_id").is_in(moved).fill_null(False)
+            )
+            first.append((path, None if rest.is_empty() else rest))
+        for day, part in parts.items():
+            path = self.day_path(day)
             if path.exists():
-                # An interaction this batch puts on another day leaves this file.
-                elsewhere = (
-                    ids.filter(pl.col("__day") != day).get_column("interaction_id").implode()
-                )
-                old = pl.read_parquet(path).filter(
-                    ~pl.col("interaction_id").is_in(elsewhere).fill_null(False)
-                )
-                part = _dedupe(pl.concat([old, part], how="diagonal_relaxed"))
-            part = part.sort("start_date_time", nulls_last=True, maintain_order=True)
-            _atomic_write(path, lambda temp, part=part: part.write_parquet(temp, **_PARQUET))
-            written.append(path)
-        self._evict(frame.get_column("interaction_id").drop_nulls().unique(), keep=names)
-        return written
+                old = self._read_day(path)
+                if path in leaving:
+                    old = old.filter(
+                        ~pl.col("interaction_id").is_in(leaving[path]).fill_null(False)
+                    )
+                    first.append((path, None if old.is_empty() else old))
+                if span_end is not None:
+                    old = old.filter(~self._idless_in(span_start, span_end, day))
+                part = deduplicate(pl.concat([old, part], how="diagonal_relaxed"))
+            second.append(
+                (path, part.sort("start_date_time", nulls_last=True, maintain_order=True))
+            )
+        self._commit([*first, *second])
+        return [path for path, _ in second]
 
-    def _evict(self, ids: pl.Series, *, keep: set[str]) -> None:
-        """Take the interactions ``ids`` out of every day file not named in ``keep``."""
-        others = [p for p in self.day_files() if p.name not in keep]
-        if ids.is_empty() or not others:
-            return
-        # One parallel scan of the id column of every other file finds the few files to rewrite.
-        wanted = ids.implode()
-        hits = (
-            pl.scan_parquet(
-                others,
-                include_file_paths="__file",
-                missing_columns="insert",
-                extra_columns="ignore",
+    def _leaving(self, ids: pl.DataFrame) -> dict[Path, pl.Series]:
+        """The day files holding interactions of ``ids`` that now belong to another day."""
+        files = self.day_files()
+        if ids.is_empty() or not files:
+            return {}
+        try:
+            found = (
+                pl.scan_parquet(
+                    files,
+                    include_file_paths="__file",
+                    missing_columns="insert",
+                    extra_columns="ignore",
+                )
+                .select("interaction_id", "__file")
+                .filter(pl.col("interaction_id").is_in(ids.get_column("interaction_id").implode()))
+                .collect()
             )
-            .select("interaction_id", "__file")
-            .filter(pl.col("interaction_id").is_in(wanted))
-            .select(pl.col("__file").unique())
-            .collect()
-            .get_column("__file")
-            .to_list()
+        except (OSError, pl.exceptions.PolarsError) as error:
+            self._name_unreadable(files, error)
+        if found.is_empty():
+            return {}
+        days = {str(p): file_day(p.name) for p in files}
+        found = found.join(ids, on="interaction_id").with_columns(
+            pl.col("__file").replace_strict(days, return_dtype=pl.Date).alias("__file_day")
         )
-        for name in hits:
-            path = Path(name)
-            rest = pl.read_parquet(path).filter(
-                ~pl.col("interaction_id").is_in(wanted).fill_null(False)
-            )
-            if rest.is_empty():
-                path.unlink()
-            else:
-                _atomic_write(path, lambda temp, rest=rest: rest.write_parquet(temp, **_PARQUET))
+        moving = found.filter(pl.col("__file_day") != pl.col("__day"))
+        return {
+            Path(name): part.get_column("interaction_id").implode()
+            for (name,), part in moving.partition_by("__file", as_dict=True).items()
+        }
+
+    def _commit(self, plan: list[tuple[Path, pl.DataFrame | None]]) -> None:
+        """Stage every file, journal the renames, perform them in order, update the manifest."""
+        staged: list[AtomicFile] = []
+        steps: list[dict[str, Any]] = []
+        files: dict[str, Any] = dict(self._manifest.get("files", {}))
+        try:
+            for path, content in plan:
+                if content is None:
+                    steps.append({"delete": path.name})
+                    files.pop(path.name, None)
+                    continue
+                with _failures("write the day file", path, "the store is unchanged"):
+                    temp = staged_write(path, _parquet_writer(content), mode=_MODE)
+                staged.append(temp)
+                steps.append({"replace": temp.temp.name, "path": path.name})
+                files[path.name] = {"rows": content.height, "bytes": temp.temp.stat().st_size}
+            self._manifest["files"] = files
+            manifest = json.dumps(self._manifest, indent=2).encode() + b"\n"
+            with _failures(
+                "write the store manifest", self.path / MANIFEST, "the store is unchanged"
+            ):
+                temp = staged_write(
+                    self.path / MANIFEST, lambda p: p.write_bytes(manifest), mode=_MODE
+                )
+            staged.append(temp)
+            steps.append({"replace": temp.temp.name, "path": MANIFEST})
+            journal = json.dumps({"steps": steps}).encode()
+            with _failures(
+                "write the store's journal", self.path / JOURNAL, "the store is unchanged"
+            ):
+                atomic_write(self.path / JOURNAL, lambda p: p.write_bytes(journal), mode=_MODE)
+        except BaseException:
+            for temp in staged:
+                temp.discard()
+            raise
+        # From here on the journal finishes the write if this process does not.
+        for step in steps:
+            self._apply(step)
+        with _failures("remove the store's journal", self.path / JOURNAL):
+            (self.path / JOURNAL).unlink()
+
+    def _apply(self, step: dict[str, Any], *, replay: bool = False) -> None:
+        """Perform one journalled step: put a staged file in place, or remove a file."""
+        if "delete" in step:
+            path = self.path / step["delete"]
+            with _failures("remove the day file", path, "run the fetch again to finish"):
+                path.unlink(missing_ok=True)
+            return
+        temp, path = self.path / step["replace"], self.path / step["path"]
+        if replay and not temp.exists():
+            return  # done before the interruption
+        with _failures("put in place", path, "run the fetch again to finish"):
+            os.replace(temp, path)
+
+    def _idless_in(self, start: dt.datetime, end: dt.datetime, day: dt.date) -> pl.Expr:
+        """Rows without an id that a job for ``[start, end)`` brings again (in day file ``day``)."""
+        moment = pl.coalesce("start_date_time", "end_date_time")
+        s = pl.lit(start).dt.convert_time_zone(self.timezone)
+        e = pl.lit(end).dt.convert_time_zone(self.timezone)
+        fallback = start.astimezone(self._zone).date()
+        inside = (moment >= s) & (moment < e)
+        if day == fallback:
+            inside = inside | moment.is_null()
+        return pl.col("interaction_id").is_null() & inside.fill_null(False)
 
     def read(
         self, start: dt.datetime | None = None, end: dt.datetime | None = None
     ) -> pl.DataFrame:
         """Read the store (every day file), or the rows of ``[start, end)``.
 
-        Rows without a start time are kept when their end time, or their day file, is in the range.
+        Rows without a start time are kept when their end time, or their day file, is in the
+        range. A day file that does not read is a :class:`~omnikit.StoreError` naming it.
         """
-        return self.scan(start, end).collect()
+        try:
+            return self.scan(start, end).collect()
+        except (OSError, pl.exceptions.PolarsError) as error:
+            self._name_unreadable(self.day_files(), error)
+
+    def _name_unreadable(self, files: list[Path], error: BaseException) -> NoReturn:
+        """Raise a :class:`StoreError` naming the day file that does not read."""
+        for path in files:
+            with _failures("read the day file", path, "run the fetch again to check and repair"):
+                pl.scan_parquet(path).select(pl.len()).collect()
+        raise StoreError(f"cannot read the store {self.path}: {_why(error)}", path=self.path)
 
     def scan(
         self, start: dt.datetime | None = None, end: dt.datetime | None = None
@@ -370,7 +610,7 @@ class Store:
         if start is not None and end is not None:
             first = start.astimezone(self._zone).date()
             last = (end - dt.timedelta(microseconds=1)).astimezone(self._zone).date()
-            files = [p for p in files if _file_day(p) is None or first <= _file_day(p) <= last]  # type: ignore[operator]
+            files = [p for p in files if _in_days(file_day(p.name), first, last)]
             if not files:
                 return pl.LazyFrame(schema=canonical_schema(self.timezone))
         frames = [pl.scan_parquet(p) for p in files]
@@ -383,148 +623,12 @@ class Store:
         return lazy
 
 
-def _file_day(path: Path) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(path.stem)
-    except ValueError:
-        return None
+def _parquet_writer(frame: pl.DataFrame) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        frame.write_parquet(path, **_PARQUET)
+
+    return write
 
 
-def _dedupe(frame: pl.DataFrame) -> pl.DataFrame:
-    from .explore import _dedupe as dedupe
-
-    return dedupe(frame)
-
-
-@dataclass
-class FetchSummary:
-    """What :func:`fetch` did: spans fetched and skipped, rows and day files written."""
-
-    store: Path
-    timezone: str
-    start: dt.datetime
-    end: dt.datetime
-    fetched: list[Span] = field(default_factory=list)
-    skipped: list[Span] = field(default_factory=list)
-    rows: int = 0
-    files: set[str] = field(default_factory=set)
-
-    def __str__(self) -> str:
-        range_text = f"{self.start.isoformat()} .. {self.end.isoformat()} ({self.timezone})"
-        if not self.fetched:
-            return f"{range_text}: already complete in {self.store}; nothing fetched (use --refetch to fetch again)"
-        return (
-            f"{range_text}: {len(self.fetched)} job(s), {self.rows:,} interactions into "
-            f"{len(self.files)} day file(s) in {self.store}"
-            + (f"; {len(self.skipped)} span(s) already complete" if self.skipped else "")
-        )
-
-
-def fetch(
-    start: str | dt.date | dt.datetime,
-    end: str | dt.date | dt.datetime,
-    *,
-    timezone: str = "UTC",
-    store: str | os.PathLike[str] = DEFAULT_STORE,
-    client: Any = None,
-    refetch: bool = False,
-    progress: bool | None = None,
-    summary: FetchSummary | None = None,
-    read: bool = True,
-) -> pl.DataFrame | None:
-    """Fetch ``[start, end)`` from Talkdesk into ``store`` and return its rows.
-
-    Only what the store's manifest does not already hold is fetched (``refetch=True`` fetches
-    everything again; the newer rows win). Each job's rows are merged into the day files and
-    its span marked complete as soon as it finishes, so an interrupted fetch keeps what was
-    done and the next call completes it.
-
-    Parameters
-    ----------
-    start, end
-        ``start`` included, ``end`` excluded: dates (``YYYY-MM-DD``, midnight in ``timezone``)
-        or ISO date-times. ``end`` is clamped to now - 60 s (Talkdesk's data lag).
-    timezone
-        The report timezone (IANA); the store keeps one.
-    store
-        The store directory.
-    client
-        An :class:`omnikit.explore.ExploreClient`; by default one with credentials from the
-        environment (``TALKDESK_*``).
-    refetch
-        Fetch spans the manifest already has, too.
-    progress
-        Show a progress bar on stderr; default: when stderr is a terminal.
-    summary
-        A :class:`FetchSummary` to fill in (the command line prints it).
-    read
-        Read the range back from the store and return it (``False``: only fill the store and
-        return None, as ``omnikit fetch`` does).
-
-    Returns
-    -------
-    polars.DataFrame or None
-        The canonical rows of ``[start, end)`` in the store, after the fetch.
-
-    Examples
-    --------
-    >>> import omnikit as ok
-    >>> df = ok.fetch("2024-09-02", "2024-09-09", timezone="Europe/Lisbon")  # doctest: +SKIP
-    """
-    from .explore import ExploreClient, clamp_range, split_range
-
-    begin, finish = clamp_range(start, end, timezone)
-    target = Store(store, timezone=timezone)
-    if summary is None:
-        summary = FetchSummary(target.path, timezone, begin, finish)
-    else:
-        summary.store, summary.timezone, summary.start, summary.end = (
-            target.path,
-            timezone,
-            begin,
-            finish,
-        )
-    owns_client = client is None
-    if client is None:
-        client = ExploreClient()
-    try:
-        with target:
-            gaps = [(begin, finish)] if refetch else target.missing(begin, finish)
-            summary.skipped = subtract_spans(begin, finish, gaps)
-            spans = [span for gap in gaps for span in split_range(gap[0], gap[1], timezone)]
-            with _progress_bar(len(spans), progress) as bar:
-                # Downloads go into the store, so a killed fetch's partial file is cleaned up by
-                # the next one (``ok.load`` skips names starting with ".").
-                for part in client.iter_spans(spans, timezone, download_dir=target.path):
-                    written = target.write(part.frame, span_start=part.start)
-                    target.mark_complete(
-                        part.start, part.end, fetched_at=part.fetched_at, job_id=part.job_id
-                    )
-                    summary.fetched.append((part.start, part.end))
-                    summary.rows += part.frame.height
-                    summary.files.update(p.name for p in written)
-                    bar.update(1)
-            return target.read(begin, finish) if read else None
-    finally:
-        if owns_client:
-            client.close()
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def _progress_bar(total: int, show: bool | None) -> Iterator[Any]:
-    if show is None:
-        show = sys.stderr.isatty()
-    if not show or total == 0:
-        yield _NoBar()
-        return
-    from tqdm import tqdm
-
-    with tqdm(
-        total=total, desc="omnikit fetch", unit="job", file=sys.stderr, leave=False, mininterval=0
-    ) as bar:
-        yield bar
+def _in_days(day: dt.date | None, first: dt.date, last: dt.date) -> bool:
+    return day is None or first <= day <= last

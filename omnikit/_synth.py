@@ -31,17 +31,15 @@ depends only on the arguments: the same seed gives the same bytes.
 
 from __future__ import annotations
 
-import io
 import math
 import os
-import secrets
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -49,6 +47,7 @@ import polars as pl
 from ._errors import ParameterError
 from ._schema import SOURCE_FIELDS
 from ._time import check_timezone, duration_seconds, parse_day
+from ._vendor import EnvelopeWriter as _Writer
 from .types import Duration
 
 __all__ = ["synth_entries", "synth_frame", "synth_report", "synth_reports"]
@@ -1144,103 +1143,3 @@ def _earlier_state(rows: pl.DataFrame, repeated: pl.Expr, report_end: str) -> pl
             for c in ("disposition_name", "notes")
         ],
     )
-
-
-# --------------------------------------------------------------------------------------------
-# Writing
-
-
-class _Writer:
-    """Stream raw blocks into one report file, atomically (temporary file, then rename)."""
-
-    def __init__(self, path: Path, fmt: str, indent: int | None) -> None:
-        self.path = path
-        self.fmt = fmt
-        self.indent = indent if fmt == "json" else None
-        self.total = 0
-        # A hidden name in the same directory (ok.load skips names starting with "."), created
-        # exclusively, with the usual permissions; renamed over ``path`` when complete.
-        self.temp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-        self.file: IO[bytes] = open(self.temp, "xb")  # noqa: SIM115 - closed in close()/abort()
-        if fmt == "json":
-            self.file.write(b"{" if indent is None else b"{\n" + b" " * indent)
-            self.file.write(b'"entries":[' if indent is None else b'"entries": [')
-
-    def __enter__(self) -> _Writer:
-        return self
-
-    def __exit__(self, kind: object, value: object, traceback: object) -> None:
-        if kind is None:
-            self.close()
-        else:
-            self.abort()
-
-    def write(self, block: pl.DataFrame) -> None:
-        if self.fmt == "csv":
-            if self.file.tell() == 0 or block.height:
-                block.select(_blank_to_null()).write_csv(
-                    self.file, include_header=self.file.tell() == 0
-                )
-        elif block.height:
-            if self.fmt == "ndjson":
-                block.write_ndjson(self.file)
-            elif self.indent is None:
-                buffer = io.BytesIO()
-                block.write_ndjson(buffer)
-                text = buffer.getvalue().rstrip(b"\n").replace(b"\n", b",")
-                self.file.write(b"," + text if self.total else text)
-            else:
-                self.file.write(_pretty(block, self.indent, self.total == 0))
-        self.total += block.height
-
-    def close(self) -> None:
-        if self.fmt == "csv" and self.file.tell() == 0:
-            self.file.write(",".join(_FIELDS).encode() + b"\n")
-        if self.fmt == "json":
-            if self.indent is None:
-                self.file.write(b'],"total":%d}' % self.total)
-            else:
-                pad = b" " * self.indent
-                if self.total:
-                    self.file.write(b"\n" + pad)
-                self.file.write(b'],\n%s"total": %d\n}' % (pad, self.total))
-        self.file.close()
-        os.replace(self.temp, self.path)
-
-    def abort(self) -> None:
-        self.file.close()
-        self.temp.unlink(missing_ok=True)
-
-
-def _blank_to_null() -> list[pl.Expr]:
-    """CSV cells: empty text is written as an empty field, like a missing value."""
-    return [
-        pl.col(f)
-        if f in _INT_FIELDS
-        else pl.when(pl.col(f) == "").then(None).otherwise(pl.col(f)).alias(f)
-        for f in _FIELDS
-    ]
-
-
-def _pretty(block: pl.DataFrame, indent: int, first: bool) -> bytes:
-    """Entries laid out as ``json.dumps(envelope, indent=indent, ensure_ascii=False)`` does."""
-    outer = "\n" + " " * (2 * indent)
-    inner = "\n" + " " * (3 * indent)
-    parts: list[pl.Expr | str] = []
-    for i, field in enumerate(block.columns):
-        if block.schema[field] == pl.String:
-            # JSON text of the value: encode a one-field struct, keep what follows the key.
-            value = (
-                pl.struct(pl.col(field).alias("v")).struct.json_encode().str.slice(5).str.head(-1)
-            )
-        else:
-            value = pl.col(field).cast(pl.String).fill_null("null")
-        key = f'"{field}": '
-        parts.append(("{" + inner if i == 0 else "," + inner) + key)
-        parts.append(value)
-    parts.append(outer + "}")
-    entries = block.select(
-        pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in parts]).alias("entry")
-    ).get_column("entry")
-    lead = outer if first else "," + outer
-    return (lead + entries.str.join("," + outer).item()).encode()

@@ -7,6 +7,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests judge results, not speed: a busy CI machine must not fail them on time.
+settings.register_profile("omnikit", deadline=None)
+settings.load_profile("omnikit")
 
 # Every test run gets its own load cache, never the user's.
 os.environ["OMNIKIT_CACHE_DIR"] = tempfile.mkdtemp(prefix="omnikit-test-cache-")

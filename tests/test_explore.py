@@ -375,6 +375,27 @@ def test_presigned_url_refuses_an_authorization_header(talkdesk):
     assert talkdesk.seen_authorization_on_storage == 1  # only ours, just now
 
 
+@pytest.mark.parametrize("hops", [1, 2, 3])
+def test_a_status_redirect_to_another_origin_gets_no_token(tmp_path, talkdesk, hops):
+    # Every "done" status answer redirects through `hops` hops on a listener on another port
+    # before the files endpoint: the fetch completes, and that listener sees no Authorization.
+    talkdesk.faults = Faults(redirect_status=100, redirect_hops=hops)
+    store = fetch_into(tmp_path, talkdesk)
+    same_rows(store, expected(talkdesk))
+    foreign = statuses(talkdesk, "foreign", "/hop/")
+    assert len(foreign) >= 3 * hops  # three jobs, each through every hop
+    assert talkdesk.foreign_authorizations == []
+    assert talkdesk.seen_authorization_on_storage == 0
+
+
+def test_a_status_redirect_straight_to_storage_gets_no_token(tmp_path, talkdesk):
+    talkdesk.faults = Faults(redirect_status=100, redirect_to_storage=True)
+    store = fetch_into(tmp_path, talkdesk)
+    same_rows(store, expected(talkdesk))
+    assert statuses(talkdesk, "api", "/files/") == []  # the storage URL came from the status
+    assert talkdesk.seen_authorization_on_storage == 0
+
+
 def test_an_expired_presigned_url_is_asked_for_again(tmp_path, talkdesk):
     talkdesk.faults = Faults(expired_urls=2)
     store = fetch_into(tmp_path, talkdesk)
@@ -392,20 +413,18 @@ def test_a_job_that_never_finishes_times_out(talkdesk):
     assert time.monotonic() - started < 10
 
 
-def test_polls_keep_their_cadence_when_answers_are_slow(talkdesk, monkeypatch):
+def test_polls_keep_their_cadence_when_answers_are_slow(talkdesk):
     # Each status answer takes 0.2 s: the client waits out only the rest of its 0.3 s interval,
     # so a busy API does not push every later poll (and the download) back.
     talkdesk.job_seconds = 1.0
     talkdesk.faults = Faults(slow_status=0.2)
     waits: list[float] = []
-    with client_for(talkdesk, poll_interval=0.3, max_poll_interval=0.3) as client:
-        sleep = client._sleep
 
-        def record(seconds, deadline=None, what=""):
-            waits.append(seconds)
-            sleep(seconds, deadline, what)
+    def record(seconds):
+        waits.append(seconds)
+        time.sleep(seconds)
 
-        monkeypatch.setattr(client, "_sleep", record)
+    with client_for(talkdesk, poll_interval=0.3, max_poll_interval=0.3, sleep=record) as client:
         start, end = parse_when("2024-09-02", TZ), parse_when("2024-09-03", TZ)
         job_id = client.create_job(start, end, TZ)
         assert client.wait_for_job(job_id).endswith(f"/files/{job_id}")

@@ -55,6 +55,7 @@ PUBLIC = {
     "SERVICE_LEVEL_FORMULAS",
     "SOURCE_FIELDS",
     "bot_containment",
+    "StoreError",
     "canonical_schema",
     "channel_mix",
     "channel_transitions",

@@ -17,6 +17,7 @@ from polars.testing import assert_frame_equal
 
 import omnikit as ok
 from omnikit.cli import main
+from omnikit._store import Store
 from omnikit.explore import parse_when
 from omnikit.testing import Faults, TalkdeskStandIn
 
@@ -302,7 +303,122 @@ def test_a_store_in_another_timezone_is_refused(tmp_path, talkdesk, capsys):
 
 
 def test_bad_range_exits_with_a_clear_message(tmp_path, talkdesk, capsys):
-    assert fetch_cli(tmp_path / "store", start="2024-08-10", end="2024-08-05") == 1
+    assert fetch_cli(tmp_path / "store", start="2024-08-10", end="2024-08-05") == 2
     assert "must come after --from" in capsys.readouterr().err
-    assert fetch_cli(tmp_path / "store", start="2999-01-01", end="2999-02-01") == 1
+    assert fetch_cli(tmp_path / "store", start="2999-01-01", end="2999-02-01") == 2
     assert "is in the future" in capsys.readouterr().err
+
+
+# -- a damaged store is checked and repaired ---------------------------------------------------
+
+
+def test_a_day_file_deleted_by_hand_is_fetched_again_and_the_run_says_so(
+    tmp_path, talkdesk, capsys
+):
+    store = tmp_path / "store"
+    assert fetch_cli(store) == 0
+    capsys.readouterr()
+    gone = store / "2024-08-10.parquet"
+    lost = pl.read_parquet(gone).height
+    gone.unlink()
+    jobs = len(talkdesk.real_jobs())
+    assert fetch_cli(store) == 0
+    out = capsys.readouterr().out
+    assert "1 day file(s) missing or damaged" in out and "2024-08-10.parquet missing" in out
+    assert "already complete in" not in out
+    assert len(talkdesk.real_jobs()) == jobs + 1  # that day only
+    assert pl.read_parquet(gone).height == lost
+    assert_store_holds(store, expected(talkdesk))
+    assert fetch_cli(store) == 0  # and then all is well again
+    assert "already complete" in capsys.readouterr().out
+
+
+def test_a_garbage_day_file_is_set_aside_and_fetched_again(tmp_path, talkdesk, capsys):
+    store = tmp_path / "store"
+    assert fetch_cli(store) == 0
+    (store / "2024-08-12.parquet").write_bytes(b"this is not parquet at all")
+    with pytest.raises(ok.StoreError, match=r"cannot read the day file .*2024-08-12\.parquet"):
+        Store(store).read()
+    capsys.readouterr()
+    assert fetch_cli(store) == 0
+    out = capsys.readouterr().out
+    assert "2024-08-12.parquet unreadable" in out
+    assert (store / "_damaged.2024-08-12.parquet.bad").read_bytes() == b"this is not parquet at all"
+    assert_store_holds(store, expected(talkdesk))
+    assert ok.load(store).height == expected(talkdesk).height  # readable, nothing twice
+
+
+def test_a_manifest_that_is_not_utf8_is_one_clear_line(tmp_path, talkdesk, capsys):
+    store = tmp_path / "store"
+    assert fetch_cli(store) == 0
+    (store / "_manifest.json").write_bytes(b"\xff\xfe garbage")
+    capsys.readouterr()
+    assert fetch_cli(store) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "_manifest.json is not UTF-8 text" in err
+    assert ok.load(store).height == expected(talkdesk).height  # the day files still read
+
+
+# -- the command line: --timeout and bad arguments ----------------------------------------------
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "omnikit", "fetch", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+    )
+
+
+def test_timeout_bounds_the_whole_command(tmp_path, talkdesk):
+    # Every status answer takes 8 s; the command was given 2 s in all.
+    talkdesk.faults = Faults(slow_status=8)
+    started = time.monotonic()
+    run = run_cli(
+        *("--from", "2024-08-05", "--to", "2024-08-07", "--timeout", "2"),
+        *("--store", str(tmp_path / "store"), "--no-progress"),
+        env=talkdesk.environ(),
+    )
+    took = time.monotonic() - started
+    assert run.returncode == 1, run.stderr
+    assert "within the timeout of" in run.stderr and "Traceback" not in run.stderr
+    assert run.stderr.count("\n") == 1
+    assert took < 6, took  # Python's start-up included
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--timeout", "nan"], "'nan' is not a positive number of seconds"),
+        (["--timeout", "-5"], "'-5' is not a positive number of seconds"),
+        (["--timeout", "soon"], "'soon' is not a positive number of seconds"),
+        (["--max-jobs", "0"], "'0' is not a whole number from 1 to 15"),
+        (["--max-jobs", "lots"], "'lots' is not a whole number from 1 to 15"),
+        (["--timezone", "Mars/Olympus"], "'Mars/Olympus' is not an IANA timezone"),
+        (["--from", "2024-13-45"], "'2024-13-45' is not a date"),
+        (["--from", "2024-08-10", "--to", "2024-08-05"], "must come after --from"),
+        (["--from", "2999-01-01", "--to", "2999-02-01"], "is in the future"),
+    ],
+)
+def test_a_bad_argument_is_one_line_and_status_2(tmp_path, args, says):
+    base = {"--from": "2024-08-05", "--to": "2024-08-07", "--store": str(tmp_path / "s")}
+    for name, value in zip(args[::2], args[1::2], strict=False):
+        base.pop(name, None)
+    run = run_cli(*[x for pair in base.items() for x in pair], *args)
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr, run.stderr
+    assert run.stderr.startswith("omnikit fetch: error: ") and says in run.stderr
+    assert not (tmp_path / "s").exists()  # nothing was started
+
+
+def test_a_missing_argument_and_a_store_that_is_a_file_are_one_line_and_status_2(tmp_path):
+    run = run_cli("--to", "2024-08-07")
+    assert run.returncode == 2 and run.stderr.count("\n") == 1
+    assert "the following arguments are required: --from" in run.stderr
+    (tmp_path / "file").write_text("x")
+    run = run_cli("--from", "2024-08-05", "--to", "2024-08-07", "--store", str(tmp_path / "file"))
+    assert run.returncode == 2 and run.stderr.count("\n") == 1
+    assert "is a file, not a directory" in run.stderr

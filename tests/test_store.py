@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
+import os
 
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 import omnikit as ok
+from omnikit._io import deduplicate
 from omnikit._store import Store, merge_spans, subtract_spans
 
 TZ = "Europe/Lisbon"
@@ -142,14 +145,32 @@ def test_an_interaction_leaves_a_day_the_same_batch_also_writes(tmp_path):
     }
 
 
-def test_rows_without_an_interaction_id_are_kept_once(tmp_path):
+def test_rows_without_an_interaction_id_are_all_kept_as_by_ok_load(tmp_path):
+    # The contract: rows without an interaction_id cannot be matched, so all are kept, by the
+    # store exactly as by ok.load (one de-duplication rule, _io.deduplicate).
     batch = rows(
-        (None, "2024-09-02 10:00", None, "FINISHED"), (None, "2024-09-02 11:00", None, "FINISHED")
+        (None, "2024-09-02 10:00", None, "FINISHED"),
+        (None, "2024-09-02 10:00", None, "FINISHED"),
+        (None, "2024-09-02 11:00", None, "FINISHED"),
+        ("a", "2024-09-02 12:00", None, "IN_PROGRESS"),
+        ("a", "2024-09-02 12:00", None, "FINISHED"),
     )
     with Store(tmp_path, timezone=TZ) as store:
-        store.write(batch, span_start=t("2024-09-02 00:00"))
-        store.write(batch, span_start=t("2024-09-02 00:00"))
-    assert store.read().height == 2
+        store.write(batch, span_start=t("2024-09-02 00:00"), span_end=t("2024-09-03 00:00"))
+        assert store.read().height == deduplicate(batch).height == 4
+        # The same job's answer again: its id-less rows replace those it brought before.
+        store.write(batch, span_start=t("2024-09-02 00:00"), span_end=t("2024-09-03 00:00"))
+        assert store.read().height == 4
+        # Another span's job leaves them alone.
+        store.write(
+            rows((None, "2024-09-03 09:00", None, "FINISHED")),
+            span_start=t("2024-09-03 00:00"),
+            span_end=t("2024-09-04 00:00"),
+        )
+    assert store.read().height == 5
+    assert store.read().filter(pl.col("interaction_id") == "a").get_column(
+        "interaction_status"
+    ).to_list() == ["FINISHED"]
 
 
 def test_the_store_reads_back_with_ok_load_and_ok_scan(tmp_path):
@@ -178,25 +199,31 @@ def test_the_store_reads_back_with_ok_load_and_ok_scan(tmp_path):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
-def test_files_are_replaced_atomically(tmp_path, monkeypatch):
+def test_a_full_disk_is_a_store_error_naming_the_file_and_changes_nothing(tmp_path, monkeypatch):
     with Store(tmp_path, timezone=TZ) as store:
         store.write(
             rows(("a", "2024-09-02 10:00", None, "FINISHED")), span_start=t("2024-09-02 00:00")
         )
 
-        def boom(self, file, *args, **kwargs):
+        def full_disk(self, file, *args, **kwargs):
             with open(file, "wb") as out:
                 out.write(b"PAR1 partial")
-            raise OSError("disk full")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-        monkeypatch.setattr(pl.DataFrame, "write_parquet", boom)
-        with pytest.raises(OSError, match="disk full"):
+        monkeypatch.setattr(pl.DataFrame, "write_parquet", full_disk)
+        with pytest.raises(ok.StoreError, match="No space left on device") as error:
             store.write(
-                rows(("a", "2024-09-02 10:00", None, "CHANGED")), span_start=t("2024-09-02 00:00")
+                rows(
+                    ("a", "2024-09-02 10:00", None, "CHANGED"), ("b", "2024-09-03 10:00", None, "X")
+                ),
+                span_start=t("2024-09-02 00:00"),
             )
         monkeypatch.undo()
+    assert "2024-09-02.parquet" in str(error.value) and "the store is unchanged" in str(error.value)
+    assert error.value.__suppress_context__  # one clear error, not a chain of tracebacks
     assert day_contents(store) == {"2024-09-02.parquet": [("a", "FINISHED")]}
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert ok.load(tmp_path).height == 1  # still readable
 
 
 def test_the_manifest_records_complete_spans_and_what_is_missing(tmp_path):
@@ -279,8 +306,16 @@ def test_one_writer_at_a_time(tmp_path):
 
 def test_a_broken_manifest_is_a_clear_error(tmp_path):
     (tmp_path / "_manifest.json").write_text("{not json")
-    with pytest.raises(ok.ParameterError, match="_manifest.json is not an omnikit store manifest"):
+    with pytest.raises(ok.StoreError, match="_manifest.json is not an omnikit store manifest"):
         Store(tmp_path)
+
+
+def test_a_manifest_that_is_not_utf8_is_a_store_error_naming_it(tmp_path):
+    (tmp_path / "_manifest.json").write_bytes(b'{"format": "omnikit-store", "x": "\xff\xfe"}')
+    with pytest.raises(ok.StoreError, match="_manifest.json is not UTF-8 text") as error:
+        Store(tmp_path)
+    assert error.value.path == str(tmp_path / "_manifest.json")
+    assert error.value.__context__ is None
 
 
 def test_writing_needs_the_lock(tmp_path):
@@ -292,7 +327,7 @@ def test_writing_needs_the_lock(tmp_path):
 
 def test_fetch_without_read_back_fills_the_store_and_returns_none(tmp_path):
     import omnikit as ok
-    from omnikit._store import FetchSummary
+    from omnikit._fetch import FetchSummary
     from omnikit.explore import Credentials, ExploreClient
     from omnikit.testing import TalkdeskStandIn
 
@@ -312,3 +347,87 @@ def test_fetch_without_read_back_fills_the_store_and_returns_none(tmp_path):
     assert result is None
     assert summary.rows == frame.height
     assert ok.load(tmp_path / "store").height == frame.height
+
+
+# -- crash safety --------------------------------------------------------------------------------
+
+OLD = rows(
+    ("x", "2024-09-05 10:00", None, "OLD"),
+    ("y", "2024-09-02 10:00", None, "OLD"),
+    ("z", "2024-09-02 11:00", None, "OLD"),
+)
+# A refetch: x moves to the 2nd, y to the 5th (they swap days), z changes in place.
+NEW = rows(
+    ("x", "2024-09-02 09:00", None, "NEW"),
+    ("y", "2024-09-05 09:00", None, "NEW"),
+    ("z", "2024-09-02 11:00", None, "NEW"),
+)
+
+
+class Killed(BaseException):
+    pass
+
+
+@pytest.mark.parametrize("kill_at", range(6))
+def test_a_refetch_killed_at_any_step_never_reads_older_and_the_next_run_repairs(
+    tmp_path, monkeypatch, kill_at
+):
+    with Store(tmp_path, timezone=TZ) as store:
+        store.write(OLD, span_start=t("2024-09-01 00:00"))
+    applied = 0
+    real_apply = Store._apply
+
+    def apply(self, step, *, replay=False):
+        nonlocal applied
+        if applied == kill_at:
+            raise Killed
+        applied += 1
+        real_apply(self, step, replay=replay)
+
+    monkeypatch.setattr(Store, "_apply", apply)
+    with Store(tmp_path, timezone=TZ) as store:
+        try:
+            store.write(NEW, span_start=t("2024-09-01 00:00"))
+        except Killed:
+            pass
+    monkeypatch.undo()
+    # The store as a reader sees it after the kill: every interaction at most once, so its
+    # state is the newest written so far or (not yet moved) the one it had.
+    seen = pl.concat([pl.read_parquet(p) for p in store.day_files()])
+    assert seen.get_column("interaction_id").is_duplicated().sum() == 0, day_contents(store)
+    read = ok.load(tmp_path)
+    assert read.get_column("interaction_id").is_duplicated().sum() == 0
+    # The next run (it takes the lock) finishes the write.
+    with Store(tmp_path, timezone=TZ) as store:
+        pass
+    if kill_at < 5:
+        assert (tmp_path / "_journal.json").exists() is False
+    assert day_contents(store) in (
+        {"2024-09-02.parquet": [("x", "NEW"), ("z", "NEW")], "2024-09-05.parquet": [("y", "NEW")]},
+        # Killed before the journal was complete: nothing was put in place, the old state.
+        {"2024-09-02.parquet": [("y", "OLD"), ("z", "OLD")], "2024-09-05.parquet": [("x", "OLD")]},
+    )
+    with Store(tmp_path, timezone=TZ) as store:
+        assert store.check() == []  # the manifest agrees with the files
+
+
+def test_the_kill_window_is_real(tmp_path, monkeypatch):
+    # Between steps, an interaction moving day is missing for a moment, never doubled.
+    test_a_refetch_killed_at_any_step_never_reads_older_and_the_next_run_repairs(
+        tmp_path, monkeypatch, 2
+    )
+    with Store(tmp_path, timezone=TZ) as store:
+        assert day_contents(store)["2024-09-02.parquet"] == [("x", "NEW"), ("z", "NEW")]
+
+
+def test_a_garbage_day_file_is_a_store_error_naming_it_when_written_to(tmp_path):
+    with Store(tmp_path, timezone=TZ) as store:
+        store.write(OLD, span_start=t("2024-09-01 00:00"))
+        (tmp_path / "2024-09-05.parquet").write_bytes(b"garbage")
+        with pytest.raises(ok.StoreError, match=r"2024-09-05\.parquet") as error:
+            store.write(NEW, span_start=t("2024-09-01 00:00"))
+        assert "Traceback" not in str(error.value)
+        [line] = store.check()
+        assert line.startswith("2024-09-05.parquet unreadable (parquet: File out of spec")
+        store.write(NEW, span_start=t("2024-09-01 00:00"))
+    assert ok.load(tmp_path).height == 3

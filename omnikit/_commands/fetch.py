@@ -11,9 +11,73 @@ there is deliberately no option that takes a secret.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import math
+import sys
+import time
+import zoneinfo
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 __all__ = ["register"]
+
+#: Exit status of a bad argument (as argparse uses).
+USAGE = 2
+
+
+def _when(text: str) -> str:
+    """``--from``/``--to``: a date or an ISO date-time (read in the timezone later)."""
+    try:
+        if len(text.strip()) == 10:
+            dt.date.fromisoformat(text.strip())
+        else:
+            dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date (YYYY-MM-DD) or an ISO 8601 date-time"
+        ) from None
+    return text
+
+
+def _timezone(text: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(text)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an IANA timezone such as Europe/Lisbon"
+        ) from None
+    return text
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 15:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number from 1 to 15 (Talkdesk runs 15 jobs per account)"
+        )
+    return value
+
+
+def _one_line_error(prog: str) -> Callable[[str], NoReturn]:
+    def error(message: str) -> NoReturn:
+        print(f"{prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(USAGE)
+
+    return error
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -33,6 +97,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--from",
         dest="start",
         required=True,
+        type=_when,
         metavar="DATE",
         help="first day (YYYY-MM-DD) or ISO date-time, included",
     )
@@ -40,12 +105,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--to",
         dest="end",
         required=True,
+        type=_when,
         metavar="DATE",
         help="last day or date-time, excluded (clamped to now - 60 s)",
     )
     parser.add_argument(
         "--timezone",
         default="UTC",
+        type=_timezone,
         metavar="TZ",
         help="IANA timezone of the dates and of the report (default: UTC)",
     )
@@ -62,17 +129,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     parser.add_argument(
         "--max-jobs",
-        type=int,
+        type=_jobs,
         default=4,
         metavar="N",
         help="report jobs to run at once (default: 4; Talkdesk allows 15 per account)",
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         default=3600.0,
         metavar="SECONDS",
-        help="give up after this long (default: 3600)",
+        help="give up when the whole command has taken this long (default: 3600)",
     )
     parser.add_argument(
         "--refetch",
@@ -88,21 +155,40 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="always show a progress bar (default: when stderr is a terminal)",
     )
     bar.add_argument("--no-progress", dest="progress", action="store_false")
+    # A bad argument is one line on stderr and exit status 2 (no usage dump, no traceback).
+    parser.error = _one_line_error(parser.prog)  # type: ignore[method-assign]
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``omnikit fetch``; print a one-line summary."""
-    from .._store import FetchSummary, fetch
-    from ..explore import Credentials, ExploreClient
+    """Run ``omnikit fetch``; print a one-line summary.
 
+    ``--timeout`` bounds the whole command: the client's deadline starts here, and every
+    request, wait and download is cut short by it.
+    """
+    from .._errors import ParameterError
+    from .._fetch import FetchSummary, fetch
+    from ..explore import Credentials, ExploreClient, clamp_range
+
+    started = time.monotonic()
+    store = Path(args.store)
+    problem = None
+    if store.exists() and not store.is_dir():
+        problem = f"--store {store} is a file, not a directory"
+    else:
+        try:
+            clamp_range(args.start, args.end, args.timezone)
+        except ParameterError as error:
+            problem = str(error)
+    if problem is not None:
+        print(f"omnikit fetch: error: {problem}", file=sys.stderr)
+        return USAGE
     credentials = (
         Credentials.from_file(args.credentials) if args.credentials else Credentials.from_env()
     )
-    summary = FetchSummary(Path(args.store), args.timezone, None, None)  # type: ignore[arg-type]  # fetch fills them
-    with ExploreClient(
-        credentials, max_concurrent_jobs=args.max_jobs, timeout=args.timeout
-    ) as client:
+    summary = FetchSummary(store, args.timezone, None, None)  # type: ignore[arg-type]  # fetch fills them
+    timeout = max(0.001, args.timeout - (time.monotonic() - started))
+    with ExploreClient(credentials, max_concurrent_jobs=args.max_jobs, timeout=timeout) as client:
         fetch(
             args.start,
             args.end,

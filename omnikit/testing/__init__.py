@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
-from ._standin import Faults, TalkdeskStandIn, vendor_bytes, vendor_frame
+from .._vendor import vendor_bytes, vendor_frame
+from ._standin import Faults, TalkdeskStandIn
 
 __all__ = ["Faults", "TalkdeskStandIn", "vendor_bytes", "vendor_frame"]

@@ -15,7 +15,6 @@ import datetime as dt
 import hashlib
 import hmac
 import http.server
-import io
 import json
 import secrets
 import socket
@@ -27,17 +26,12 @@ from typing import Any
 
 import polars as pl
 
+from .._vendor import vendor_bytes
+
 __all__ = ["Faults", "TalkdeskStandIn"]
 
 _JOBS = "/data/reports/erc_omnichannel_report/jobs"
 _FILES = "/data/reports/erc_omnichannel_report/files"
-
-#: Canonical column name -> the vendor's field name.
-_VENDOR_NAMES = {
-    "start_date_time": "start_date-time",
-    "end_date_time": "end_date-time",
-    "transcription_recording": "transcription-recording",
-}
 
 
 @dataclasses.dataclass
@@ -66,6 +60,18 @@ class Faults:
         Seconds to spend sending each download (spread over the body), for kill tests.
     slow_status
         Seconds each job-status answer takes (a busy API).
+    redirect_status
+        The next N job-status answers saying "done" redirect to another origin instead of the
+        files endpoint: through ``redirect_hops`` hops on the stand-in's second listener
+        (:attr:`TalkdeskStandIn.foreign_url`, another port), which then sends the client on
+        to the files endpoint, or, with ``redirect_to_storage``, straight to the presigned
+        storage URL. A client that follows them with its token shows up in
+        :attr:`TalkdeskStandIn.foreign_authorizations` (or
+        :attr:`~TalkdeskStandIn.seen_authorization_on_storage`).
+    redirect_hops
+        Hops through the other origin (1 or more).
+    redirect_to_storage
+        Redirect job-status answers straight to the storage URL.
     """
 
     max_jobs: int = 15
@@ -79,6 +85,9 @@ class Faults:
     expired_urls: int = 0
     slow_downloads: float = 0.0
     slow_status: float = 0.0
+    redirect_status: int = 0
+    redirect_hops: int = 1
+    redirect_to_storage: bool = False
 
 
 @dataclasses.dataclass
@@ -158,13 +167,18 @@ class TalkdeskStandIn:
         self.lock = threading.Lock()
         self.jobs: dict[str, _Job] = {}
         self.tokens: dict[str, float] = {}
+        #: Every token handed out, revoked ones included (to look for leaks).
+        self.issued_tokens: list[str] = []
         self.log: list[tuple[str, str, str, int]] = []  # (server, method, path, status)
         self.seen_authorization_on_storage = 0
+        #: Authorization headers the other-origin listener received (there should be none).
+        self.foreign_authorizations: list[str] = []
         self.token_requests = 0
         self.download_started = threading.Event()
         self._signing_key = secrets.token_bytes(16)
         self._api = _Server(("127.0.0.1", 0), _ApiHandler, self)
         self._storage = _Server(("127.0.0.1", 0), _StorageHandler, self)
+        self._foreign = _Server(("127.0.0.1", 0), _ForeignHandler, self)
         self._threads: list[threading.Thread] = []
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -184,6 +198,11 @@ class TalkdeskStandIn:
         """The storage host presigned URLs point to."""
         return f"http://127.0.0.1:{self._storage.server_address[1]}"
 
+    @property
+    def foreign_url(self) -> str:
+        """Another origin (a second listener on another port) the redirect fault goes through."""
+        return f"http://127.0.0.1:{self._foreign.server_address[1]}"
+
     def environ(self) -> dict[str, str]:
         """The ``TALKDESK_*`` variables that point a client at this stand-in."""
         return {
@@ -196,7 +215,7 @@ class TalkdeskStandIn:
 
     def start(self) -> TalkdeskStandIn:
         """Start serving in background threads."""
-        for server in (self._api, self._storage):
+        for server in (self._api, self._storage, self._foreign):
             thread = threading.Thread(
                 target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
             )
@@ -206,7 +225,7 @@ class TalkdeskStandIn:
 
     def stop(self) -> None:
         """Stop serving and close the sockets."""
-        for server in (self._api, self._storage):
+        for server in (self._api, self._storage, self._foreign):
             server.shutdown()
             server.server_close()
         for thread in self._threads:
@@ -253,6 +272,7 @@ class TalkdeskStandIn:
         token = secrets.token_urlsafe(24)
         with self.lock:
             self.tokens[token] = time.monotonic() + self.token_ttl
+            self.issued_tokens.append(token)
             self.token_requests += 1
         return {
             "access_token": token,
@@ -382,6 +402,19 @@ class TalkdeskStandIn:
         query = urllib.parse.urlencode({"X-Amz-Expires": expires, "X-Amz-Signature": signature})
         return f"{self.storage_url}/reports/{job_id}.bin?{query}"
 
+    def _done_location(self, job_id: str) -> str:
+        """Where a "done" job-status answer sends the client (the redirect fault, or its file)."""
+        faults = self.faults
+        with self.lock:
+            redirect = faults.redirect_status > 0
+            if redirect:
+                faults.redirect_status -= 1
+        if not redirect:
+            return f"{_FILES}/{job_id}"
+        if faults.redirect_to_storage:
+            return self._presign(job_id)
+        return f"{self.foreign_url}/hop/{max(1, faults.redirect_hops)}/{job_id}"
+
     def _check_presigned(self, path: str) -> tuple[int, str, _Job | None]:
         parsed = urllib.parse.urlsplit(path)
         query = dict(urllib.parse.parse_qsl(parsed.query))
@@ -412,43 +445,6 @@ def _time_key(frame: pl.DataFrame) -> pl.Series:
     start = frame.get_column("start_date_time").dt.convert_time_zone("UTC")
     end = frame.get_column("end_date_time").dt.convert_time_zone("UTC")
     return pl.select(pl.coalesce(start, end)).to_series()
-
-
-def vendor_frame(frame: pl.DataFrame, timezone: str) -> pl.DataFrame:
-    """Return ``frame`` as the vendor writes it: field names, wall-clock strings in ``timezone``,
-    ``""`` for empty strings.
-
-    >>> vendor_frame(df, "Europe/Lisbon").columns[2]  # doctest: +SKIP
-    'start_date-time'
-    """
-    exprs = []
-    for name, dtype in frame.schema.items():
-        column = pl.col(name)
-        if isinstance(dtype, pl.Datetime):
-            expr = (
-                column.dt.convert_time_zone(timezone).dt.strftime("%Y-%m-%d %H:%M:%S").fill_null("")
-            )
-        elif dtype == pl.String:
-            expr = column.fill_null("")
-        else:
-            expr = column
-        exprs.append(expr.alias(_VENDOR_NAMES.get(name, name)))
-    return frame.select(exprs)
-
-
-def vendor_bytes(frame: pl.DataFrame, timezone: str, fmt: str = "json") -> bytes:
-    """Return the report file the vendor would serve for ``frame`` (``json`` envelope or ``csv``)."""
-    vendor = vendor_frame(frame, timezone)
-    # Written as bytes, not str: encoding a large str holds the GIL for seconds, which would
-    # stall the stand-in's other answers while a job's file is made.
-    buffer = io.BytesIO()
-    if fmt == "csv":
-        vendor.write_csv(buffer)
-        return buffer.getvalue()
-    vendor.write_ndjson(buffer)
-    # Compact, as the Explore API writes it: {"entries":[{...},{...}],"total":N}
-    lines = buffer.getvalue().rstrip(b"\n").replace(b"\n", b",")
-    return b"".join((b'{"entries":[', lines, b'],"total":', str(vendor.height).encode(), b"}"))
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -537,7 +533,7 @@ class _ApiHandler(_Handler):
             if job is None:
                 self._send_json(404, {"code": "0000404", "message": "Job not found"})
             elif job.status(time.monotonic()) == "completed":
-                self._redirect(303, f"{_FILES}/{job_id}")
+                self._redirect(303, standin._done_location(job_id))
             else:
                 self._send_json(200, {"job": standin._job_json(job)})
         elif self.path.startswith(_FILES + "/"):
@@ -589,6 +585,28 @@ class _ApiHandler(_Handler):
         )
         self._send_json(503, {"code": "0000503", "message": "Service unavailable"}, headers)
         return True
+
+
+class _ForeignHandler(_Handler):
+    """Another origin: records any Authorization it gets and redirects on, hop by hop."""
+
+    name = "foreign"
+
+    def do_GET(self) -> None:
+        standin = self.standin
+        header = self.headers.get("Authorization")
+        if header:
+            with standin.lock:
+                standin.foreign_authorizations.append(header)
+        parts = self.path.split("?")[0].strip("/").split("/")
+        if len(parts) != 3 or parts[0] != "hop" or not parts[1].isdigit():
+            self._send_json(404, {"message": "Not found"})
+            return
+        hops, job_id = int(parts[1]), parts[2]
+        if hops > 1:
+            self._redirect(302, f"/hop/{hops - 1}/{job_id}")
+        else:
+            self._redirect(302, f"{standin.api_url}{_FILES}/{job_id}")
 
 
 class _StorageHandler(_Handler):
