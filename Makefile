@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.omnikit-installed
 KERNEL := omnikit
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test lint typecheck lab bench browser clean
+.PHONY: setup demo test lint typecheck lab bench system browser clean
 
 setup: $(STAMP)
 
@@ -19,16 +19,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (omnikit)"
 	touch $@
 
-# Headless Chromium for the browser tests (Debian's package; needs root or sudo).
-browser:
-	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+# What the tests need from Debian: headless Chromium (browser tests) and a Java 17 runtime
+# (local Spark). Installed with apt-get when missing (needs root or sudo).
+system:
+	@missing=""; \
+	  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing="$$missing chromium"; \
+	  command -v java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
+	  if [ -n "$$missing" ]; then \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    echo "installing$$missing (apt-get)"; \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	  fi
+
+browser: system
 
 demo: setup
 	$(BIN)/omnikit demo
 
-test: setup browser
+test: setup system
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # ruff's settings are in pyproject.toml ([tool.ruff]); notebooks are checked, never reformatted.
