@@ -422,3 +422,12 @@ def test_a_missing_argument_and_a_store_that_is_a_file_are_one_line_and_status_2
     run = run_cli("--from", "2024-08-05", "--to", "2024-08-07", "--store", str(tmp_path / "file"))
     assert run.returncode == 2 and run.stderr.count("\n") == 1
     assert "is a file, not a directory" in run.stderr
+
+
+def test_ok_fetch_warns_about_a_damaged_store_and_repairs_it(tmp_path, talkdesk):
+    store = tmp_path / "store"
+    ok.fetch("2024-08-05", "2024-08-09", timezone=TZ, store=store, progress=False)
+    (store / "2024-08-06.parquet").unlink()
+    with pytest.warns(UserWarning, match=r"1 day file\(s\) missing or damaged \(2024-08-06"):
+        got = ok.fetch("2024-08-05", "2024-08-09", timezone=TZ, store=store, progress=False)
+    assert got.height == expected(talkdesk, "2024-08-05", "2024-08-09").height
