@@ -7,6 +7,7 @@ import datetime as dt
 import errno
 import json
 import os
+import subprocess
 
 import polars as pl
 import pytest
@@ -433,3 +434,37 @@ def test_a_garbage_day_file_is_a_store_error_naming_it_when_written_to(tmp_path)
         assert line.startswith("2024-09-05.parquet unreadable (parquet: File out of spec")
         store.write(NEW, span_start=t("2024-09-01 00:00"))
     assert ok.load(tmp_path).height == 3
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 256 KiB file system (tmpfs); skipped where mounting is not allowed."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True
+    )
+    if made.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_really_full_disk_is_a_store_error_and_the_store_stays_readable(tiny_disk):
+    store_dir = tiny_disk / "store"
+    with Store(store_dir, timezone=TZ) as store:
+        store.write(OLD, span_start=t("2024-09-01 00:00"))
+        big = ok.synth_frame(20_000, seed=1, start="2024-09-02", days=1, timezone=TZ)
+        with pytest.raises(ok.StoreError, match="No space left on device") as error:
+            store.write(big, span_start=t("2024-09-02 00:00"))
+    assert str(store_dir) in str(error.value)
+    assert [p.name for p in store_dir.iterdir() if p.name.startswith(".")] == []
+    assert not (store_dir / "_journal.json").exists()
+    assert day_contents(store) == {
+        "2024-09-02.parquet": [("y", "OLD"), ("z", "OLD")],
+        "2024-09-05.parquet": [("x", "OLD")],
+    }
+    with Store(store_dir, timezone=TZ) as store:
+        assert store.check() == []
