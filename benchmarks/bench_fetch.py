@@ -3,7 +3,8 @@
 The Talkdesk stand-in runs in its own process (so its serving does not share our GIL) with a
 realistic job time. Each of the three jobs' spans is first fetched alone into an empty store
 (create, poll, download, parse, write the day files) and timed; then the whole range is
-fetched into an empty store the same way, the three jobs running concurrently. Target: the fetch takes at most 1.3x the slowest single job,
+fetched into an empty store the same way, the three jobs running concurrently. Target: the
+fetch takes at most 1.3x the slowest single job,
 since the jobs overlap and download and parsing are small next to the job time. Every run is a
 fresh worker process, so its peak RSS is that run's own; medians over ``--repeats``.
 
@@ -59,7 +60,7 @@ def serve(rows: int, job_seconds: float) -> None:
 
 
 def worker(mode: str, index: int, store: str) -> None:
-    """Time one run: ``single`` (job ``index`` alone) or ``fetch`` (the whole range into ``store``)."""
+    """Time one run: ``single`` (job ``index`` alone) or ``fetch`` (the range into ``store``)."""
     import omnikit as ok
     from omnikit._fetch import FetchSummary
     from omnikit.explore import ExploreClient
@@ -172,14 +173,15 @@ def main() -> None:
             peak = statistics.median(r["peak_rss"] for r in runs)
             return f"  {label:<22}{median:7.2f} s wall {cpu:7.2f} s CPU   peak RSS {peak:6.0f} MiB"
 
-        for index, (median, runs) in enumerate(zip(single_medians, singles)):
+        for index, (median, runs) in enumerate(zip(single_medians, singles, strict=False)):
             print(line(f"job {index + 1} alone:", median, runs))
         print(
             line("whole range (fetch):", fetch_median, fetches)
             + f"   ({rows:,} rows into the store)"
         )
         print(
-            f"  process RSS after imports: {statistics.median(r['rss_before'] for r in fetches):.0f} MiB; "
+            "  process RSS after imports: "
+            f"{statistics.median(r['rss_before'] for r in fetches):.0f} MiB; "
             f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
         )
         ratio = fetch_median / slowest
@@ -193,7 +195,8 @@ def main() -> None:
             + " s"
         )
         print(
-            f"  fetch / slowest single job = {ratio:.2f}x  (target <= 1.30x: {'met' if ratio <= 1.3 else 'NOT met'})"
+            f"  fetch / slowest single job = {ratio:.2f}x  "
+            f"(target <= 1.30x: {'met' if ratio <= 1.3 else 'NOT met'})"
         )
     finally:
         if server.stdin:

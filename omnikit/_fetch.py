@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,7 +80,10 @@ def fetch(
     Only what the store's manifest does not already hold is fetched (``refetch=True`` fetches
     everything again; the newer rows win). Each job's rows are merged into the day files and
     its span marked complete as soon as it finishes, so an interrupted fetch keeps what was
-    done and the next call completes it.
+    done and the next call completes it. First, the day files are checked against the
+    manifest: a missing or damaged one is set aside and its days fetched again (with a
+    ``UserWarning``, or in ``summary.damaged``). A file-system failure is a
+    :class:`~omnikit.StoreError` naming the path.
 
     Parameters
     ----------
@@ -117,6 +121,7 @@ def fetch(
 
     begin, finish = clamp_range(start, end, timezone)
     target = Store(store, timezone=timezone)
+    says = summary is None  # the command line prints the summary; Python callers get a warning
     if summary is None:
         summary = FetchSummary(target.path, timezone, begin, finish)
     else:
@@ -135,8 +140,14 @@ def fetch(
             # aside and its days are fetched again below.
             summary.damaged = target.check()
             for line in summary.damaged:
-                logger.warning(
-                    "store %s: day file %s; its days are fetched again", target.path, line
+                logger.info("store %s: day file %s; its days are fetched again", target.path, line)
+            if summary.damaged and says:
+                warnings.warn(
+                    f"the store {target.path} had {len(summary.damaged)} day file(s) missing or "
+                    f"damaged ({'; '.join(summary.damaged)}); they were set aside and their days "
+                    "are fetched again",
+                    UserWarning,
+                    stacklevel=2,
                 )
             gaps = [(begin, finish)] if refetch else target.missing(begin, finish)
             summary.skipped = subtract_spans(begin, finish, gaps)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import itertools
 import logging
 import threading
 import time
@@ -148,7 +149,8 @@ def test_credentials_file(tmp_path, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     path = tmp_path / "talkdesk.env"
     path.write_text(
-        "# Talkdesk\nexport TALKDESK_ACCOUNT=acme\nTALKDESK_CLIENT_ID = 'cid'\nTALKDESK_CLIENT_SECRET=\"p=w\"\n"
+        "# Talkdesk\nexport TALKDESK_ACCOUNT=acme\nTALKDESK_CLIENT_ID = 'cid'\n"
+        'TALKDESK_CLIENT_SECRET="p=w"\n'
     )
     creds = Credentials.from_file(path)
     assert (creds.account, creds.client_id, creds.client_secret.reveal()) == ("acme", "cid", "p=w")
@@ -174,7 +176,7 @@ def test_split_range_makes_whole_day_jobs_of_at_most_31_days_across_dst():
     start, end = parse_when("2024-09-02", TZ), parse_when("2024-12-20", TZ)
     spans = split_range(start, end, TZ)
     assert spans[0][0] == start and spans[-1][1] == end
-    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))  # contiguous, no overlap
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))  # contiguous, no overlap
     assert all(e - s <= dt.timedelta(days=31) for s, e in spans)
     # Cuts on local midnights; the span holding the end of DST (Oct 27) is 30 days, not 31 + 1 h.
     local = [(s.astimezone(ZoneInfo(TZ)), e.astimezone(ZoneInfo(TZ))) for s, e in spans]
@@ -189,7 +191,7 @@ def test_split_range_makes_whole_day_jobs_of_at_most_31_days_across_dst():
 
 def test_clamp_range_stops_60_seconds_before_now():
     now = dt.datetime(2024, 9, 10, 12, 0, 0, tzinfo=UTC)
-    start, end = clamp_range("2024-09-09", "2024-09-12", "UTC", now=now)
+    _start, end = clamp_range("2024-09-09", "2024-09-12", "UTC", now=now)
     assert end == dt.datetime(2024, 9, 10, 11, 59, 0, tzinfo=UTC)
     with pytest.raises(ok.ParameterError, match="future"):
         clamp_range("2024-09-11", "2024-09-12", "UTC", now=now)
@@ -285,9 +287,11 @@ def test_503_bursts_are_retried(tmp_path, talkdesk):
 
 def test_503_without_end_gives_a_clear_error(talkdesk):
     talkdesk.faults = Faults(burst_503=10_000, retry_after=None)
-    with client_for(talkdesk, retries=2) as client:
-        with pytest.raises(ok.ExploreError, match="HTTP 503 3 times"):
-            client.fetch("2024-09-02", "2024-09-05", timezone=TZ)
+    with (
+        client_for(talkdesk, retries=2) as client,
+        pytest.raises(ok.ExploreError, match="HTTP 503 3 times"),
+    ):
+        client.fetch("2024-09-02", "2024-09-05", timezone=TZ)
 
 
 def test_dropped_connection_mid_download_is_downloaded_again(tmp_path, talkdesk):
@@ -350,9 +354,11 @@ def test_a_failed_job_is_created_again(tmp_path, talkdesk):
 
 def test_a_job_failing_for_good_raises_and_keeps_the_other_spans(tmp_path, talkdesk):
     talkdesk.faults = Faults(fail_jobs=2)  # the first job and its second try
-    with client_for(talkdesk, max_concurrent_jobs=1) as client:
-        with pytest.raises(ok.JobFailedError, match=r"ended failed: internal error") as error:
-            ok.fetch(START, END, timezone=TZ, store=tmp_path / "store", client=client)
+    with (
+        client_for(talkdesk, max_concurrent_jobs=1) as client,
+        pytest.raises(ok.JobFailedError, match=r"ended failed: internal error") as error,
+    ):
+        ok.fetch(START, END, timezone=TZ, store=tmp_path / "store", client=client)
     assert "2024-09-01T23:00:00Z" in str(error.value)  # names the span
     # The other two spans are in the store; running again fetches only the failed one.
     with client_for(talkdesk) as client:
@@ -408,7 +414,7 @@ def test_a_job_that_never_finishes_times_out(talkdesk):
     talkdesk.job_seconds = 30
     with client_for(talkdesk, timeout=0.5) as client:
         started = time.monotonic()
-        with pytest.raises(ok.ExploreTimeoutError, match="within the timeout of 0.5 s"):
+        with pytest.raises(ok.ExploreTimeoutError, match=r"within the timeout of 0\.5 s"):
             client.fetch("2024-09-02", "2024-09-05", timezone=TZ)
     assert time.monotonic() - started < 10
 
@@ -440,9 +446,11 @@ def test_connection_refused_is_a_clear_error():
         api_url="http://127.0.0.1:9",
         token_url="http://127.0.0.1:9/oauth/token",
     )
-    with ExploreClient(creds, retries=1, backoff=0.01) as client:
-        with pytest.raises(ok.ExploreError, match="cannot reach the Talkdesk token endpoint"):
-            client.fetch("2024-09-02", "2024-09-03")
+    with (
+        ExploreClient(creds, retries=1, backoff=0.01) as client,
+        pytest.raises(ok.ExploreError, match="cannot reach the Talkdesk token endpoint"),
+    ):
+        client.fetch("2024-09-02", "2024-09-03")
 
 
 # -- the secret never leaks -------------------------------------------------------------------

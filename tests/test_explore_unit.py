@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 
 import httpx
 import pytest
 
 import omnikit as ok
-from omnikit.explore import Credentials, ExploreClient, RetryPolicy, Secret, parse_when
+from omnikit.explore import (
+    Credentials,
+    Deadline,
+    ExploreClient,
+    RetryPolicy,
+    Secret,
+    parse_when,
+)
 
 API = "https://api.talkdesk.test"
 TOKEN = "https://acme.talkdeskid.test/oauth/token"
@@ -278,3 +286,26 @@ def test_too_many_redirects_is_a_clear_error(talkdesk, clock, tmp_path):
         pytest.raises(ok.ExploreError, match="more than 10 redirects"),
     ):
         client.download(f"{FILES}/j1", tmp_path / "f.json")
+
+
+def test_a_worker_stuck_past_the_deadline_does_not_hold_the_run():
+    # A read that never returns (and so never sees the deadline) cannot keep the run alive:
+    # the main thread gives up on it a little after the deadline.
+    from omnikit._explore._spans import RunContext, run_spans
+
+    release = threading.Event()
+    ticks = iter(range(1000))
+    started = time.monotonic()
+    with pytest.raises(ok.ExploreTimeoutError, match="within the timeout of 3 s"):
+        list(
+            run_spans(
+                ["span"],
+                lambda span: release.wait(30),
+                workers=1,
+                context=RunContext(),
+                deadline=Deadline(at=3.0, timeout=3.0),
+                clock=lambda: float(next(ticks)),
+            )
+        )
+    release.set()
+    assert time.monotonic() - started < 5

@@ -16,8 +16,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import omnikit as ok
-from omnikit.cli import main
 from omnikit._store import Store
+from omnikit.cli import main
 from omnikit.explore import parse_when
 from omnikit.testing import Faults, TalkdeskStandIn
 
@@ -268,8 +268,8 @@ def test_missing_credentials_exit_with_a_clear_message(tmp_path, talkdesk, monke
     assert fetch_cli(tmp_path / "store") == 1
     err = capsys.readouterr().err
     assert (
-        "omnikit fetch: error: Talkdesk credentials missing from the environment: set TALKDESK_CLIENT_SECRET"
-        in err
+        "omnikit fetch: error: Talkdesk credentials missing from the environment: "
+        "set TALKDESK_CLIENT_SECRET" in err
     )
 
 
@@ -405,7 +405,7 @@ def test_timeout_bounds_the_whole_command(tmp_path, talkdesk):
 )
 def test_a_bad_argument_is_one_line_and_status_2(tmp_path, args, says):
     base = {"--from": "2024-08-05", "--to": "2024-08-07", "--store": str(tmp_path / "s")}
-    for name, value in zip(args[::2], args[1::2], strict=False):
+    for name, _value in zip(args[::2], args[1::2], strict=False):
         base.pop(name, None)
     run = run_cli(*[x for pair in base.items() for x in pair], *args)
     assert run.returncode == 2, run.stderr
@@ -422,3 +422,12 @@ def test_a_missing_argument_and_a_store_that_is_a_file_are_one_line_and_status_2
     run = run_cli("--from", "2024-08-05", "--to", "2024-08-07", "--store", str(tmp_path / "file"))
     assert run.returncode == 2 and run.stderr.count("\n") == 1
     assert "is a file, not a directory" in run.stderr
+
+
+def test_ok_fetch_warns_about_a_damaged_store_and_repairs_it(tmp_path, talkdesk):
+    store = tmp_path / "store"
+    ok.fetch("2024-08-05", "2024-08-09", timezone=TZ, store=store, progress=False)
+    (store / "2024-08-06.parquet").unlink()
+    with pytest.warns(UserWarning, match=r"1 day file\(s\) missing or damaged \(2024-08-06"):
+        got = ok.fetch("2024-08-05", "2024-08-09", timezone=TZ, store=store, progress=False)
+    assert got.height == expected(talkdesk, "2024-08-05", "2024-08-09").height

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import json
 import os
+import subprocess
 
 import polars as pl
 import pytest
@@ -296,23 +298,25 @@ def test_a_store_keeps_one_timezone(tmp_path):
 
 
 def test_one_writer_at_a_time(tmp_path):
-    with Store(tmp_path, timezone=TZ):
-        with pytest.raises(ok.ParameterError, match="another fetch is writing"):
-            with Store(tmp_path, timezone=TZ):
-                pass
+    with (
+        Store(tmp_path, timezone=TZ),
+        pytest.raises(ok.ParameterError, match="another fetch is writing"),
+        Store(tmp_path, timezone=TZ),
+    ):
+        pass
     with Store(tmp_path, timezone=TZ):  # free again
         pass
 
 
 def test_a_broken_manifest_is_a_clear_error(tmp_path):
     (tmp_path / "_manifest.json").write_text("{not json")
-    with pytest.raises(ok.StoreError, match="_manifest.json is not an omnikit store manifest"):
+    with pytest.raises(ok.StoreError, match=r"_manifest\.json is not an omnikit store manifest"):
         Store(tmp_path)
 
 
 def test_a_manifest_that_is_not_utf8_is_a_store_error_naming_it(tmp_path):
     (tmp_path / "_manifest.json").write_bytes(b'{"format": "omnikit-store", "x": "\xff\xfe"}')
-    with pytest.raises(ok.StoreError, match="_manifest.json is not UTF-8 text") as error:
+    with pytest.raises(ok.StoreError, match=r"_manifest\.json is not UTF-8 text") as error:
         Store(tmp_path)
     assert error.value.path == str(tmp_path / "_manifest.json")
     assert error.value.__context__ is None
@@ -332,18 +336,20 @@ def test_fetch_without_read_back_fills_the_store_and_returns_none(tmp_path):
     from omnikit.testing import TalkdeskStandIn
 
     frame = ok.synth_frame(400, seed=3, start="2024-09-02", days=3, timezone="UTC")
-    with TalkdeskStandIn(frame, job_seconds=0.05) as standin:
-        with ExploreClient(Credentials.from_env(standin.environ())) as client:
-            summary = FetchSummary(tmp_path / "store", "UTC", None, None)  # type: ignore[arg-type]
-            result = ok.fetch(
-                "2024-09-02",
-                "2024-09-05",
-                store=tmp_path / "store",
-                client=client,
-                progress=False,
-                summary=summary,
-                read=False,
-            )
+    with (
+        TalkdeskStandIn(frame, job_seconds=0.05) as standin,
+        ExploreClient(Credentials.from_env(standin.environ())) as client,
+    ):
+        summary = FetchSummary(tmp_path / "store", "UTC", None, None)  # type: ignore[arg-type]
+        result = ok.fetch(
+            "2024-09-02",
+            "2024-09-05",
+            store=tmp_path / "store",
+            client=client,
+            progress=False,
+            summary=summary,
+            read=False,
+        )
     assert result is None
     assert summary.rows == frame.height
     assert ok.load(tmp_path / "store").height == frame.height
@@ -385,11 +391,8 @@ def test_a_refetch_killed_at_any_step_never_reads_older_and_the_next_run_repairs
         real_apply(self, step, replay=replay)
 
     monkeypatch.setattr(Store, "_apply", apply)
-    with Store(tmp_path, timezone=TZ) as store:
-        try:
-            store.write(NEW, span_start=t("2024-09-01 00:00"))
-        except Killed:
-            pass
+    with Store(tmp_path, timezone=TZ) as store, contextlib.suppress(Killed):
+        store.write(NEW, span_start=t("2024-09-01 00:00"))
     monkeypatch.undo()
     # The store as a reader sees it after the kill: every interaction at most once, so its
     # state is the newest written so far or (not yet moved) the one it had.
@@ -431,3 +434,41 @@ def test_a_garbage_day_file_is_a_store_error_naming_it_when_written_to(tmp_path)
         assert line.startswith("2024-09-05.parquet unreadable (parquet: File out of spec")
         store.write(NEW, span_start=t("2024-09-01 00:00"))
     assert ok.load(tmp_path).height == 3
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 256 KiB file system (tmpfs); skipped where mounting is not allowed."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True
+    )
+    if made.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_really_full_disk_is_a_store_error_and_the_store_stays_readable(tiny_disk):
+    store_dir = tiny_disk / "store"
+    with Store(store_dir, timezone=TZ) as store:
+        store.write(OLD, span_start=t("2024-09-01 00:00"))
+        # Ten days: the first day files fit, a later one does not.
+        big = ok.synth_frame(4_000, seed=1, start="2024-09-02", days=10, timezone=TZ)
+        # (polars words a full disk in several ways: the path and the outcome are what count)
+        with pytest.raises(
+            ok.StoreError, match=r"cannot write the day file .*\.parquet: "
+        ) as error:
+            store.write(big, span_start=t("2024-09-02 00:00"))
+    assert str(store_dir) in str(error.value) and "the store is unchanged" in str(error.value)
+    assert [p.name for p in store_dir.iterdir() if p.name.startswith(".")] == []
+    assert not (store_dir / "_journal.json").exists()
+    assert day_contents(store) == {
+        "2024-09-02.parquet": [("y", "OLD"), ("z", "OLD")],
+        "2024-09-05.parquet": [("x", "OLD")],
+    }
+    with Store(store_dir, timezone=TZ) as store:
+        assert store.check() == []

@@ -125,7 +125,7 @@ class TokenAuth(httpx.Auth):
             yield request  # another origin: no credential at all
             return
         for renewed in (False, True):
-            used = self._current_token(request)
+            used = self._current_token()
             request.headers["Authorization"] = "Bearer " + used.reveal()
             try:
                 response = yield request
@@ -141,7 +141,7 @@ class TokenAuth(httpx.Auth):
         pair = f"{self.credentials.client_id}:{self.credentials.client_secret.reveal()}"
         return "Basic " + base64.b64encode(pair.encode()).decode()
 
-    def _current_token(self, request: httpx.Request) -> Secret:
+    def _current_token(self) -> Secret:
         with self._lock:
             if self._token is None or self.policy.clock() >= self._renew_at:
                 self._token = None
