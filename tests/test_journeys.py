@@ -147,8 +147,8 @@ def test_an_existing_customer_id_is_used_as_is() -> None:
 def test_resolve_options_are_passed_on() -> None:
     df = frame(
         [
-            {"contact_id": None, "name": "Ana Lu", "at": 0},
-            {"contact_id": None, "name": "ana  lu", "at": 60},
+            {"contact_id": None, "name": "Ana Lu", "at": 0, "interaction_direction": "INBOUND"},
+            {"contact_id": None, "name": "ana  lu", "at": 60, "interaction_direction": "INBOUND"},
         ]
     )
     assert ok.journeys(df).height == 2
@@ -163,8 +163,8 @@ def test_resolve_options_are_passed_on() -> None:
 
 def test_every_resolution_option_is_passed_on() -> None:
     # one switchboard number on four contact ids: it links them only when the guard allows 4
-    rows = [{"contact_id": f"k{i}", "contact": "+1 510 876 9640", "at": 60 * i} for i in range(4)]
-    df = frame(rows)
+    inbound = {"contact": "+1 510 876 9640", "interaction_direction": "INBOUND"}
+    df = frame([{"contact_id": f"k{i}", "at": 60 * i, **inbound} for i in range(4)])
     assert ok.journeys(df).height == 4  # default max_contact_ids=3: the number does not link
     assert ok.journeys(df, max_contact_ids=4).height == 1
     assert ok.repeat_contacts(df, max_contact_ids=4)["repeated"].to_list() == [3]
