@@ -32,7 +32,7 @@ from typing import Literal, cast
 
 import polars as pl
 
-from ._errors import ParameterError
+from ._errors import ParameterError, warn_data_quality
 from ._time import DAY, HOUR, check_duration, localize, wall_clock
 from ._validate import (
     by_columns,
@@ -40,7 +40,6 @@ from ._validate import (
     frame_type_error,
     lazy_frame,
     seconds,
-    warn_data_quality,
 )
 from .types import By, Duration, Formula, FrameLike, Outcomes, Threshold, Thresholds
 

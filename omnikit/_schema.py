@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from ._time import check_timezone
+
 __all__ = [
     "CANONICAL_COLUMNS",
     "DATETIME_COLUMNS",
@@ -66,6 +68,7 @@ def canonical_schema(timezone: str = "UTC") -> pl.Schema:
     >>> canonical_schema("Europe/Lisbon")["start_date_time"]
     Datetime(time_unit='us', time_zone='Europe/Lisbon')
     """
+    timezone = check_timezone(timezone)
     dtypes: dict[str, pl.DataType] = {}
     for column in CANONICAL_COLUMNS:
         if column in SECONDS_COLUMNS:

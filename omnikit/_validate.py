@@ -5,27 +5,25 @@
   metric frame;
 - :func:`by_columns`: ``by`` as a list of column names;
 - :func:`check_columns`: the columns a function needs, with their types;
-- :func:`seconds`: a number of seconds or a fixed duration (see :mod:`omnikit._time`);
-- :func:`warn_data_quality`: a :class:`~omnikit.DataQualityWarning` that points at the line of
-  the caller's code that called omnikit, however deep inside omnikit it was raised.
+- :func:`seconds`: a number of seconds or a fixed duration (see :mod:`omnikit._time`).
+
+Data-quality warnings go through :func:`omnikit._errors.warn_data_quality`, beside the warning
+class: it points at the line of the caller's code that called omnikit, however deep inside
+omnikit the problem was found.
 """
 
 from __future__ import annotations
 
-import sys
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 
-from ._errors import DataQualityWarning, ParameterError
+from ._errors import ParameterError
 from ._time import duration_seconds
 from .types import By, FrameLike
 
 __all__: list[str] = []
-
-_PACKAGE = str(Path(__file__).resolve().parent)
 
 
 def _convert_hint(value: object) -> str:
@@ -112,24 +110,3 @@ def check_columns(
 def seconds(value: object, name: str, func: str) -> float:
     """A number of seconds >= 0, or a fixed duration (``"20s"``, ``timedelta``) in seconds."""
     return duration_seconds(value, name=name, func=func)
-
-
-def _caller_stacklevel() -> int:
-    """The ``stacklevel`` of the first frame outside omnikit, for :func:`warnings.warn` called
-    from the frame that called this function's caller."""
-    level = 1
-    frame = sys._getframe(1)  # warn_data_quality's frame: stacklevel 1 of warnings.warn
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
-        frame = frame.f_back  # type: ignore[assignment]
-        level += 1
-    return level if frame is not None else level - 1
-
-
-def warn_data_quality(message: str) -> None:
-    """Warn with a :class:`~omnikit.DataQualityWarning` at the caller's line.
-
-    The warning is attributed to the first frame outside the omnikit package (the user's
-    notebook cell or script), so it shows the line that called omnikit, whichever omnikit
-    function (``ok.headline_numbers`` calling ``ok.service_level``, ...) found the problem.
-    """
-    warnings.warn(message, DataQualityWarning, stacklevel=_caller_stacklevel())

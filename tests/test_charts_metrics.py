@@ -209,6 +209,9 @@ def test_wait_time_chart_refuses_raw_rows_and_mixed_groups(small):
 def test_service_level_chart_draws_the_target(small):
     service = ok.service_level(small, threshold=30)
     spec = charts.service_level_chart(service, target=0.75, threshold=30).to_dict()
+    assert "answered within 30 s" in json.dumps(spec)
+    same = charts.service_level_chart(service, target=0.75, threshold="30s").to_dict()
+    assert json.dumps(same) == json.dumps(spec)  # a threshold as a duration, as service_level
     bars, target = spec["layer"]
     assert bars["encoding"]["x"]["field"] == "service_level"
     assert bars["encoding"]["x"]["scale"]["domain"] == [0, 1]

@@ -147,14 +147,40 @@ def test_an_existing_customer_id_is_used_as_is() -> None:
 def test_resolve_options_are_passed_on() -> None:
     df = frame(
         [
-            {"contact_id": None, "name": "Ana Lu", "at": 0},
-            {"contact_id": None, "name": "ana  lu", "at": 60},
+            {"contact_id": None, "name": "Ana Lu", "at": 0, "interaction_direction": "INBOUND"},
+            {"contact_id": None, "name": "ana  lu", "at": 60, "interaction_direction": "INBOUND"},
         ]
     )
     assert ok.journeys(df).height == 2
     assert ok.journeys(df, link_by_name=True).height == 1
+    assert ok.channel_transitions(df, link_by_name=True)["transitions"].to_list() == [1]
+    assert ok.repeat_contacts(df, link_by_name=True)["repeated"].to_list() == [1]
+    assert ok.top_paths(df, link_by_name=True)["journeys"].to_list() == [1]
+    # they are explicit keywords: a typo is Python's own error, naming it
     with pytest.raises(TypeError, match="link_by_nmae"):
         ok.journeys(df, link_by_nmae=True)  # type: ignore[call-arg]
+
+
+def test_every_resolution_option_is_passed_on() -> None:
+    # one switchboard number on four contact ids: it links them only when the guard allows 4
+    inbound = {"contact": "+1 510 876 9640", "interaction_direction": "INBOUND"}
+    df = frame([{"contact_id": f"k{i}", "at": 60 * i, **inbound} for i in range(4)])
+    assert ok.journeys(df).height == 4  # default max_contact_ids=3: the number does not link
+    assert ok.journeys(df, max_contact_ids=4).height == 1
+    assert ok.repeat_contacts(df, max_contact_ids=4)["repeated"].to_list() == [3]
+    national = frame([{"contact_id": f"k{i}", "contact": "912 345 678", "at": i} for i in range(2)])
+    assert ok.journeys(national, default_region="PT", max_contact_ids=None).height == 1
+    resolved = ok.resolve_customers(df)
+    for call in [
+        lambda: ok.journeys(resolved, max_contact_ids=4),
+        lambda: ok.channel_transitions(resolved, default_region="PT"),
+        lambda: ok.repeat_contacts(resolved, link_by_name=True),
+        lambda: ok.top_paths(resolved, link_by_name=True),
+    ]:
+        with pytest.raises(ok.ParameterError, match="already has customer_id"):
+            call()
+    with pytest.raises(ok.ParameterError, match="got a journeys frame"):
+        ok.top_paths(ok.journeys(df), link_by_name=True)
 
 
 def test_bad_gap_is_a_parameter_error() -> None:

@@ -233,6 +233,16 @@ def test_without_the_omnikit_kernel_this_interpreter_runs_the_report(
 
 
 @pytest.mark.slow
+def test_sources_is_the_deprecated_name_of_source(tiny_reports, tmp_path, source):
+    with pytest.warns(DeprecationWarning, match="sources= is now called source=") as caught:
+        report = ok.render_report("where", sources=source, out=tmp_path)
+    assert caught[0].filename == __file__
+    assert report.results()["source"] == [str(source.resolve())]
+    with pytest.raises(ok.ParameterError, match="give source= only"):
+        ok.render_report("where", source=source, sources=source, out=tmp_path)
+
+
+@pytest.mark.slow
 def test_command_line_renders_a_report_and_no_redact_shows_customers(source, tmp_path, capsys):
     out = tmp_path / "reports"
     code = main(

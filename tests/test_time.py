@@ -127,6 +127,7 @@ def test_one_timezone_check_with_one_message() -> None:
     # every function that takes a timezone says it the same way
     for call in [
         lambda: ok.synth_entries(1, timezone="Mars/Olympus"),
+        lambda: ok.canonical_schema("Mars/Olympus"),
         lambda: ok.report_data(None, timezone="Mars/Olympus"),
         lambda: ok.render_report("weekly_report", timezone="Mars/Olympus"),
     ]:

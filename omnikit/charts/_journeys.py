@@ -13,13 +13,12 @@ statuses, agent types -- never the customer's name, contact or ids.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import altair as alt
 import polars as pl
 
 from .._errors import ParameterError
 from .._validate import check_polars_frame
+from ..types import Duration
 from ._theme import base_chart, channel_color_scale, records, require_frame, themed, title_params
 
 __all__ = ["customer_timeline", "journey_flow_chart", "top_paths_chart", "transition_heatmap"]
@@ -193,7 +192,7 @@ def customer_timeline(
     interactions: pl.DataFrame | pl.LazyFrame,
     *,
     customer_id: str | None = None,
-    gap: str | dt.timedelta = "24h",
+    gap: Duration = "24h",
     title: str | None = None,
 ) -> alt.TopLevelMixin:
     """One customer's interactions on a time axis, one lane and colour per channel.

@@ -18,7 +18,9 @@ import altair as alt
 import polars as pl
 
 from .._errors import ParameterError
+from .._time import duration_seconds
 from .._validate import check_polars_frame
+from ..types import Threshold
 from ._theme import base_chart, channel_color_scale, records, require_frame, themed, title_params
 
 __all__ = [
@@ -347,7 +349,7 @@ def service_level_chart(
     service: pl.DataFrame,
     *,
     target: float | None = 0.8,
-    threshold: float | None = None,
+    threshold: Threshold | None = None,
     title: str | None = None,
 ) -> alt.TopLevelMixin:
     """Service level per channel (bars) against a target (a dashed rule).
@@ -359,7 +361,8 @@ def service_level_chart(
     target
         The target service level in [0, 1], drawn as a rule; ``None`` for none.
     threshold
-        The ``threshold`` (seconds) the frame was computed with, shown in the subtitle.
+        The ``threshold`` the frame was computed with (seconds, or a fixed duration such as
+        ``"30s"``), shown in the subtitle.
 
     Examples
     --------
@@ -383,7 +386,7 @@ def service_level_chart(
         )
     data = data.sort(_CHANNEL, nulls_last=True)
     within = (
-        f"answered within {threshold:g} s"
+        f"answered within {duration_seconds(threshold, name='threshold', func=func):g} s"
         if threshold is not None
         else "answered within the threshold"
     )
