@@ -47,10 +47,12 @@ _BUNDLE_JS = """(function () {
 })();
 """
 
-# Draws one chart in the output that holds this script; window.omnikitCharts counts them
-# (expected, rendered, errors, done) like the page omnikit.export_html writes.
-_CHART_JS = """(function () {
-  var host = document.currentScript ? document.currentScript.parentNode : document.body;
+# Draws one chart in its output: `element` where JupyterLab (trusted) or an nbconvert page runs it,
+# else the parent of the script. window.omnikitCharts counts the charts (expected, rendered,
+# errors, done) like the page omnikit.export_html writes.
+_CHART_JS = """(function (element) {
+  var host = element && element.jquery ? element[0] : element;
+  if (!host) host = document.currentScript ? document.currentScript.parentNode : document.body;
   var target = document.createElement('div');
   target.className = 'omnikit-chart';
   host.appendChild(target);
@@ -60,18 +62,24 @@ _CHART_JS = """(function () {
   status.pending = status.pending || [];
   status.expected += 1;
   var drawn = new Promise(function (resolve, reject) {
+    var started = false;
     var queue = window.omnikitVegaQueue = window.omnikitVegaQueue || [];
     queue.push(function () {
+      started = true;
       try {
         vegaEmbed(target, spec, %(options)s).then(resolve, reject);
       } catch (err) {
         reject(err);
       }
     });
-    window.addEventListener('load', function () {
-      reject(new Error('the Vega JavaScript is not in this notebook; run ok.enable_charts() ' +
-        '(or Restart Kernel and Run All Cells) and save the notebook again'));
-    });
+    var missing = function () {
+      if (!started) {
+        reject(new Error('the Vega JavaScript is not in this notebook; run ok.enable_charts() ' +
+          '(or Restart Kernel and Run All Cells) and save the notebook again'));
+      }
+    };
+    if (document.readyState === 'complete') setTimeout(missing, 10000);
+    else window.addEventListener('load', missing);
   }).then(function () {
     status.rendered += 1;
   }, function (err) {
@@ -82,7 +90,7 @@ _CHART_JS = """(function () {
   });
   status.pending.push(drawn);
   status.done = Promise.all(status.pending).then(function () { return status; });
-})();
+})(typeof element === 'undefined' ? null : element);
 """
 
 _NOTE = (
@@ -201,7 +209,7 @@ def _omnikit_renderer(spec: dict[str, Any], **metadata: Any) -> tuple[dict, dict
         "options": json.dumps({"mode": "vega-lite", "renderer": "svg", "actions": _ACTIONS}),
     }
     output_metadata: dict[str, Any] = {
-        CHART_MIMETYPE: {"embed_options": {"actions": _ACTIONS, **metadata}}
+        CHART_MIMETYPE: {"embed_options": {"actions": _ACTIONS, "renderer": "svg", **metadata}}
     }
     if _must_carry_bundle():
         bundle, marker = _bundle_output()
