@@ -11,7 +11,6 @@ and the Vega views JupyterLab drew are counted against the chart outputs in the 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -68,32 +67,11 @@ STATE = """(() => {
 class Lab:
     """A JupyterLab server over ``root``, and a Chromium tab that drives it."""
 
-    def __init__(self, root: Path, home: Path, browser: Browser) -> None:
-        self.root, self.home, self.browser = root, home, browser
+    def __init__(self, root: Path, home: Path, env: dict[str, str], browser: Browser) -> None:
+        self.root, self.env, self.browser = root, env, browser
         self.started = False
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        kernels = home / "share" / "jupyter" / "kernels" / "omnikit"
-        kernels.mkdir(parents=True)
-        (kernels / "kernel.json").write_text(
-            json.dumps(
-                {
-                    "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                    "display_name": "Python (omnikit)",
-                    "language": "python",
-                }
-            )
-        )
-        env = dict(
-            os.environ,
-            JUPYTER_PATH=str(home / "share" / "jupyter"),
-            JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-            JUPYTER_CONFIG_DIR=str(home / "config"),
-            JUPYTER_DATA_DIR=str(home / "data"),
-            PYTHONPATH=os.pathsep.join(
-                p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p
-            ),
-        )
         self.log = (home / "lab.log").open("w")
         self.process = subprocess.Popen(
             [
@@ -212,7 +190,7 @@ class Lab:
 
 
 @pytest.fixture(scope="module")
-def lab(chromium, tmp_path_factory):
+def lab(chromium, jupyter_env, tmp_path_factory):
     root = tmp_path_factory.mktemp("lab-root")
     for name in NAMES:
         shutil.copy(ROOT / "notebooks" / f"{name}.ipynb", root / f"{name}.ipynb")
@@ -221,7 +199,7 @@ def lab(chromium, tmp_path_factory):
     report = ok.render_report("weekly_report", sources=[data], out=root / "reports", html=False)
     assert report.notebook == root / "reports" / "weekly_report.ipynb"
     browser = chromium.page(offline=False)  # JupyterLab is on 127.0.0.1; nothing else resolves
-    server = Lab(root, tmp_path_factory.mktemp("lab-home"), browser)
+    server = Lab(root, tmp_path_factory.mktemp("lab-home"), jupyter_env, browser)
     try:
         yield server
     finally:
@@ -282,7 +260,7 @@ def test_charts_of_an_executed_report_draw_when_it_is_opened_untrusted(lab):
         for output in cell.outputs
     )
     assert charts >= 6
-    notary = nbformat.sign.NotebookNotary(data_dir=str(lab.home / "data"))
+    notary = nbformat.sign.NotebookNotary(data_dir=lab.env["JUPYTER_DATA_DIR"])
     assert not notary.check_signature(executed)  # papermill wrote it: not trusted
     lab.open(notebook)
     state = lab.drawn(notebook)
