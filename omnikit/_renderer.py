@@ -21,6 +21,7 @@ restart). Later charts wait for it on the page. Nothing is ever loaded from the 
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import json
 import os
 import tempfile
@@ -138,13 +139,16 @@ def vega_bundle(vl_version: str | None = None) -> str:
     from ._cache import cache_dir
 
     version = vl_version or _vegalite_version()
-    cached = cache_dir() / "javascript" / f"vega-{vl_convert.__version__}-vl{version}.js"
+    release = importlib.metadata.version("vl-convert-python")
+    cached = cache_dir() / "javascript" / f"vega-{release}-vl{version}.js"
     try:
         return cached.read_text(encoding="utf-8")
     except OSError:
         pass
     # A literal "</script" inside the bundle would end the page's <script> element early.
-    bundle = vl_convert.javascript_bundle(vl_version=version).replace("</script", "<\\/script")
+    # the default snippet sets window.vegaEmbed, vega and vegaLite (the stub wants a snippet)
+    bundle = vl_convert.javascript_bundle(vl_version=version)  # type: ignore[call-arg]
+    bundle = bundle.replace("</script", "<\\/script")
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(
