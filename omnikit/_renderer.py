@@ -1,16 +1,16 @@
 """Charts that draw with no network wherever a notebook is shown.
 
 The ``"omnikit"`` altair renderer (:func:`enable_charts`, or ``alt.renderers.enable("omnikit")``)
-gives every chart output three representations of one Vega-Lite spec:
+gives every chart output two representations of one Vega-Lite spec:
 
-- ``application/vnd.vegalite.v5+json``: drawn by JupyterLab's built-in Vega renderer, which ships
-  inside JupyterLab (nothing from a CDN) and is safe, so it also draws in untrusted notebooks,
-  for example a report opened after papermill ran it;
-- ``application/javascript``: a few lines that draw the chart with vega-embed where the notebook is
-  turned into a page (``jupyter nbconvert --to html``, with or without ``--no-input``), which
-  JupyterLab never runs because it prefers the Vega renderer;
-
-:func:`omnikit.export_html` reads the spec from the first (:data:`~omnikit.CHART_MIMETYPE`).
+- ``application/vnd.vegalite.v5+json`` (:data:`~omnikit.CHART_MIMETYPE`): drawn by JupyterLab's
+  built-in Vega renderer, which ships inside JupyterLab (nothing from a CDN) and is safe, so it
+  draws in untrusted notebooks, for example a report opened after papermill ran it. It is also
+  what :func:`omnikit.export_html` reads.
+- ``application/javascript``: a few lines that draw the chart with vega-embed. nbconvert's HTML
+  pages (``jupyter nbconvert --to html``, with or without ``--no-input``) run it, and so does
+  JupyterLab for trusted outputs (those of a running kernel, or a notebook saved by the user),
+  where its JavaScript renderer ranks above the Vega one.
 
 The Vega, Vega-Lite and vega-embed JavaScript (vl-convert's bundle, about 0.9 MB) is written once
 per notebook: into the output of :func:`enable_charts`, or, when only the renderer is enabled,
