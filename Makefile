@@ -48,8 +48,17 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# JupyterLab on the notebooks, as root too (containers), with a fresh token; prints the URL to
+# open. LAB_IP=0.0.0.0 to reach it from outside a container, LAB_PORT=8899 if 8888 is taken.
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	@ip=$${LAB_IP:-127.0.0.1}; port=$${LAB_PORT:-8888}; \
+	token=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(24))'); \
+	root=$$( [ "$$(id -u)" = 0 ] && echo --allow-root ); \
+	echo; echo "    JupyterLab: open http://$$ip:$$port/lab?token=$$token"; \
+	echo "    (Ctrl-C twice to stop it)"; echo; \
+	JUPYTER_TOKEN=$$token exec $(BIN)/jupyter lab $$root --no-browser \
+	  --ServerApp.ip=$$ip --ServerApp.port=$$port --ServerApp.port_retries=0 \
+	  --ServerApp.log_level=WARN notebooks/
 
 bench: setup
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done

@@ -64,7 +64,7 @@ class OmnikitExporter(HTMLExporter):
     def _embed_images_default(self) -> bool:
         return True
 
-    def from_notebook_node(
+    def from_notebook_node(  # type: ignore[override]  # HTMLExporter returns the page text
         self, nb: nbformat.NotebookNode, resources: dict[str, Any] | None = None, **kw: Any
     ) -> tuple[str, dict[str, Any]]:
         """Export ``nb`` with its charts drawn from one inlined copy of the Vega JavaScript."""

@@ -1,16 +1,16 @@
 """Charts that draw with no network wherever a notebook is shown.
 
 The ``"omnikit"`` altair renderer (:func:`enable_charts`, or ``alt.renderers.enable("omnikit")``)
-gives every chart output three representations of one Vega-Lite spec:
+gives every chart output two representations of one Vega-Lite spec:
 
-- ``application/vnd.vegalite.v5+json``: drawn by JupyterLab's built-in Vega renderer, which ships
-  inside JupyterLab (nothing from a CDN) and is safe, so it also draws in untrusted notebooks,
-  for example a report opened after papermill ran it;
-- ``application/javascript``: a few lines that draw the chart with vega-embed where the notebook is
-  turned into a page (``jupyter nbconvert --to html``, with or without ``--no-input``), which
-  JupyterLab never runs because it prefers the Vega renderer;
-
-:func:`omnikit.export_html` reads the spec from the first (:data:`~omnikit.CHART_MIMETYPE`).
+- ``application/vnd.vegalite.v5+json`` (:data:`~omnikit.CHART_MIMETYPE`): drawn by JupyterLab's
+  built-in Vega renderer, which ships inside JupyterLab (nothing from a CDN) and is safe, so it
+  draws in untrusted notebooks, for example a report opened after papermill ran it. It is also
+  what :func:`omnikit.export_html` reads.
+- ``application/javascript``: a few lines that draw the chart with vega-embed. nbconvert's HTML
+  pages (``jupyter nbconvert --to html``, with or without ``--no-input``) run it, and so does
+  JupyterLab for trusted outputs (those of a running kernel, or a notebook saved by the user),
+  where its JavaScript renderer ranks above the Vega one.
 
 The Vega, Vega-Lite and vega-embed JavaScript (vl-convert's bundle, about 0.9 MB) is written once
 per notebook: into the output of :func:`enable_charts`, or, when only the renderer is enabled,
@@ -21,6 +21,7 @@ restart). Later charts wait for it on the page. Nothing is ever loaded from the 
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import json
 import os
 import tempfile
@@ -47,10 +48,12 @@ _BUNDLE_JS = """(function () {
 })();
 """
 
-# Draws one chart in the output that holds this script; window.omnikitCharts counts them
-# (expected, rendered, errors, done) like the page omnikit.export_html writes.
-_CHART_JS = """(function () {
-  var host = document.currentScript ? document.currentScript.parentNode : document.body;
+# Draws one chart in its output: `element` where JupyterLab (trusted) or an nbconvert page runs it,
+# else the parent of the script. window.omnikitCharts counts the charts (expected, rendered,
+# errors, done) like the page omnikit.export_html writes.
+_CHART_JS = """(function (element) {
+  var host = element && element.jquery ? element[0] : element;
+  if (!host) host = document.currentScript ? document.currentScript.parentNode : document.body;
   var target = document.createElement('div');
   target.className = 'omnikit-chart';
   host.appendChild(target);
@@ -60,18 +63,24 @@ _CHART_JS = """(function () {
   status.pending = status.pending || [];
   status.expected += 1;
   var drawn = new Promise(function (resolve, reject) {
+    var started = false;
     var queue = window.omnikitVegaQueue = window.omnikitVegaQueue || [];
     queue.push(function () {
+      started = true;
       try {
         vegaEmbed(target, spec, %(options)s).then(resolve, reject);
       } catch (err) {
         reject(err);
       }
     });
-    window.addEventListener('load', function () {
-      reject(new Error('the Vega JavaScript is not in this notebook; run ok.enable_charts() ' +
-        '(or Restart Kernel and Run All Cells) and save the notebook again'));
-    });
+    var missing = function () {
+      if (!started) {
+        reject(new Error('the Vega JavaScript is not in this notebook; run ok.enable_charts() ' +
+          '(or Restart Kernel and Run All Cells) and save the notebook again'));
+      }
+    };
+    if (document.readyState === 'complete') setTimeout(missing, 10000);
+    else window.addEventListener('load', missing);
   }).then(function () {
     status.rendered += 1;
   }, function (err) {
@@ -82,7 +91,7 @@ _CHART_JS = """(function () {
   });
   status.pending.push(drawn);
   status.done = Promise.all(status.pending).then(function () { return status; });
-})();
+})(typeof element === 'undefined' ? null : element);
 """
 
 _NOTE = (
@@ -130,13 +139,16 @@ def vega_bundle(vl_version: str | None = None) -> str:
     from ._cache import cache_dir
 
     version = vl_version or _vegalite_version()
-    cached = cache_dir() / "javascript" / f"vega-{vl_convert.__version__}-vl{version}.js"
+    release = importlib.metadata.version("vl-convert-python")
+    cached = cache_dir() / "javascript" / f"vega-{release}-vl{version}.js"
     try:
         return cached.read_text(encoding="utf-8")
     except OSError:
         pass
     # A literal "</script" inside the bundle would end the page's <script> element early.
-    bundle = vl_convert.javascript_bundle(vl_version=version).replace("</script", "<\\/script")
+    # the default snippet sets window.vegaEmbed, vega and vegaLite (the stub wants a snippet)
+    bundle = vl_convert.javascript_bundle(vl_version=version)  # type: ignore[call-arg]
+    bundle = bundle.replace("</script", "<\\/script")
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(
@@ -201,7 +213,7 @@ def _omnikit_renderer(spec: dict[str, Any], **metadata: Any) -> tuple[dict, dict
         "options": json.dumps({"mode": "vega-lite", "renderer": "svg", "actions": _ACTIONS}),
     }
     output_metadata: dict[str, Any] = {
-        CHART_MIMETYPE: {"embed_options": {"actions": _ACTIONS, **metadata}}
+        CHART_MIMETYPE: {"embed_options": {"actions": _ACTIONS, "renderer": "svg", **metadata}}
     }
     if _must_carry_bundle():
         bundle, marker = _bundle_output()

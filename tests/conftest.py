@@ -50,3 +50,35 @@ def browser(chromium):
         yield page
     finally:
         page.close()
+
+
+@pytest.fixture(scope="session")
+def jupyter_env(tmp_path_factory) -> dict[str, str]:
+    """Environment for Jupyter subprocesses: an ``omnikit`` kernel running this Python and code.
+
+    The kernel spec lives in a temporary ``JUPYTER_PATH`` (nothing is installed for the user),
+    and ``PYTHONPATH`` starts with this checkout, so kernels import the omnikit under test.
+    """
+    import json
+    import sys
+
+    home = tmp_path_factory.mktemp("jupyter")
+    spec = home / "share" / "jupyter" / "kernels" / "omnikit"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "Python (omnikit)",
+                "language": "python",
+            }
+        )
+    )
+    return dict(
+        os.environ,
+        JUPYTER_PATH=str(home / "share" / "jupyter"),
+        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+        JUPYTER_CONFIG_DIR=str(home / "config"),
+        JUPYTER_DATA_DIR=str(home / "data"),
+        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
+    )

@@ -231,14 +231,21 @@ def test_the_bundle_is_written_again_when_its_cell_runs_again(monkeypatch):
 
 
 def test_renderer_output_exports_with_one_bundle(tmp_path):
+    from omnikit import _renderer
+
     nb = nbformat.v4.new_notebook()
+    setup = nbformat.v4.new_code_cell("ok.enable_charts()")
+    data, metadata = _renderer._bundle_output()  # what ok.enable_charts() displays
+    setup.outputs = [nbformat.v4.new_output("display_data", data=data, metadata=metadata)]
+    nb.cells.append(setup)
     for output in renderer_outputs(10):
         cell = nbformat.v4.new_code_cell("chart")
         cell.outputs = [nbformat.v4.new_output("display_data", **output)]
         nb.cells.append(cell)
     page = export(nb)
     assert page.count('class="omnikit-chart-spec"') == 10
-    assert page.count("window.vegaEmbed=") == 1  # the notebook's own copy is left out
+    assert page.count("window.vegaEmbed=") == 1  # the notebook's own copies are left out
+    assert "Charts draw offline" not in page  # and so is the note of the setup cell
     nbformat.write(nb, tmp_path / "ten.ipynb")
     assert (tmp_path / "ten.ipynb").stat().st_size < 3_000_000
 
