@@ -36,6 +36,7 @@ PUBLIC = {
     "JobFailedError",
     "OUTCOMES",
     "OmnikitError",
+    "PLACEHOLDER_CONTACTS",
     "ParameterError",
     "REDACTED_COLUMNS",
     "RESULTS_MIMETYPE",
