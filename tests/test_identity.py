@@ -54,6 +54,8 @@ def parsed_one_by_one(raws: list[str], region: str | None) -> dict[str, str | No
         "+86282452253",  # UNAVAILABLE
         "+7378742833",  # RESTRICTED
         "tel:+10000000000",
+        "+44 7777 777777",  # phonenumbers parses this one (no fast path)
+        "+351 222 222 222",
     ],
 )
 def test_a_placeholder_never_links_rows_without_contact_ids(placeholder: str) -> None:
@@ -139,8 +141,15 @@ def test_valid_numbers_read_off_the_metadata_equal_the_library_in_every_region()
     checked = 0
     for region in sorted(phonenumbers.SUPPORTED_REGIONS):
         raws: set[str] = set()
-        for kind in types:
-            example = phonenumbers.example_number_for_type(region, kind)
+        code = phonenumbers.country_code_for_region(region)
+        # Numbers of every region sharing the country code (CA, AG, ... for the US), as the
+        # first region that claims a number decides whether it is valid.
+        examples = [
+            phonenumbers.example_number_for_type(other, kind)
+            for other in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code]
+            for kind in types
+        ]
+        for example in examples:
             if example is None:
                 continue
             nsn = phonenumbers.national_significant_number(example)
@@ -280,37 +289,47 @@ BASE_CONTACTS = [
     "+266696687",
     None,
 ]
+BASE_IDS = ["k1", "k2", "k3", "k4"]
+BASE_NAMES = ["Ana", "Rui", "José"]
 PLACEHOLDERS = ["0000000000", "+1 (000) 000-0000", "+266696687", "86282452253", "999-999-9999"]
+HUBS = ["(212) 555-0199", "front.desk@example.com"]
 BASE_ROW = st.fixed_dictionaries(
     {
-        "contact_id": st.sampled_from([None, "k1", "k2", "k3", "k4"]),
+        "contact_id": st.sampled_from([None, *BASE_IDS]),
         "contact": st.sampled_from(BASE_CONTACTS),
-        "name": st.sampled_from([None, "Ana", "Rui", "José"]),
+        "name": st.sampled_from([None, *BASE_NAMES]),
     }
+)
+#: One identity an added row may carry besides its placeholder or hub contact: a contact id or
+#: a name of the base rows, or a new name. One at most, so the row itself joins no customers.
+IDENTITY = st.sampled_from(
+    [("contact_id", k) for k in BASE_IDS]
+    + [("name", n) for n in [*BASE_NAMES, "Eva", "Teo", "Ivo", "Lia"]]
 )
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     base=st.lists(BASE_ROW, min_size=1, max_size=10),
     placeholders=st.lists(
-        st.tuples(st.sampled_from(PLACEHOLDERS), st.booleans()), min_size=0, max_size=6
+        st.tuples(st.sampled_from(PLACEHOLDERS), st.none() | IDENTITY), max_size=6
     ),
-    hubs=st.lists(st.sampled_from(BASE_CONTACTS[:6]), min_size=0, max_size=2),
+    hubs=st.lists(
+        st.tuples(st.sampled_from(HUBS), st.lists(IDENTITY, min_size=4, max_size=8, unique=True)),
+        max_size=2,
+    ),
     link_by_name=st.booleans(),
     limit=st.integers(1, 3),
 )
 def test_rows_carrying_only_placeholders_or_hub_identifiers_never_merge_customers(
     base, placeholders, hubs, link_by_name, limit
 ) -> None:
-    # Added rows carry a placeholder (with a name of their own or none), or make a contact of
-    # the base rows a hub: it appears on more than ``limit`` new rows, each with a new name.
-    extra = [
-        {"contact": c, "name": f"caller {k}" if named else None}
-        for k, (c, named) in enumerate(placeholders)
-    ]
-    for h, contact in enumerate(hubs):
-        extra += [{"contact": contact, "name": f"hub {h} member {k}"} for k in range(limit + 1)]
+    # Added rows carry a placeholder, or a new contact that the added rows make a hub: it is
+    # seen with more than ``limit`` identities (contact ids and names of the base customers,
+    # and new names), which it would otherwise join into one customer.
+    extra = [{"contact": c, **dict([identity] if identity else [])} for c, identity in placeholders]
+    for contact, identities in hubs:
+        extra += [{"contact": contact, identity[0]: identity[1]} for identity in identities]
     options = {"link_by_name": link_by_name, "max_contact_ids": limit}
     before = ok.resolve_customers(frame(base), **options)["customer_id"]
     after = ok.resolve_customers(frame(base + extra), **options)["customer_id"][: len(base)]
