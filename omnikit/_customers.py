@@ -245,8 +245,10 @@ def customer_links(
     ids = _identifier_frame(lazy, keep_customer=has_customer)
     given = ids.get_column("customer_id") if has_customer else None
     ids = ids.drop("customer_id", strict=False)
-    tuples, long = _guarded_identifiers(ids, default_region, link_by_name, max_contact_ids)
-    customer = _components(ids, tuples, long)
+    tuples, long = _guarded_identifiers(
+        ids, default_region, link_by_name, max_contact_ids, explain=True
+    )
+    customer = _components(ids, tuples, long.filter("linked"))
     if given is not None:
         _check_same_customers(ids, given, customer, default_region, link_by_name, max_contact_ids)
     rows = tuples.select("__t", "__rows").explode("__rows")
@@ -414,18 +416,19 @@ def _contact_keys(contacts: pl.Series, default_region: str | None) -> pl.DataFra
     ``placeholder`` (a withheld-number placeholder: an identifier that never links)."""
     frame = _normalised(contacts).rename({"text": "contact"})
     norm = pl.col("norm")
-    frame = frame.filter(~norm.str.contains(URL_PATTERN))
-    # tel: and sip: URIs carry a number (and a tel: URI may carry its extension).
-    uri = norm.str.contains(":", literal=True) & norm.str.contains(r"(?i)^(?:tel|sips?):")
-    frame = frame.with_columns(uri=uri)
-    uris = frame.filter("uri").select(
+    # Contacts that start with a scheme (or www.): URLs are dropped, tel: and sip: URIs give the
+    # number they carry (and a tel: URI its extension), the rest (mailto:) are read as usual.
+    scheme = norm.str.contains(r"(?i)^(?:[a-z][a-z0-9+.\-]*:|www\.)")
+    odd = frame.filter(scheme).filter(~norm.str.contains(URL_PATTERN))
+    uri = norm.str.contains(r"(?i)^(?:tel|sips?):")
+    uris = odd.filter(uri).select(
         "contact",
         text=pl.concat_str(
             norm.str.extract(r"(?i)^(?:tel|sips?):([^;@?]*)", 1),
             norm.str.extract(r"(?i)(;ext=[0-9]+)", 1).fill_null(""),
         ),
     )
-    frame = frame.filter(~pl.col("uri"))
+    frame = pl.concat([frame.filter(~scheme), odd.filter(~uri)])
     has_at = norm.str.contains("@", literal=True)
     emails = _email_keys(frame.filter(has_at))
     phone = pl.concat([frame.filter(~has_at).select("contact", text="norm"), uris])
@@ -433,16 +436,8 @@ def _contact_keys(contacts: pl.Series, default_region: str | None) -> pl.DataFra
         "contact", raw=pl.col("text").str.replace_all(_PHONE_SEPARATORS, "")
     )
     phone = phone.with_columns(parse=_parse_key(pl.col("raw"), default_region))
-    keypad = _keypad_placeholder(pl.col("raw"), default_region)
-    spelled = phone.filter(keypad).select(
-        "contact", key=pl.concat_str(pl.lit("+"), pl.col("raw").str.strip_prefix("+"))
-    )
-    phone = phone.filter(~keypad)
     numbers = _parse_phones(phone["parse"].unique(), default_region)
-    phone = phone.join(numbers, left_on="parse", right_on="raw", how="inner").select(
-        "contact", key="e164"
-    )
-    marked = pl.col("key").str.starts_with(_PLACEHOLDER_MARK)
+    phone = phone.join(numbers, left_on="parse", right_on="raw", how="inner")
     return pl.concat(
         [
             emails.select(
@@ -451,11 +446,9 @@ def _contact_keys(contacts: pl.Series, default_region: str | None) -> pl.DataFra
             phone.select(
                 "contact",
                 kind=pl.lit(_KIND_PHONE, pl.Int8),
-                key=pl.col("key").str.strip_prefix(_PLACEHOLDER_MARK),
-                placeholder=marked,
-            ),
-            spelled.select(
-                "contact", kind=pl.lit(_KIND_PHONE, pl.Int8), key="key", placeholder=pl.lit(True)
+                key=pl.col("e164").str.strip_prefix(_PLACEHOLDER_MARK),
+                placeholder=pl.col("e164").str.starts_with(_PLACEHOLDER_MARK)
+                | _keypad_placeholder(pl.col("raw"), default_region),
             ),
         ]
     )
@@ -557,18 +550,24 @@ def _name_keys(names: pl.Series) -> pl.DataFrame:
 
 
 def _guarded_identifiers(
-    ids: pl.DataFrame, default_region: str | None, link_by_name: bool, max_contact_ids: int | None
+    ids: pl.DataFrame,
+    default_region: str | None,
+    link_by_name: bool,
+    max_contact_ids: int | None,
+    *,
+    explain: bool = False,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The distinct tuples of ``ids`` (see ``_tuples``) and their identifiers, guarded.
 
-    The second frame has ``__t, kind, key, cid, contact_ids, identities, linked, blocked_by``
-    (``blocked_by`` indexes ``BLOCKED_BY``; null when the identifier links)."""
+    The second frame has ``__t, kind, key, cid, linked``: only the identifiers that link, or,
+    with ``explain``, all of them with ``contact_ids, identities`` and ``blocked_by`` (an index
+    into ``BLOCKED_BY``; null when the identifier links)."""
     tuples = _tuples(ids, link_by_name)
     contacts = _contact_keys(tuples["contact"], default_region)
     names = _name_keys(tuples["name"]) if link_by_name else None
     long = _identifiers(tuples, contacts, names)
     others = _other_identities(ids, contacts, link_by_name)
-    return tuples, _guarded(long, others, max_contact_ids)
+    return tuples, _guarded(long, others, max_contact_ids, explain=explain)
 
 
 def _identifiers(
@@ -620,7 +619,8 @@ def _other_identities(
         .collect()
     )
     pairs = (
-        rows.join(contacts.filter(~pl.col("placeholder")), on="contact", how="inner")
+        rows.join(contacts, on="contact", how="inner")
+        .filter(~pl.col("placeholder"))
         .join(_name_keys(rows["name"]).rename({"key": "name_key"}), on="name", how="inner")
         .select("kind", "key", "name_key")
         .unique()
@@ -636,17 +636,17 @@ def _other_identities(
 
 
 def _parse_chunk(texts: list[str], region: str | None) -> list[str | None]:
-    """The key of each text: E.164 (and ``;ext=`` and the extension, if any) of a *valid*
-    number; ``!`` and that key for a possible number that is a placeholder (its national number
-    one digit repeated, or a keypad spelling in ``_PLACEHOLDER_DIGITS``); else None."""
-    parse, valid, possible, fmt, nsn = (
+    """What phonenumbers reads in each text: None when it cannot parse it; ``!`` and the key
+    (E.164, then ``;ext=`` and the extension, if any) of a possible number that is a placeholder
+    (its national number one digit repeated, or a keypad spelling in ``_PLACEHOLDER_DIGITS``);
+    else ``"<country code> <national significant number> <extension>"``, whose validity
+    :func:`_parse_phones` decides for all texts at once (see ``_valid_parsed``)."""
+    parse, possible, nsn = (
         phonenumbers.parse,
-        phonenumbers.is_valid_number,
         phonenumbers.is_possible_number,
-        phonenumbers.format_number,
         phonenumbers.national_significant_number,
     )
-    e164, error = phonenumbers.PhoneNumberFormat.E164, phonenumbers.NumberParseException
+    error = phonenumbers.NumberParseException
     out: list[str | None] = []
     for text in texts:
         try:
@@ -654,12 +654,12 @@ def _parse_chunk(texts: list[str], region: str | None) -> list[str | None]:
         except error:
             out.append(None)
             continue
-        national = nsn(number)
-        key = fmt(number, e164) + (f";ext={number.extension}" if number.extension else "")
+        national, extension = nsn(number), number.extension or ""
         if (len(set(national)) == 1 or national in _PLACEHOLDER_DIGITS) and possible(number):
-            out.append(_PLACEHOLDER_MARK + key)
+            ext = f";ext={extension}" if extension else ""
+            out.append(f"{_PLACEHOLDER_MARK}+{number.country_code}{national}{ext}")
         else:
-            out.append(key if valid(number) else None)
+            out.append(f"{number.country_code} {national} {extension}")
     return out
 
 
@@ -873,8 +873,54 @@ def _parse_phones(raw: pl.Series, region: str | None) -> pl.DataFrame:
         parsed = _parse_chunk(texts, region)
     parsed_frame = pl.DataFrame(
         {"raw": texts, "e164": parsed}, schema={"raw": pl.String, "e164": pl.String}
+    ).drop_nulls()
+    return pl.concat([decided, _valid_parsed(parsed_frame, region)])
+
+
+@functools.cache
+def _country_validity(code: int) -> tuple[_Validity, ...] | None:
+    """The validity tests of the regions of country code ``code``, in the library's order; None
+    for a non-geographic code or a pattern polars cannot read."""
+    rules = []
+    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ()):
+        rule = _validity(region) if region != phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY else None
+        if rule is None:
+            return None
+        rules.append(rule)
+    return tuple(rules) or None
+
+
+def _valid_parsed(parsed: pl.DataFrame, region: str | None) -> pl.DataFrame:
+    """``raw, e164``: the keys of the numbers phonenumbers parsed (``_parse_chunk``) that are
+    valid (``is_valid_number``, decided with the metadata's patterns per country code, or by the
+    library itself where they do not apply), and the placeholders as they are."""
+    marked = parsed.filter(pl.col("e164").str.starts_with(_PLACEHOLDER_MARK))
+    parts = (
+        parsed.filter(~pl.col("e164").str.starts_with(_PLACEHOLDER_MARK))
+        .with_columns(pl.col("e164").str.split_exact(" ", 2).struct.rename_fields(["c", "n", "x"]))
+        .unnest("e164")
     )
-    return pl.concat([decided, parsed_frame.drop_nulls()])
+    key = pl.concat_str(
+        pl.lit("+"),
+        "c",
+        "n",
+        pl.when(pl.col("x") != "").then(pl.lit(";ext=") + pl.col("x")).otherwise(pl.lit("")),
+    )
+    out = [marked]
+    for (code,), numbers in parts.partition_by("c", as_dict=True).items():
+        rules = _country_validity(int(str(code)))
+        if rules is not None:
+            valid = _valid_national(numbers["n"], rules)
+        else:  # the library decides
+            valid = pl.Series(
+                [
+                    phonenumbers.is_valid_number(phonenumbers.parse(t, region))
+                    for t in numbers["raw"]
+                ],
+                dtype=pl.Boolean,
+            )
+        out.append(numbers.filter(valid).select("raw", e164=key))
+    return pl.concat(out)
 
 
 def _parse_in_workers(chunks: list[list[str]], region: str | None) -> list[str | None] | None:
@@ -925,23 +971,37 @@ def _parse_in_workers(chunks: list[list[str]], region: str | None) -> list[str |
     return parsed
 
 
-def _guarded(long: pl.DataFrame, others: pl.DataFrame, max_contact_ids: int | None) -> pl.DataFrame:
-    """Add ``contact_ids`` (distinct contact ids seen with the identifier), ``identities`` (those
-    plus its ``others``, see ``_other_identities``), ``blocked_by`` and ``linked``."""
+def _guarded(
+    long: pl.DataFrame, others: pl.DataFrame, max_contact_ids: int | None, *, explain: bool
+) -> pl.DataFrame:
+    """The identifiers of ``long`` that link (see ``_guarded_identifiers``): placeholders never
+    do; a phone, email or name does not when it has more than ``max_contact_ids`` distinct
+    ``contact_ids`` or ``identities`` (those plus its ``others``, see ``_other_identities``)."""
     counts = (
-        long.filter(pl.col("kind") != _KIND_CONTACT_ID)
+        long.lazy()
+        .filter(pl.col("kind") != _KIND_CONTACT_ID)
         .select("kind", "key", "cid")
         .drop_nulls("cid")
         .unique()
         .group_by("kind", "key")
         .agg(contact_ids=pl.len())
+        .join(others.lazy(), on=["kind", "key"], how="full", coalesce=True)
+        .select(
+            "kind",
+            "key",
+            pl.col("contact_ids").fill_null(0),
+            identities=pl.col("contact_ids").fill_null(0) + pl.col("others").fill_null(0),
+        )
     )
-    counts = counts.join(others, on=["kind", "key"], how="full", coalesce=True).select(
-        "kind",
-        "key",
-        pl.col("contact_ids").fill_null(0),
-        identities=pl.col("contact_ids").fill_null(0) + pl.col("others").fill_null(0),
-    )
+    if not explain:
+        linking = long.lazy().filter(~pl.col("placeholder"))
+        if max_contact_ids is not None:
+            blocked = counts.filter(
+                (pl.col("contact_ids") > max_contact_ids) | (pl.col("identities") > max_contact_ids)
+            ).select("kind", "key")
+            linking = linking.join(blocked, on=["kind", "key"], how="anti")
+        return linking.select("__t", "kind", "key", "cid", linked=pl.lit(True)).collect()
+    counts_frame = counts.collect()
     reasons = [pl.col("placeholder")]
     if max_contact_ids is not None:
         reasons += [
@@ -966,7 +1026,7 @@ def _guarded(long: pl.DataFrame, others: pl.DataFrame, max_contact_ids: int | No
                 blocked_by=pl.lit(None, pl.Int8),
             ),
             long.filter(~is_cid)
-            .join(counts, on=["kind", "key"], how="left")
+            .join(counts_frame, on=["kind", "key"], how="left")
             .with_columns(pl.col("contact_ids", "identities").fill_null(0))
             .with_columns(blocked_by=blocked_by)
             .select(
@@ -994,9 +1054,10 @@ def _resolve(
     return _components(ids, tuples, long)
 
 
-def _components(ids: pl.DataFrame, tuples: pl.DataFrame, long: pl.DataFrame) -> pl.Series:
-    """The ``customer_id`` of every row of ``ids`` from its tuples' guarded identifiers."""
-    long = long.filter("linked").select("__t", "kind", "key")
+def _components(ids: pl.DataFrame, tuples: pl.DataFrame, linking: pl.DataFrame) -> pl.Series:
+    """The ``customer_id`` of every row of ``ids`` from its tuples' ``linking`` identifiers
+    (``__t, kind, key``)."""
+    long = linking.select("__t", "kind", "key")
     nodes = long.select("kind", "key").unique().with_row_index("node")
     edges = _node_numbers(long, nodes)
     # Each tuple links all of its identifiers to the smallest one (its anchor); ``__t`` is the

@@ -368,8 +368,24 @@ def test_phone_parsing_in_worker_processes_gives_the_same_numbers(
 
 
 def parsed_one_by_one(raws: list[str], region: str | None) -> dict[str, str | None]:
-    """The plain library answer: every string parsed on its own."""
-    return dict(zip(raws, _customers._parse_chunk(raws, region), strict=True))
+    """The plain library answer, every string parsed on its own: the E.164 key (and
+    ``;ext=``) of a valid number, ``!`` and the key of a possible placeholder, else None."""
+    import phonenumbers
+
+    def key(text: str) -> str | None:
+        try:
+            number = phonenumbers.parse(text, region)
+        except phonenumbers.NumberParseException:
+            return None
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        e164 += f";ext={number.extension}" if number.extension else ""
+        nsn = phonenumbers.national_significant_number(number)
+        placeholder = len(set(nsn)) == 1 or nsn in _customers._PLACEHOLDER_DIGITS
+        if placeholder and phonenumbers.is_possible_number(number):
+            return "!" + e164
+        return e164 if phonenumbers.is_valid_number(number) else None
+
+    return {raw: key(raw) for raw in raws}
 
 
 def parsed_with_shortcut(raws: list[str], region: str | None) -> dict[str, str | None]:

@@ -34,8 +34,24 @@ def groups(df: pl.DataFrame, **options) -> list[list[str]]:
 
 
 def parsed_one_by_one(raws: list[str], region: str | None) -> dict[str, str | None]:
-    """The plain library answer: every string parsed on its own."""
-    return dict(zip(raws, _customers._parse_chunk(raws, region), strict=True))
+    """The plain library answer, every string parsed on its own: the E.164 key (and
+    ``;ext=``) of a valid number, ``!`` and the key of a possible placeholder, else None."""
+    import phonenumbers
+
+    def key(text: str) -> str | None:
+        try:
+            number = phonenumbers.parse(text, region)
+        except phonenumbers.NumberParseException:
+            return None
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        e164 += f";ext={number.extension}" if number.extension else ""
+        nsn = phonenumbers.national_significant_number(number)
+        placeholder = len(set(nsn)) == 1 or nsn in _customers._PLACEHOLDER_DIGITS
+        if placeholder and phonenumbers.is_possible_number(number):
+            return "!" + e164
+        return e164 if phonenumbers.is_valid_number(number) else None
+
+    return {raw: key(raw) for raw in raws}
 
 
 # ------------------------------------------------------------------------------------------
@@ -70,11 +86,19 @@ def test_a_placeholder_never_links_rows_without_contact_ids(placeholder: str) ->
 def test_placeholder_contacts_is_the_documented_list() -> None:
     assert "ANONYMOUS" in ok.PLACEHOLDER_CONTACTS
     assert "UNAVAILABLE" in ok.PLACEHOLDER_CONTACTS
-    # Each word's keypad digits are a placeholder; one digit less is an ordinary string.
+    # Each word's keypad digits, however written, are never a linking identifier; where they
+    # make a valid number (RESTRICTED is +1 737-874-2833) it is shown as a placeholder.
+    flagged = set()
     for word in ok.PLACEHOLDER_CONTACTS:
         digits = word.translate(_customers._KEYPAD)
-        keys = _customers._contact_keys(pl.Series(["+" + digits, "+" + digits[:-1]]), "US")
-        assert keys.filter(placeholder=True)["contact"].to_list() == ["+" + digits], word
+        forms = [digits, "+" + digits, "1" + digits, "+1 " + digits, "tel:+1" + digits]
+        keys = _customers._contact_keys(pl.Series(forms), "US")
+        assert keys["placeholder"].all(), word
+        flagged |= set(keys["contact"])
+    assert "+1 7378742833" in flagged
+    # One digit changed, a valid number is an identifier again.
+    keys = _customers._contact_keys(pl.Series(["+1 7378742834"]), "US")
+    assert keys.rows() == [("+1 7378742834", 2, "+17378742834", False)]
 
 
 def test_short_local_numbers_and_invalid_numbers_are_no_identifiers() -> None:
