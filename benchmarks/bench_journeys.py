@@ -20,17 +20,28 @@ resolution time minus the shared preparation timed on its own in the same proces
 The two sides run in alternating fresh processes (``--repeat`` times each) and the ratio is of
 their medians, so a change of machine load hits both alike.
 
-Data comes from ``ok.synth_frame`` and is cached as Parquet under ``benchmarks/.data/``. Peak
+Data comes from ``ok.synth_frame`` and is cached as Parquet under ``benchmarks/.data/``, in a file
+named by the row count, the seed and a fingerprint of the generator (the source of
+``omnikit/_synth.py`` and the numpy and polars versions), so a changed generator never reuses an
+old file (an old cache made with the first generator is why one machine once printed 239,331
+customers on the 1,000,000-row frame and another 222,808). Peak
 memory is the maximum resident set size (``ru_maxrss``) of a fresh child process that loads the
-data and runs the timed steps, so the figure is not inflated by the parent. Times are medians of ``--repeat`` runs (default 3 for 1M rows, 1 for 10M rows).
+data and runs the timed steps, so the figure is not inflated by the parent. Times are medians of
+``--repeat`` runs (default 3 for 1M rows, 1 for 10M rows).
 
-Run: ``.venv/bin/python benchmarks/bench_journeys.py [--rows 10000000] [--small 1000000]``.
+Run: ``.venv/bin/python benchmarks/bench_journeys.py [--rows 10000000] [--small 1000000]
+[--omnikit PATH]``. ``--omnikit`` times the omnikit of another checkout (its directory goes first
+on the children's ``PYTHONPATH``), so today's main and a branch can be run one after the other
+on the same machine; the first line printed says which omnikit ran.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import inspect
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -44,8 +55,20 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE / ".data"
 
 
+def generator_fingerprint() -> str:
+    """12 hex digits naming what the synthetic data depend on: the generator's source and the
+    numpy and polars versions."""
+    import numpy as np
+
+    from omnikit import _synth
+
+    digest = hashlib.sha256(inspect.getsource(_synth).encode())
+    digest.update(f"numpy {np.__version__} polars {pl.__version__}".encode())
+    return digest.hexdigest()[:12]
+
+
 def data_path(n: int, seed: int) -> Path:
-    return DATA / f"journeys_synth_{n}_{seed}.parquet"
+    return DATA / f"journeys_synth_{n}_{seed}_{generator_fingerprint()}.parquet"
 
 
 def ensure_data(n: int, seed: int = 0) -> Path:
@@ -69,9 +92,12 @@ def identifier_prep(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Da
     from omnikit import _customers as c
 
     ids = c._identifier_frame(df.lazy())
-    tuples = c._tuples(ids, False)
-    long = c._guarded(c._identifiers(tuples, "US", False), 3).filter("linked")
-    return ids, tuples, long
+    if hasattr(c, "_guarded_identifiers"):  # the hub guard (identities, placeholders)
+        tuples, long = c._guarded_identifiers(ids, "US", False, 3)
+    else:  # an older checkout: contact ids only
+        tuples = c._tuples(ids, False)
+        long = c._guarded(c._identifiers(tuples, "US", False), 3)
+    return ids, tuples, long.filter("linked")
 
 
 def networkx_resolution(df: pl.DataFrame) -> tuple[pl.Series, float]:
@@ -164,6 +190,7 @@ def run_child(task: str, path: Path, repeat: int) -> tuple[dict, float]:
         [sys.executable, __file__, "--child", task, str(path), str(repeat)],
         capture_output=True,
         text=True,
+        env=os.environ.copy(),
     )
     if proc.returncode != 0:
         sys.exit(f"benchmark child {task} failed:\n{proc.stderr}")
@@ -180,14 +207,30 @@ def main() -> None:
     parser.add_argument(
         "--child", nargs=3, metavar=("TASK", "PATH", "REPEAT"), help=argparse.SUPPRESS
     )
+    parser.add_argument(
+        "--omnikit",
+        metavar="PATH",
+        help="a checkout whose omnikit to time (put first on PYTHONPATH of this run's children)",
+    )
     args = parser.parse_args()
+    if args.omnikit:
+        checkout = str(Path(args.omnikit).resolve())
+        if not (Path(checkout) / "omnikit" / "__init__.py").is_file():
+            sys.exit(f"--omnikit {args.omnikit}: no omnikit package there")
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            [checkout, *filter(None, [os.environ.get("PYTHONPATH")])]
+        )
+        sys.path.insert(0, checkout)
     if args.child:
         task, path, repeat = args.child
         child(task, path, int(repeat))
         return
 
+    import omnikit
+
     print(
-        f"bench_journeys: polars {pl.__version__}, {args.small:,} and {args.rows:,} rows",
+        f"bench_journeys: omnikit from {Path(omnikit.__file__).parent}, polars {pl.__version__}, "
+        f"{args.small:,} and {args.rows:,} rows, generator {generator_fingerprint()}",
         flush=True,
     )
     small = ensure_data(args.small)
@@ -222,10 +265,12 @@ def main() -> None:
     ok_graph = max(ok_t - ok_result["median"]["prep"], 1e-9)
     nx_graph = nx_result["median"]["graph"]
     print(
-        f"  shared preparation (identifiers, phonenumbers, guard; both sides run it): {ok_result['median']['prep']:.2f} s"
+        "  shared preparation (identifiers, phonenumbers, guard; both sides run it): "
+        f"{ok_result['median']['prep']:.2f} s"
     )
     print(
-        f"  graph + assignment: omnikit {ok_graph:.2f} s, networkx {nx_graph:.2f} s, ratio {nx_graph / ok_graph:.1f}x"
+        f"  graph + assignment: omnikit {ok_graph:.2f} s, networkx {nx_graph:.2f} s, "
+        f"ratio {nx_graph / ok_graph:.1f}x"
     )
 
     full, peak = run_child("full", big, args.repeat_big)
@@ -235,7 +280,8 @@ def main() -> None:
     print(f"  resolve_customers {med['resolve']:6.2f} s")
     print(f"  journeys          {med['journeys']:6.2f} s")
     print(
-        f"  total             {med['total']:6.2f} s   (target < 30 s: {'OK' if med['total'] < 30 else 'MISSED'})"
+        f"  total             {med['total']:6.2f} s   "
+        f"(target < 30 s: {'OK' if med['total'] < 30 else 'MISSED'})"
     )
     print(f"  peak memory       {peak:6.2f} GiB (target < 8 GiB: {'OK' if peak < 8 else 'MISSED'})")
     print(f"  per row: {med['total'] / full['rows'] * 1e6:.2f} us")

@@ -2,37 +2,46 @@
 
 :func:`resolve_customers` gives every interaction a ``customer_id``. Two interactions belong to the
 same customer when they share an *identifier*, transitively (connected components of the graph
-whose nodes are identifiers, computed by :func:`scipy.sparse.csgraph.connected_components`):
+whose nodes are identifiers, computed by :func:`scipy.sparse.csgraph.connected_components`).
+Contacts and names are first NFKC-normalised (full-width ``＠`` and digits become ASCII, composed
+and decomposed accents become one form) and stripped of zero-width characters:
 
 ``contact_id``
     the report's contact id, as written (surrounding white space removed).
 ``phone``
-    the ``contact`` as an E.164 number, when :mod:`phonenumbers` parses it (``default_region`` for
-    numbers written without a country code) as a *possible* number: ``(510) 876-9640``,
-    ``510-876-9640``, ``510.876.9640`` and ``+1 510 876 9640`` are all ``+15108769640``.
+    the ``contact`` (or the number of a ``tel:`` or ``sip:`` URI) as an E.164 number, when
+    :mod:`phonenumbers` parses it (``default_region`` for numbers written without a country code)
+    as a *valid* number: ``(510) 876-9640``, ``510-876-9640``, ``tel:+15108769640`` and
+    ``+1 510 876 9640`` are all ``+15108769640``. An extension is part of the identifier
+    (``+15108769640;ext=12``). A *placeholder* (see :data:`PLACEHOLDER_CONTACTS`) is no identifier.
 ``email``
-    the ``contact`` trimmed and lower-cased, when it is a valid e-mail address in the sense of the
-    HTML Living Standard (``<input type=email>``) with at least one dot in the domain (a leading
-    ``mailto:`` is dropped). Text such as ``[email protected]`` (what a web page's address
-    obfuscation leaves behind) is not; nor are addresses with non-ASCII characters. A contact
-    with an ``@`` is never read as a phone number.
+    the ``contact`` case-folded, when it is a valid e-mail address in the sense of the HTML Living
+    Standard (``<input type=email>``, letters of any script in the local part) with at least one
+    dot in the domain, after taking the address out of ``Name <addr>`` and ``mailto:addr?...``
+    and dropping a trailing dot of the domain; an internationalised domain is written in its IDNA
+    (``xn--``) form, so ``ana@bücher.example`` and ``ana@xn--bcher-kva.example`` are one address.
+    Text such as ``[email protected]`` (what a web page's address obfuscation leaves behind) is
+    not an address. A contact with an ``@`` is never read as a phone number.
 ``name``
     only with ``link_by_name=True``: the ``name`` case-folded, white space collapsed.
 
 A ``contact`` that is a URL (``scheme://...`` or ``www....``, the page a chat came from) is no
-identifier, nor is anything that is neither a phone number nor an e-mail address. A phone, email
-or name seen on rows with more than ``max_contact_ids`` distinct ``contact_id`` values (a
-switchboard, a shared mailbox, a common name) does not link; a ``contact_id`` always links. A row
+identifier, nor is anything that is neither a phone number nor an e-mail address.
+
+The *hub guard*: a phone, email or name does not link when its rows carry more than
+``max_contact_ids`` distinct contact ids, or more than ``max_contact_ids`` distinct *identities*:
+its distinct contact ids plus, on its rows without a contact id, the distinct names (for a phone
+or an email) or the distinct phones and emails (for a name). A ``contact_id`` always links. A row
 left with no identifier is a customer of its own.
 
 Each distinct contact string is classified once, and each distinct separator-free phone string
 is parsed once -- or not at all when it is ``+<code>`` and the digits of a national number whose
 parse serves both (see ``_parse_key``). A plain national number of ``default_region`` (digits
 that start with no country code, international or national prefix) is read with the rule that
-``_plain_national_rule`` takes from phonenumbers' own metadata, and tests hold it to the
-library's answers for every region; every other string goes to phonenumbers (pure Python, about
-10 us a number; with 100,000 or more such strings the work is shared with ``python -c`` worker
-processes, one per extra CPU).
+``_plain_national_rule`` takes from phonenumbers' own metadata (its national number patterns
+decide validity), and tests hold it to the library's answers for every region; every other
+string goes to phonenumbers (pure Python, about 10 us a number; with 100,000 or more such strings
+the work is shared with ``python -c`` worker processes, one per extra CPU).
 
 ``customer_id`` is ``"C-"`` followed by 16 hex digits of a BLAKE2b hash of the customer's
 smallest identifier (a ``contact_id`` when the customer has one), so it is the same for the same
@@ -40,8 +49,9 @@ input whatever the row order, and no contact detail can be read back from it. Se
 variable ``OMNIKIT_CUSTOMER_KEY`` to a secret to key the hash (then nobody without the secret can
 even *test* a guessed phone number against an id); without it the hash is unkeyed.
 
-:func:`customer_links` shows, per customer, which identifiers joined its interactions. It prints
-phone numbers, e-mail addresses and names: it is for internal analysis, not for shared reports.
+:func:`customer_links` shows, per customer, which identifiers joined its interactions and why an
+identifier did not link. It prints phone numbers, e-mail addresses and names: it is for internal
+analysis, not for shared reports.
 """
 
 from __future__ import annotations
@@ -53,6 +63,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import unicodedata
 from collections.abc import Iterable
 from contextlib import ExitStack
 from typing import IO
@@ -65,7 +76,7 @@ from scipy.sparse.csgraph import connected_components
 
 from ._errors import ParameterError
 
-__all__ = ["customer_links", "resolve_customers"]
+__all__ = ["PLACEHOLDER_CONTACTS", "customer_links", "resolve_customers"]
 
 #: Identifier kinds, in the order used to pick the identifier a ``customer_id`` is derived from.
 IDENTIFIER_KINDS: tuple[str, ...] = ("contact_id", "email", "phone", "name")
@@ -75,15 +86,52 @@ _KIND_OWN = 9  # a row without identifier: its own node (interaction id or row c
 
 #: A URL: ``scheme://...`` or ``www.``; such a contact is never an identifier.
 URL_PATTERN = r"(?i)^(?:[a-z][a-z0-9+.\-]*://|www\.)"
-#: The HTML Living Standard's "valid e-mail address", with at least one dot in the domain,
-#: applied to the trimmed, lower-cased contact (an optional ``mailto:`` is removed first).
+#: The HTML Living Standard's "valid e-mail address", with at least one dot in the domain and
+#: letters of any script in the local part, applied to the extracted, case-folded address whose
+#: domain is in its IDNA (ASCII) form.
 EMAIL_PATTERN = (
-    r"^[a-z0-9.!#$%&'*+/=?^_`{|}~\-]+@"
+    r"^[\w.!#$%&'*+/=?^`{|}~\-]+@"
     r"[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?)+$"
 )
 #: Separators removed before a phone number is parsed (phonenumbers ignores them too); parsing
 #: each distinct separator-free string once is what keeps phone normalisation fast.
 _PHONE_SEPARATORS = r"[\s().\-/\u00a0\u2010-\u2015]"
+#: Characters that are invisible and removed from contacts and names (NFKC keeps them).
+_ZERO_WIDTH = r"[\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff]"
+
+#: What a phone system shows instead of a withheld or unknown caller's number. A phone contact is
+#: a placeholder, and no identifier, when its national number is one digit repeated
+#: (``0000000000``, ``+1 (000) 000-0000``), or when its digits (without a leading ``+``, with or
+#: without the country code of ``default_region``) spell one of these words on a phone keypad:
+#: ``+266696687`` is ANONYMOUS, ``86282452253`` UNAVAILABLE (the forms carriers and CPaaS vendors
+#: such as Twilio put in the caller id of withheld calls).
+PLACEHOLDER_CONTACTS: tuple[str, ...] = (
+    "ANONYMOUS",
+    "BLOCKED",
+    "NOCALLERID",
+    "PRIVATE",
+    "RESTRICTED",
+    "UNAVAILABLE",
+    "UNKNOWN",
+    "WITHHELD",
+)
+_KEYPAD = str.maketrans(
+    {
+        c: str(d)
+        for d, letters in enumerate(
+            ["", "", "ABC", "DEF", "GHI", "JKL", "MNO", "PQRS", "TUV", "WXYZ"]
+        )
+        for c in letters
+    }
+)
+#: The keypad digits of each placeholder word.
+_PLACEHOLDER_DIGITS: tuple[str, ...] = tuple(w.translate(_KEYPAD) for w in PLACEHOLDER_CONTACTS)
+#: A national number that is one digit repeated.
+_REPEATED_DIGIT = "^(?:" + "|".join(f"{d}+" for d in range(10)) + ")$"
+#: Marks a parsed phone string whose number is a placeholder (see ``_parse_chunk``).
+_PLACEHOLDER_MARK = "!"
+#: Why an identifier did not link, in ``customer_links``' ``blocked_by``.
+BLOCKED_BY: tuple[str, ...] = ("placeholder", "contact_ids", "identities")
 
 _REQUIRED = ("interaction_id", "contact", "contact_id", "name")
 _OPTIONS = frozenset({"default_region", "link_by_name", "max_contact_ids"})
@@ -155,24 +203,32 @@ def customer_links(
     """Return, per customer, the identifiers found on its interactions and whether they linked.
 
     This explains a resolution: two contacts were merged because they share a ``linked``
-    identifier; a switchboard number shows ``linked=False`` with its ``contact_ids`` count.
+    identifier; a switchboard number shows ``linked=False`` and why (``blocked_by``).
     **It shows phone numbers, e-mail addresses and names: keep it internal.**
 
     Parameters
     ----------
     df
-        A canonical frame, eager or lazy. If it has a ``customer_id`` column that one is used;
-        otherwise customers are resolved with the options below.
+        A canonical frame, eager or lazy. With a ``customer_id`` column (a frame returned by
+        :func:`resolve_customers`), the options below must be the ones it was resolved with:
+        the frame is resolved again with them, and any row whose ``customer_id`` differs is a
+        :class:`~omnikit.ParameterError` (other options, or rows changed or left out since).
+        Without one, customers are resolved with the options below.
     default_region, link_by_name, max_contact_ids
         As in :func:`resolve_customers`.
 
     Returns
     -------
     polars.DataFrame
-        ``customer_id, kind`` (one of ``IDENTIFIER_KINDS``), ``identifier`` (normalised),
-        ``interactions`` (this customer's rows carrying it), ``contact_ids`` (distinct contact ids
-        on all rows carrying it, in the whole input) and ``linked`` (False when the
-        ``max_contact_ids`` guard stopped it from linking), sorted by customer, kind, identifier.
+        ``customer_id, kind`` (one of ``IDENTIFIER_KINDS``), ``identifier`` (normalised; a
+        phone extension as ``;ext=``), ``interactions`` (this customer's rows carrying it),
+        ``contact_ids`` (distinct contact ids on all rows carrying it, in the whole input),
+        ``identities`` (what the hub guard counts: those contact ids plus the distinct names, or
+        for a name the distinct phones and emails, on its rows without a contact id),
+        ``linked`` and ``blocked_by`` (null when linked, else ``"placeholder"``: a withheld-number
+        placeholder; ``"contact_ids"``: more than ``max_contact_ids`` contact ids;
+        ``"identities"``: more than ``max_contact_ids`` identities), sorted by customer, kind,
+        identifier.
 
     Examples
     --------
@@ -187,13 +243,14 @@ def customer_links(
     _check_columns(lazy)
     has_customer = "customer_id" in lazy.collect_schema().names()
     ids = _identifier_frame(lazy, keep_customer=has_customer)
-    customer = (
-        ids["customer_id"]
-        if has_customer
-        else _resolve(ids, default_region, link_by_name, max_contact_ids)
+    given = ids.get_column("customer_id") if has_customer else None
+    ids = ids.drop("customer_id", strict=False)
+    tuples, long = _guarded_identifiers(
+        ids, default_region, link_by_name, max_contact_ids, explain=True
     )
-    tuples = _tuples(ids.drop("customer_id", strict=False), link_by_name)
-    long = _guarded(_identifiers(tuples, default_region, link_by_name), max_contact_ids)
+    customer = _components(ids, tuples, long.filter("linked"))
+    if given is not None:
+        _check_same_customers(ids, given, customer, default_region, link_by_name, max_contact_ids)
     rows = tuples.select("__t", "__rows").explode("__rows")
     long = long.join(rows, on="__t", how="inner")
     return (
@@ -202,7 +259,9 @@ def customer_links(
         .agg(
             interactions=pl.len().cast(pl.Int64),
             contact_ids=pl.col("contact_ids").first().cast(pl.Int64),
+            identities=pl.col("identities").first().cast(pl.Int64),
             linked=pl.col("linked").first(),
+            blocked_by=pl.col("blocked_by").first(),
         )
         .sort("customer_id", "kind", "key")
         .select(
@@ -213,9 +272,35 @@ def customer_links(
             pl.col("key").alias("identifier"),
             "interactions",
             "contact_ids",
+            "identities",
             "linked",
+            pl.col("blocked_by").replace_strict(
+                list(range(len(BLOCKED_BY))), list(BLOCKED_BY), return_dtype=pl.String
+            ),
         )
     )
+
+
+def _check_same_customers(
+    ids: pl.DataFrame,
+    given: pl.Series,
+    customer: pl.Series,
+    default_region: str | None,
+    link_by_name: bool,
+    max_contact_ids: int | None,
+) -> None:
+    """Raise when ``given`` (the frame's ``customer_id``) is not what these options give."""
+    differ = (given.ne_missing(customer)).arg_true()
+    if differ.len():
+        first = differ[0]
+        where = ids["interaction_id"][first]
+        raise ParameterError(
+            f"customer_links: the frame's customer_id differs on {differ.len():,} of "
+            f"{ids.height:,} rows (first: row {first}, interaction_id {where!r}) from a "
+            f"resolution with default_region={default_region!r}, link_by_name={link_by_name!r}, "
+            f"max_contact_ids={max_contact_ids!r}; pass the options the frame was resolved with, "
+            "and the frame as resolve_customers returned it (not a subset), or drop customer_id"
+        )
 
 
 # --- validation ----------------------------------------------------------------------------
@@ -298,10 +383,8 @@ def _identifier_frame(lazy: pl.LazyFrame, *, keep_customer: bool = False) -> pl.
 
 
 def _tuples(ids: pl.DataFrame, link_by_name: bool) -> pl.DataFrame:
-    """Distinct ``(contact_id, contact[, name][, customer_id])``: ``__t`` and the rows (``__rows``)."""
+    """Distinct ``(contact_id, contact[, name])``: ``__t`` and the rows (``__rows``)."""
     keys = ["contact_id", "contact"] + (["name"] if link_by_name else [])
-    if "customer_id" in ids.columns:
-        keys.append("customer_id")
     return (
         ids.select(*keys, __rows=pl.int_range(pl.len(), dtype=pl.UInt32))
         .group_by(keys)
@@ -310,31 +393,121 @@ def _tuples(ids: pl.DataFrame, link_by_name: bool) -> pl.DataFrame:
     )
 
 
-def _contact_keys(contacts: pl.Series, default_region: str | None) -> pl.DataFrame:
-    """Map distinct contact strings to ``kind`` (email or phone) and normalised ``key``."""
-    frame = pl.DataFrame({"contact": contacts.drop_nulls().unique()})
-    contact = pl.col("contact")
-    frame = frame.filter(~contact.str.contains(URL_PATTERN))
-    has_at = contact.str.contains("@", literal=True)
-    email = (
-        frame.filter(has_at)
-        .select("contact", key=contact.str.to_lowercase().str.replace(r"^mailto:", ""))
-        .filter(pl.col("key").str.contains(EMAIL_PATTERN))
+def _normalised(texts: pl.Series) -> pl.DataFrame:
+    """``text`` and its NFKC form without zero-width characters (``norm``), for distinct texts.
+
+    Only non-ASCII texts change, so only they are normalised."""
+    frame = pl.DataFrame({"text": texts.drop_nulls().unique()}, schema={"text": pl.String})
+    text = pl.col("text")
+    ascii_only = text.str.len_bytes() == text.str.len_chars()
+    frame = frame.with_columns(ascii=ascii_only)
+    if frame["ascii"].all():
+        return frame.select("text", norm="text")
+    wide = frame.filter(~pl.col("ascii")).with_columns(
+        norm=text.str.normalize("NFKC").str.replace_all(_ZERO_WIDTH, "").str.strip_chars()
     )
-    phone = frame.filter(~has_at & contact.str.contains(r"\d")).select(
-        "contact", raw=contact.str.replace_all(_PHONE_SEPARATORS, "")
+    return pl.concat(
+        [frame.filter("ascii").select("text", norm="text"), wide.select("text", "norm")]
+    ).filter(pl.col("norm") != "")
+
+
+def _contact_keys(contacts: pl.Series, default_region: str | None) -> pl.DataFrame:
+    """Map distinct contact strings to ``kind`` (email or phone), normalised ``key`` and
+    ``placeholder`` (a withheld-number placeholder: an identifier that never links)."""
+    frame = _normalised(contacts).rename({"text": "contact"})
+    norm = pl.col("norm")
+    # Contacts that start with a scheme (or www.): URLs are dropped, tel: and sip: URIs give the
+    # number they carry (and a tel: URI its extension), the rest (mailto:) are read as usual.
+    scheme = norm.str.contains(r"(?i)^(?:[a-z][a-z0-9+.\-]*:|www\.)")
+    odd = frame.filter(scheme).filter(~norm.str.contains(URL_PATTERN))
+    uri = norm.str.contains(r"(?i)^(?:tel|sips?):")
+    uris = odd.filter(uri).select(
+        "contact",
+        text=pl.concat_str(
+            norm.str.extract(r"(?i)^(?:tel|sips?):([^;@?]*)", 1),
+            norm.str.extract(r"(?i)(;ext=[0-9]+)", 1).fill_null(""),
+        ),
+    )
+    frame = pl.concat([frame.filter(~scheme), odd.filter(~uri)])
+    has_at = norm.str.contains("@", literal=True)
+    emails = _email_keys(frame.filter(has_at))
+    phone = pl.concat([frame.filter(~has_at).select("contact", text="norm"), uris])
+    phone = phone.filter(pl.col("text").str.contains(r"\d")).select(
+        "contact", raw=pl.col("text").str.replace_all(_PHONE_SEPARATORS, "")
     )
     phone = phone.with_columns(parse=_parse_key(pl.col("raw"), default_region))
     numbers = _parse_phones(phone["parse"].unique(), default_region)
-    phone = phone.join(numbers, left_on="parse", right_on="raw", how="inner").select(
-        "contact", key="e164"
-    )
+    phone = phone.join(numbers, left_on="parse", right_on="raw", how="inner")
     return pl.concat(
         [
-            email.select("contact", kind=pl.lit(_KIND_EMAIL, pl.Int8), key="key"),
-            phone.select("contact", kind=pl.lit(_KIND_PHONE, pl.Int8), key="key"),
+            emails.select(
+                "contact", kind=pl.lit(_KIND_EMAIL, pl.Int8), key="key", placeholder=pl.lit(False)
+            ),
+            phone.select(
+                "contact",
+                kind=pl.lit(_KIND_PHONE, pl.Int8),
+                key=pl.col("e164").str.strip_prefix(_PLACEHOLDER_MARK),
+                placeholder=pl.col("e164").str.starts_with(_PLACEHOLDER_MARK)
+                | _keypad_placeholder(pl.col("raw"), default_region),
+            ),
         ]
     )
+
+
+def _keypad_placeholder(raw: pl.Expr, region: str | None) -> pl.Expr:
+    """Whether a separator-free phone string is a placeholder word spelled on the keypad: its
+    digits (no ``+``) are the word's, or the country code of ``region`` and the word's."""
+    spellings = list(_PLACEHOLDER_DIGITS)
+    if region is not None:
+        code = str(phonenumbers.country_code_for_region(region))
+        spellings += [code + digits for digits in _PLACEHOLDER_DIGITS]
+    return raw.str.strip_prefix("+").is_in(spellings)
+
+
+def _email_keys(frame: pl.DataFrame) -> pl.DataFrame:
+    """``contact, key``: the e-mail address in each (normalised) contact with an ``@``.
+
+    The address is taken out of ``Name <addr>`` and ``mailto:addr?query``, a trailing dot of the
+    domain is dropped, the address is case-folded and an internationalised domain is written in
+    its IDNA form; only valid addresses (``EMAIL_PATTERN``) are kept."""
+    norm = pl.col("norm")
+    # Most contacts are a bare address: only those with ``<``, ``:`` or a final dot are unwrapped.
+    wrapped = norm.str.contains(r"[<:]|\.$")
+    plain = frame.filter(~wrapped).select("contact", address="norm")
+    frame = frame.filter(wrapped).select(
+        "contact",
+        address=pl.coalesce(norm.str.extract(r"<([^<>]*)>\s*$", 1), norm).str.strip_chars(),
+    )
+    address = pl.col("address")
+    mailto = address.str.to_lowercase().str.starts_with("mailto:")
+    frame = frame.select(
+        "contact",
+        address=pl.when(mailto)
+        .then(address.str.slice(7).str.replace(r"\?.*$", ""))
+        .otherwise(address)
+        .str.replace(r"\.$", ""),
+    )
+    frame = pl.concat([plain, frame])
+    ascii_only = address.str.len_bytes() == address.str.len_chars()
+    plain = frame.filter(ascii_only).select("contact", key=address.str.to_lowercase())
+    wide = frame.filter(~ascii_only)
+    wide = pl.DataFrame(
+        {"contact": wide["contact"], "key": [_idna_address(a) for a in wide["address"]]},
+        schema={"contact": pl.String, "key": pl.String},
+    )
+    return pl.concat([plain, wide]).filter(pl.col("key").str.contains(EMAIL_PATTERN))
+
+
+def _idna_address(address: str) -> str | None:
+    """A non-ASCII address case-folded, its domain in IDNA (``xn--``) form; None if it has none."""
+    local, at, domain = address.casefold().rpartition("@")
+    if not at:
+        return None
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+    return f"{unicodedata.normalize('NFKC', local)}@{domain}"
 
 
 def _parse_key(raw: pl.Expr, region: str | None) -> pl.Expr:
@@ -366,44 +539,114 @@ def _parse_key(raw: pl.Expr, region: str | None) -> pl.Expr:
 
 
 def _name_keys(names: pl.Series) -> pl.DataFrame:
-    """Map distinct names to their key: white space collapsed, case-folded."""
-    distinct = names.drop_nulls().unique()
-    collapsed = distinct.str.replace_all(r"\s+", " ").to_list()
+    """Map distinct names to their key: NFKC, zero-width characters removed, white space
+    collapsed, case-folded."""
+    frame = _normalised(names)
+    collapsed = frame["norm"].str.replace_all(r"\s+", " ").to_list()
     return pl.DataFrame(
-        {"name": distinct, "key": [s.casefold() for s in collapsed]},
+        {"name": frame["text"], "key": [s.casefold() for s in collapsed]},
         schema={"name": pl.String, "key": pl.String},
     )
 
 
+def _guarded_identifiers(
+    ids: pl.DataFrame,
+    default_region: str | None,
+    link_by_name: bool,
+    max_contact_ids: int | None,
+    *,
+    explain: bool = False,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The distinct tuples of ``ids`` (see ``_tuples``) and their identifiers, guarded.
+
+    The second frame has ``__t, kind, key, cid, linked``: only the identifiers that link, or,
+    with ``explain``, all of them with ``contact_ids, identities`` and ``blocked_by`` (an index
+    into ``BLOCKED_BY``; null when the identifier links)."""
+    tuples = _tuples(ids, link_by_name)
+    contacts = _contact_keys(tuples["contact"], default_region)
+    names = _name_keys(tuples["name"]) if link_by_name else None
+    long = _identifiers(tuples, contacts, names)
+    others = _other_identities(ids, contacts, link_by_name)
+    return tuples, _guarded(long, others, max_contact_ids, explain=explain)
+
+
 def _identifiers(
-    tuples: pl.DataFrame, default_region: str | None, link_by_name: bool
+    tuples: pl.DataFrame, contacts: pl.DataFrame, names: pl.DataFrame | None
 ) -> pl.DataFrame:
-    """Long frame ``__t, kind, key, cid``: every identifier of every distinct tuple."""
+    """Long frame ``__t, kind, key, cid, placeholder``: every identifier of every tuple."""
     parts = [
         tuples.select(
-            "__t", kind=pl.lit(_KIND_CONTACT_ID, pl.Int8), key="contact_id", cid="contact_id"
+            "__t",
+            kind=pl.lit(_KIND_CONTACT_ID, pl.Int8),
+            key="contact_id",
+            cid="contact_id",
+            placeholder=pl.lit(False),
         ).drop_nulls("key"),
         tuples.select("__t", "contact", cid="contact_id")
-        .join(_contact_keys(tuples["contact"], default_region), on="contact", how="inner")
-        .select("__t", "kind", "key", "cid"),
+        .join(contacts, on="contact", how="inner")
+        .select("__t", "kind", "key", "cid", "placeholder"),
     ]
-    if link_by_name:
+    if names is not None:
         parts.append(
             tuples.select("__t", "name", cid="contact_id")
-            .join(_name_keys(tuples["name"]), on="name", how="inner")
-            .select("__t", kind=pl.lit(_KIND_NAME, pl.Int8), key="key", cid="cid")
+            .join(names, on="name", how="inner")
+            .select(
+                "__t",
+                kind=pl.lit(_KIND_NAME, pl.Int8),
+                key="key",
+                cid="cid",
+                placeholder=pl.lit(False),
+            )
         )
     return pl.concat(parts)
 
 
+def _other_identities(
+    ids: pl.DataFrame, contacts: pl.DataFrame, link_by_name: bool
+) -> pl.DataFrame:
+    """``kind, key, others``: on rows without a contact id, the distinct names seen with each
+    phone and email (and, with ``link_by_name``, the distinct phones and emails seen with each
+    name). With its contact ids, this is what the hub guard counts."""
+    rows = (
+        ids.lazy()
+        .filter(
+            pl.col("contact_id").is_null()
+            & pl.col("contact").is_not_null()
+            & pl.col("name").is_not_null()
+        )
+        .select("contact", "name")
+        .unique()
+        .collect()
+    )
+    pairs = (
+        rows.join(contacts, on="contact", how="inner")
+        .filter(~pl.col("placeholder"))
+        .join(_name_keys(rows["name"]).rename({"key": "name_key"}), on="name", how="inner")
+        .select("kind", "key", "name_key")
+        .unique()
+    )
+    parts = [pairs.group_by("kind", "key").agg(others=pl.len())]
+    if link_by_name:
+        parts.append(
+            pairs.group_by("name_key")
+            .agg(others=pl.len())
+            .select(kind=pl.lit(_KIND_NAME, pl.Int8), key="name_key", others="others")
+        )
+    return pl.concat(parts).with_columns(pl.col("others").cast(pl.UInt32))
+
+
 def _parse_chunk(texts: list[str], region: str | None) -> list[str | None]:
-    """E.164 of each text when phonenumbers parses it as a possible number, else None."""
-    parse, possible, fmt = (
+    """What phonenumbers reads in each text: None when it cannot parse it; ``!`` and the key
+    (E.164, then ``;ext=`` and the extension, if any) of a possible number that is a placeholder
+    (its national number one digit repeated, or a keypad spelling in ``_PLACEHOLDER_DIGITS``);
+    else ``"<country code> <national significant number> <extension>"``, whose validity
+    :func:`_parse_phones` decides for all texts at once (see ``_valid_parsed``)."""
+    parse, possible, nsn = (
         phonenumbers.parse,
         phonenumbers.is_possible_number,
-        phonenumbers.format_number,
+        phonenumbers.national_significant_number,
     )
-    e164, error = phonenumbers.PhoneNumberFormat.E164, phonenumbers.NumberParseException
+    error = phonenumbers.NumberParseException
     out: list[str | None] = []
     for text in texts:
         try:
@@ -411,7 +654,12 @@ def _parse_chunk(texts: list[str], region: str | None) -> list[str | None]:
         except error:
             out.append(None)
             continue
-        out.append(fmt(number, e164) if possible(number) else None)
+        national, extension = nsn(number), number.extension or ""
+        if (len(set(national)) == 1 or national in _PLACEHOLDER_DIGITS) and possible(number):
+            ext = f";ext={extension}" if extension else ""
+            out.append(f"{_PLACEHOLDER_MARK}+{number.country_code}{national}{ext}")
+        else:
+            out.append(f"{number.country_code} {national} {extension}")
     return out
 
 
@@ -421,11 +669,13 @@ PARALLEL_PHONES = 100_000
 
 def _worker_source() -> str:
     """A ``python -c`` program running :func:`_parse_chunk` with only phonenumbers imported:
-    it reads the region and newline-separated strings, and writes one E.164 (or empty) line each."""
+    it reads the region and newline-separated strings, and writes one key (or empty) line each."""
     return "\n".join(
         [
             "import sys",
             "import phonenumbers",
+            f"_PLACEHOLDER_DIGITS = {_PLACEHOLDER_DIGITS!r}",
+            f"_PLACEHOLDER_MARK = {_PLACEHOLDER_MARK!r}",
             inspect.getsource(_parse_chunk),
             "region, *texts = sys.stdin.read().split('\\n')",
             "sys.stdout.write('\\n'.join(e or '' for e in _parse_chunk(texts, region or None)))",
@@ -442,19 +692,44 @@ def _polars_reads(pattern: str) -> bool:
     return True
 
 
+#: The number types of phonenumbers' metadata, in the order ``_number_type_helper`` tries them.
+_NUMBER_TYPES = (
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "fixed_line",
+    "mobile",
+)
+
+#: A region's validity test: (leading digits or None, general (pattern, lengths), the number
+#: types as one ``(pattern, lengths)`` per distinct set of lengths).
+_Validity = tuple[str | None, tuple[str, tuple[int, ...]], tuple[tuple[str, tuple[int, ...]], ...]]
+
+
 @functools.cache
-def _plain_national_rule(region: str | None) -> tuple[str, tuple[str, ...], tuple[int, ...]] | None:
+def _plain_national_rule(
+    region: str | None,
+) -> tuple[str, tuple[str, ...], tuple[int, ...], tuple[_Validity, ...]] | None:
     """What phonenumbers does with a plain national number of ``region``, read off its metadata.
 
     For digits ``D`` (ASCII, 2 to 17 of them) parsed with ``region``, the main region of its
     country code ``C``: when ``D`` starts neither with ``C``, nor with a match of ``region``'s
     international (IDD) prefix, nor with one of its national prefix for parsing, ``parse`` takes
     no country code, no prefix and no extension from it, so the number is ``C`` and ``D`` (leading
-    zeros kept), and it is possible exactly when its length is one the country's numbers may have
-    (``is_possible_number`` looks at nothing else). Returns ``(C, (IDD, national prefix), the
-    possible lengths)``, or None where the rule does not apply (no region, not a main region, or a
-    prefix pattern polars' regex engine cannot read). Tests compare it with the library's answers
-    for every region.
+    zeros kept, so ``D`` is its national significant number). It is possible exactly when its
+    length is one the country's numbers may have (``is_possible_number`` looks at nothing else),
+    and valid exactly as ``is_valid_number`` decides: the first region of ``C`` whose leading
+    digits start ``D`` (or, for a region without leading digits, whose patterns ``D`` matches)
+    decides, and there ``D`` must match the general pattern and one number type's pattern, each
+    with its possible lengths. Returns ``(C, (IDD, national prefix), the possible lengths, the
+    validity test of each region of C in order)``, or None where the rule does not apply (no
+    region, not a main region, or a pattern polars' regex engine cannot read). Tests compare it
+    with the library's answers for every region.
     """
     if region is None:
         return None
@@ -474,11 +749,81 @@ def _plain_national_rule(region: str | None) -> tuple[str, tuple[str, ...], tupl
             phonenumbers.PhoneNumber(country_code=code, national_number=int("9" * n))
         )
     )
-    return str(code), prefixes, lengths
+    rules = []
+    for other in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code]:
+        rule = _validity(other)
+        if rule is None:  # pragma: no cover - no rule
+            return None
+        rules.append(rule)
+    return str(code), prefixes, lengths, tuple(rules)
+
+
+def _validity(region: str) -> _Validity | None:
+    """``region``'s validity test read off its metadata (see ``_plain_national_rule``)."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None:  # pragma: no cover - every region of a code has metadata
+        return None
+
+    def desc(name: str) -> tuple[str, tuple[int, ...]] | None:
+        number_desc = getattr(metadata, name)
+        if number_desc is None or not number_desc.national_number_pattern:
+            return None
+        return number_desc.national_number_pattern, tuple(number_desc.possible_length or ())
+
+    general = desc("general_desc")
+    names = [
+        n
+        for n in _NUMBER_TYPES
+        if not (n == "mobile" and metadata.same_mobile_and_fixed_line_pattern)
+    ]
+    by_lengths: dict[tuple[int, ...], list[str]] = {}
+    for name in names:
+        found = desc(name)
+        if found is not None:
+            by_lengths.setdefault(found[1], []).append(found[0])
+    types = tuple(
+        ("|".join(f"(?:{p})" for p in patterns), lengths)
+        for lengths, patterns in by_lengths.items()
+    )
+    lead = metadata.leading_digits
+    patterns = [p for p, _ in types] + ([general[0]] if general else []) + ([lead] if lead else [])
+    if not all(_polars_reads(p) for p in patterns):  # pragma: no cover - no rule
+        return None
+    if general is None:  # pragma: no cover - every region has a general pattern
+        return None
+    return lead, general, types
+
+
+def _matches(digits: pl.Expr, pattern: str, lengths: tuple[int, ...]) -> pl.Expr:
+    """Whether ``digits`` match a number description: one of its lengths (if it lists any) and
+    the whole of its pattern."""
+    match = digits.str.contains(f"^(?:{pattern})$")
+    return match if not lengths else digits.str.len_bytes().is_in(lengths) & match
+
+
+def _valid_national(digits: pl.Series, rules: tuple[_Validity, ...]) -> pl.Series:
+    """Whether each national significant number is valid (``is_valid_number``) in its country,
+    whose regions' tests are ``rules``: each region decides the numbers still undecided that it
+    claims, so most numbers meet only the first region's patterns."""
+    valid = np.zeros(len(digits), dtype=bool)
+    d = pl.col("d")
+    undecided = pl.DataFrame({"d": digits, "i": np.arange(len(digits))})
+    for lead, (pattern, lengths), types in rules:
+        if undecided.height == 0:
+            break
+        known = _matches(d, pattern, lengths) & pl.any_horizontal(
+            [_matches(d, p, n) for p, n in types] or [pl.lit(False)]
+        )
+        claimed = d.str.contains(f"^(?:{lead})") if lead else known
+        undecided = undecided.with_columns(claimed=claimed, known=known)
+        valid[undecided.filter("claimed", "known")["i"].to_numpy()] = True
+        undecided = undecided.filter(~pl.col("claimed")).select("d", "i")
+    return pl.Series(valid)
 
 
 def _parse_phones(raw: pl.Series, region: str | None) -> pl.DataFrame:
-    """Map each distinct separator-free contact string to its E.164 number (possible ones only).
+    """Map each distinct separator-free contact string to its key (see ``_parse_chunk``: valid
+    numbers, and placeholders marked ``!``); strings with neither are left out.
 
     A plain national number of ``region`` is read with :func:`_plain_national_rule`, derived from
     the library's metadata; every other string goes to phonenumbers. That is pure Python (about
@@ -489,14 +834,31 @@ def _parse_phones(raw: pl.Series, region: str | None) -> pl.DataFrame:
     rule = _plain_national_rule(region)
     decided = pl.DataFrame(schema={"raw": pl.String, "e164": pl.String})
     if rule is not None:
-        code, prefixes, lengths = rule
+        code, prefixes, lengths, validity = rule
         text = pl.col("raw")
         plain = text.str.contains(r"^[0-9]{2,17}$") & ~text.str.starts_with(code)
         for prefix in prefixes:
             plain = plain & ~text.str.contains(f"^(?:{prefix})")
         frame = raw.rename("raw").to_frame().with_columns(plain=plain)
-        decided = frame.filter("plain", text.str.len_bytes().is_in(lengths)).select(
-            "raw", e164=pl.concat_str(pl.lit(f"+{code}"), text)
+        national = frame.filter("plain").select(
+            "raw",
+            placeholder=text.str.len_bytes().is_in(lengths)
+            & (text.str.contains(_REPEATED_DIGIT) | text.is_in(list(_PLACEHOLDER_DIGITS))),
+        )
+        others = national.filter(~pl.col("placeholder"))
+        national = pl.concat(
+            [
+                national.filter("placeholder"),
+                others.filter(_valid_national(others["raw"], validity)),
+            ]
+        )
+        decided = national.select(
+            "raw",
+            e164=pl.concat_str(
+                pl.when("placeholder").then(pl.lit(_PLACEHOLDER_MARK)).otherwise(pl.lit("")),
+                pl.lit(f"+{code}"),
+                text,
+            ),
         )
         raw = frame.filter(~pl.col("plain")).get_column("raw")
     texts = raw.to_list()
@@ -511,8 +873,54 @@ def _parse_phones(raw: pl.Series, region: str | None) -> pl.DataFrame:
         parsed = _parse_chunk(texts, region)
     parsed_frame = pl.DataFrame(
         {"raw": texts, "e164": parsed}, schema={"raw": pl.String, "e164": pl.String}
+    ).drop_nulls()
+    return pl.concat([decided, _valid_parsed(parsed_frame, region)])
+
+
+@functools.cache
+def _country_validity(code: int) -> tuple[_Validity, ...] | None:
+    """The validity tests of the regions of country code ``code``, in the library's order; None
+    for a non-geographic code or a pattern polars cannot read."""
+    rules = []
+    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ()):
+        rule = _validity(region) if region != phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY else None
+        if rule is None:
+            return None
+        rules.append(rule)
+    return tuple(rules) or None
+
+
+def _valid_parsed(parsed: pl.DataFrame, region: str | None) -> pl.DataFrame:
+    """``raw, e164``: the keys of the numbers phonenumbers parsed (``_parse_chunk``) that are
+    valid (``is_valid_number``, decided with the metadata's patterns per country code, or by the
+    library itself where they do not apply), and the placeholders as they are."""
+    marked = parsed.filter(pl.col("e164").str.starts_with(_PLACEHOLDER_MARK))
+    parts = (
+        parsed.filter(~pl.col("e164").str.starts_with(_PLACEHOLDER_MARK))
+        .with_columns(pl.col("e164").str.split_exact(" ", 2).struct.rename_fields(["c", "n", "x"]))
+        .unnest("e164")
     )
-    return pl.concat([decided, parsed_frame.drop_nulls()])
+    key = pl.concat_str(
+        pl.lit("+"),
+        "c",
+        "n",
+        pl.when(pl.col("x") != "").then(pl.lit(";ext=") + pl.col("x")).otherwise(pl.lit("")),
+    )
+    out = [marked]
+    for (code,), numbers in parts.partition_by("c", as_dict=True).items():
+        rules = _country_validity(int(str(code)))
+        if rules is not None:
+            valid = _valid_national(numbers["n"], rules)
+        else:  # the library decides
+            valid = pl.Series(
+                [
+                    phonenumbers.is_valid_number(phonenumbers.parse(t, region))
+                    for t in numbers["raw"]
+                ],
+                dtype=pl.Boolean,
+            )
+        out.append(numbers.filter(valid).select("raw", e164=key))
+    return pl.concat(out)
 
 
 def _parse_in_workers(chunks: list[list[str]], region: str | None) -> list[str | None] | None:
@@ -563,27 +971,74 @@ def _parse_in_workers(chunks: list[list[str]], region: str | None) -> list[str |
     return parsed
 
 
-def _guarded(long: pl.DataFrame, max_contact_ids: int | None) -> pl.DataFrame:
-    """Add ``contact_ids`` (distinct contact ids seen with the identifier) and ``linked``."""
+def _guarded(
+    long: pl.DataFrame, others: pl.DataFrame, max_contact_ids: int | None, *, explain: bool
+) -> pl.DataFrame:
+    """The identifiers of ``long`` that link (see ``_guarded_identifiers``): placeholders never
+    do; a phone, email or name does not when it has more than ``max_contact_ids`` distinct
+    ``contact_ids`` or ``identities`` (those plus its ``others``, see ``_other_identities``)."""
     counts = (
-        long.filter(pl.col("kind") != _KIND_CONTACT_ID)
+        long.lazy()
+        .filter(pl.col("kind") != _KIND_CONTACT_ID)
         .select("kind", "key", "cid")
         .drop_nulls("cid")
         .unique()
         .group_by("kind", "key")
         .agg(contact_ids=pl.len())
+        .join(others.lazy(), on=["kind", "key"], how="full", coalesce=True)
+        .select(
+            "kind",
+            "key",
+            pl.col("contact_ids").fill_null(0),
+            identities=pl.col("contact_ids").fill_null(0) + pl.col("others").fill_null(0),
+        )
     )
-    counts = counts.with_columns(
-        linked=pl.lit(True) if max_contact_ids is None else pl.col("contact_ids") <= max_contact_ids
-    )
-    # A contact id is always one contact id; an identifier seen on no contact id always links.
+    if not explain:
+        linking = long.lazy().filter(~pl.col("placeholder"))
+        if max_contact_ids is not None:
+            blocked = counts.filter(
+                (pl.col("contact_ids") > max_contact_ids) | (pl.col("identities") > max_contact_ids)
+            ).select("kind", "key")
+            linking = linking.join(blocked, on=["kind", "key"], how="anti")
+        return linking.select("__t", "kind", "key", "cid", linked=pl.lit(True)).collect()
+    counts_frame = counts.collect()
+    reasons = [pl.col("placeholder")]
+    if max_contact_ids is not None:
+        reasons += [
+            pl.col("contact_ids") > max_contact_ids,
+            pl.col("identities") > max_contact_ids,
+        ]
+    blocked_by: pl.Expr = pl.lit(None, pl.Int8)  # the first reason that holds, by its index
+    for code, reason in reversed(list(enumerate(reasons))):
+        blocked_by = pl.when(reason).then(pl.lit(code, pl.Int8)).otherwise(blocked_by)
+    # A contact id is always one contact id and always links.
     is_cid = pl.col("kind") == _KIND_CONTACT_ID
     return pl.concat(
         [
-            long.filter(is_cid).with_columns(contact_ids=pl.lit(1, pl.UInt32), linked=pl.lit(True)),
+            long.filter(is_cid).select(
+                "__t",
+                "kind",
+                "key",
+                "cid",
+                contact_ids=pl.lit(1, pl.UInt32),
+                identities=pl.lit(1, pl.UInt32),
+                linked=pl.lit(True),
+                blocked_by=pl.lit(None, pl.Int8),
+            ),
             long.filter(~is_cid)
-            .join(counts, on=["kind", "key"], how="left")
-            .with_columns(pl.col("contact_ids").fill_null(0), pl.col("linked").fill_null(True)),
+            .join(counts_frame, on=["kind", "key"], how="left")
+            .with_columns(pl.col("contact_ids", "identities").fill_null(0))
+            .with_columns(blocked_by=blocked_by)
+            .select(
+                "__t",
+                "kind",
+                "key",
+                "cid",
+                "contact_ids",
+                "identities",
+                linked=pl.col("blocked_by").is_null(),
+                blocked_by="blocked_by",
+            ),
         ]
     )
 
@@ -595,9 +1050,14 @@ def _resolve(
     ids: pl.DataFrame, default_region: str | None, link_by_name: bool, max_contact_ids: int | None
 ) -> pl.Series:
     """The ``customer_id`` of every row of ``ids``, in row order."""
-    tuples = _tuples(ids.drop("customer_id", strict=False), link_by_name)
-    long = _guarded(_identifiers(tuples, default_region, link_by_name), max_contact_ids)
-    long = long.filter("linked").select("__t", "kind", "key")
+    tuples, long = _guarded_identifiers(ids, default_region, link_by_name, max_contact_ids)
+    return _components(ids, tuples, long)
+
+
+def _components(ids: pl.DataFrame, tuples: pl.DataFrame, linking: pl.DataFrame) -> pl.Series:
+    """The ``customer_id`` of every row of ``ids`` from its tuples' ``linking`` identifiers
+    (``__t, kind, key``)."""
+    long = linking.select("__t", "kind", "key")
     nodes = long.select("kind", "key").unique().with_row_index("node")
     edges = _node_numbers(long, nodes)
     # Each tuple links all of its identifiers to the smallest one (its anchor); ``__t`` is the

@@ -119,7 +119,7 @@ def test_links_are_transitive() -> None:
 def test_a_switchboard_does_not_merge_its_callers() -> None:
     # One number, four callers (contact ids): more than max_contact_ids=3, so it does not link.
     callers = [{"contact_id": f"k{k}", "contact": "+1 800 555 0100"} for k in range(4)]
-    df = frame(callers + [{"contact": "800-555-0100"}])
+    df = frame([*callers, {"contact": "800-555-0100"}])
     assert groups(df) == [["i0"], ["i1"], ["i2"], ["i3"], ["i4"]]
     # With a higher limit it links all five; exactly max_contact_ids still links.
     assert groups(df, max_contact_ids=4) == [["i0", "i1", "i2", "i3", "i4"]]
@@ -260,13 +260,27 @@ def test_customer_links_explains_the_vendor_sample(vendor_sample) -> None:
     ]
 
 
-def test_customer_links_uses_an_existing_customer_id() -> None:
-    df = frame([{"contact_id": "k1"}, {"contact_id": "k2"}]).with_columns(
-        customer_id=pl.lit("C-mine")
+def test_customer_links_uses_the_options_the_frame_was_resolved_with() -> None:
+    # 020 7946 0958 is a London number written nationally: as GB it is +442079460958; read
+    # as US it would be +12079460958, which must never appear for a frame resolved as GB.
+    df = frame(
+        [
+            {"contact": "020 7946 0958", "contact_id": "k1"},
+            {"contact": "+44 20 7946 0958"},
+        ]
     )
-    links = ok.customer_links(df)
-    assert links["customer_id"].to_list() == ["C-mine", "C-mine"]
-    assert links["identifier"].to_list() == ["k1", "k2"]
+    resolved = ok.resolve_customers(df, default_region="GB")
+    links = ok.customer_links(resolved, default_region="GB")
+    assert links.filter(kind="phone")["identifier"].to_list() == ["+442079460958"]
+    assert links["customer_id"].n_unique() == 1
+    assert set(links["customer_id"]) == set(resolved["customer_id"])
+    # The same frame explained with other options is an error, never a silent re-derivation.
+    with pytest.raises(ok.ParameterError, match=r"default_region='US'.*options the frame was"):
+        ok.customer_links(resolved)
+    with pytest.raises(ok.ParameterError, match="interaction_id 'i0'"):
+        ok.customer_links(df.with_columns(customer_id=pl.lit("C-mine")), default_region="GB")
+    # Without customer_id, the options given resolve the frame.
+    assert ok.customer_links(df, default_region="GB").equals(links)
 
 
 # ------------------------------------------------------------------------------------------
@@ -297,8 +311,7 @@ ROW = st.fixed_dictionaries(
 def reference_groups(df: pl.DataFrame, link_by_name: bool, max_contact_ids: int) -> list[list[str]]:
     """The same rules, spelled out row by row with networkx (slow, obviously right)."""
     ids = _customers._identifier_frame(df.lazy())
-    tuples = _customers._tuples(ids, link_by_name)
-    long = _customers._guarded(_customers._identifiers(tuples, "US", link_by_name), max_contact_ids)
+    tuples, long = _customers._guarded_identifiers(ids, "US", link_by_name, max_contact_ids)
     rows = (
         long.filter("linked")
         .join(tuples.explode("__rows"), on="__t")
@@ -355,8 +368,24 @@ def test_phone_parsing_in_worker_processes_gives_the_same_numbers(
 
 
 def parsed_one_by_one(raws: list[str], region: str | None) -> dict[str, str | None]:
-    """The plain library answer: every string parsed on its own."""
-    return dict(zip(raws, _customers._parse_chunk(raws, region), strict=True))
+    """The plain library answer, every string parsed on its own: the E.164 key (and
+    ``;ext=``) of a valid number, ``!`` and the key of a possible placeholder, else None."""
+    import phonenumbers
+
+    def key(text: str) -> str | None:
+        try:
+            number = phonenumbers.parse(text, region)
+        except phonenumbers.NumberParseException:
+            return None
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        e164 += f";ext={number.extension}" if number.extension else ""
+        nsn = phonenumbers.national_significant_number(number)
+        placeholder = len(set(nsn)) == 1 or nsn in _customers._PLACEHOLDER_DIGITS
+        if placeholder and phonenumbers.is_possible_number(number):
+            return "!" + e164
+        return e164 if phonenumbers.is_valid_number(number) else None
+
+    return {raw: key(raw) for raw in raws}
 
 
 def parsed_with_shortcut(raws: list[str], region: str | None) -> dict[str, str | None]:

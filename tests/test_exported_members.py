@@ -42,6 +42,7 @@ PUBLIC = {
     "LOG_WAIT_EDGES",
     "OUTCOMES",
     "OmnikitError",
+    "PLACEHOLDER_CONTACTS",
     "ParameterError",
     "REDACTED_COLUMNS",
     "RESULTS_MIMETYPE",
