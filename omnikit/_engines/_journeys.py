@@ -65,7 +65,7 @@ def _with_customers(frame: nw.LazyFrame[Any], options: dict[str, Any], func: str
     """``frame`` with ``customer_id``: its own column, or a resolution in the engine."""
     check_columns(frame, _STEP_COLUMNS, func)
     if "customer_id" in frame.collect_schema():
-        nulls = collect(frame.select(nw.col("customer_id").is_null().sum().alias("n")))
+        nulls = collect(frame.select(nw.col("customer_id").is_null().cast(nw.Int64).sum().alias("n")))
         if int(nulls["n"].item() or 0):
             raise ParameterError(
                 f"{func}: customer_id is missing on {int(nulls['n'].item())} row(s); give every "
