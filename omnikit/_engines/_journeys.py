@@ -61,11 +61,21 @@ def _duration(span: object, name: str) -> str:
     return f"{number * 7}d" if unit == "w" else f"{number}{unit}"
 
 
+def _options(
+    default_region: str | None, link_by_name: bool, max_contact_ids: int | None
+) -> dict[str, Any]:
+    return {
+        "default_region": default_region,
+        "link_by_name": link_by_name,
+        "max_contact_ids": max_contact_ids,
+    }
+
+
 def _with_customers(frame: nw.LazyFrame[Any], options: dict[str, Any], func: str) -> Any:
     """``frame`` with ``customer_id``: its own column, or a resolution in the engine."""
     check_columns(frame, _STEP_COLUMNS, func)
     if "customer_id" in frame.collect_schema():
-        nulls = collect(frame.select(nw.col("customer_id").is_null().cast(nw.Int64).sum().alias("n")))
+        nulls = collect(frame.select(nw.col("customer_id").null_count().alias("n")))
         if int(nulls["n"].item() or 0):
             raise ParameterError(
                 f"{func}: customer_id is missing on {int(nulls['n'].item())} row(s); give every "
@@ -80,9 +90,7 @@ def _with_customers(frame: nw.LazyFrame[Any], options: dict[str, Any], func: str
 def _ordered(frame: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
     """Rows with a start time, with ``_id_null`` (ids that are null sort last, as in polars)."""
     start = nw.col("start_date_time")
-    return frame.filter(~start.is_null()).with_columns(
-        _id_null=nw.col("interaction_id").is_null()
-    )
+    return frame.filter(~start.is_null()).with_columns(_id_null=nw.col("interaction_id").is_null())
 
 
 def _steps(frame: nw.LazyFrame[Any], gap: object) -> nw.LazyFrame[Any]:
@@ -187,15 +195,8 @@ def journeys(
     >>> journeys(spark_df, gap="24h").select("path", "switched")  # doctest: +SKIP
     """
     func = "journeys"
-    frame = _with_customers(
-        lazy(df, func),
-        dict(
-            default_region=default_region,
-            link_by_name=link_by_name,
-            max_contact_ids=max_contact_ids,
-        ),
-        func,
-    )
+    options = _options(default_region, link_by_name, max_contact_ids)
+    frame = _with_customers(lazy(df, func), options, func)
     zone = timezone(frame)
     answered = outcome_sets(None, func)["answered"]
     table = collect(_journey_table(_steps(frame, gap), answered), timezone=zone)
@@ -258,9 +259,7 @@ def channel_transitions(
     >>> channel_transitions(spark_df)  # doctest: +SKIP
     """
     func = "channel_transitions"
-    options = dict(
-        default_region=default_region, link_by_name=link_by_name, max_contact_ids=max_contact_ids
-    )
+    options = _options(default_region, link_by_name, max_contact_ids)
     steps = _steps(_with_customers(lazy(df, func), options, func), gap)
     table = (
         steps.filter(~nw.col("_new"))
@@ -321,9 +320,7 @@ def repeat_contacts(
     keys = by_list(by, func)
     if direction is not None and not isinstance(direction, str):
         raise ParameterError(f"{func}: direction= must be a direction such as 'INBOUND' or None")
-    options = dict(
-        default_region=default_region, link_by_name=link_by_name, max_contact_ids=max_contact_ids
-    )
+    options = _options(default_region, link_by_name, max_contact_ids)
     frame = _with_customers(lazy(df, func), options, func)
     check_columns(frame, [*keys, *(["interaction_direction"] if direction else [])], func)
     if direction is not None:
@@ -387,9 +384,7 @@ def bot_containment(
     """
     func = "bot_containment"
     keys = by_list(by, func)
-    options = dict(
-        default_region=default_region, link_by_name=link_by_name, max_contact_ids=max_contact_ids
-    )
+    options = _options(default_region, link_by_name, max_contact_ids)
     frame = _with_customers(lazy(df, func), options, func)
     check_columns(frame, keys, func)
     agent = nw.col("agent_type")
@@ -403,9 +398,7 @@ def bot_containment(
         _last_user=nw.col("_user").max().over(*journey),
     )
     firsts = steps.filter(nw.col("_i") == nw.col("_first_bot")).with_columns(
-        _contained=(~(nw.col("_last_user") > nw.col("_first_bot")).fill_null(False)).cast(
-            nw.Int64
-        ),
+        _contained=(~(nw.col("_last_user") > nw.col("_first_bot")).fill_null(False)).cast(nw.Int64),
         _all=nw.lit(0),
     )
     table = firsts.group_by(keys or ["_all"]).agg(

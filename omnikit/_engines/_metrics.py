@@ -701,7 +701,7 @@ def hourly_profile(
             needed.append("interaction_type")
     check_columns(frame, needed, func)
     start = nw.col("start_date_time")
-    missing = int(collect(frame.select(start.is_null().cast(nw.Int64).sum().alias("n")))["n"].item() or 0)
+    missing = int(collect(frame.select(start.null_count().alias("n")))["n"].item() or 0)
     placed = frame.filter(~start.is_null()).with_columns(*_hour_of_week(frame))
     cell = [*keys, "weekday", "hour"]
     small = [pl.col("weekday").cast(pl.Int8), pl.col("hour").cast(pl.Int8)]
