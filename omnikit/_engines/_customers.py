@@ -32,6 +32,7 @@ from typing import Any
 
 import narwhals as nw
 import polars as pl
+import pyarrow as pa
 
 from .._errors import ParameterError
 from ._frames import collect, engine_name, lazy, timezone
@@ -198,7 +199,6 @@ def _resolve_spark(
     link_by_name: bool,
     max_contact_ids: int | None,
 ) -> Any:
-    import pyarrow as pa
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -246,8 +246,11 @@ def _resolve_spark(
             | F.col("_cids").isNull()
             | (F.col("_cids") <= F.lit(max_contact_ids))
         )
-    nodes = long.select("_tk", F.concat(F.col("kind").cast("string"), F.lit(":"), "key").alias("v"))
-    anchors = nodes.groupBy("_tk").agg(F.min("v").alias("anchor"))
+    # Materialised once: the normalisation (Python workers) and the guard run a single time.
+    nodes = long.select(
+        "_tk", F.concat(F.col("kind").cast("string"), F.lit(":"), "key").alias("v")
+    ).localCheckpoint()
+    anchors = nodes.groupBy("_tk").agg(F.min("v").alias("anchor")).localCheckpoint()
     edges = (
         nodes.join(anchors, "_tk")
         .filter(F.col("v") != F.col("anchor"))
@@ -255,8 +258,10 @@ def _resolve_spark(
         .distinct()
     )
     roots = _components(edges)
-    labels = anchors.join(roots, anchors["anchor"] == roots["a"], "left").select(
-        "_tk", F.coalesce(F.col("b"), F.col("anchor")).alias("_label")
+    labels = (
+        anchors.join(roots, anchors["anchor"] == roots["a"], "left")
+        .select("_tk", F.coalesce(F.col("b"), F.col("anchor")).alias("_label"))
+        .localCheckpoint()
     )
     rows = rows.join(labels, "_tk", "left")
     alone = F.col("_label").isNull() & F.col("interaction_id").isNull()
@@ -278,14 +283,12 @@ def _resolve_spark(
         F.col("_label"), F.concat(F.lit("9:"), F.col("interaction_id").cast("string"))
     )
 
-    pseudonyms = F.arrow_udf(_pseudonym_batch, "string", F.ArrowUDFType.SCALAR)
+    pseudonyms = F.arrow_udf(_pseudonym_batch, "string")
     return rows.withColumn("customer_id", pseudonyms(label)).select(*columns, "customer_id")
 
 
-def _pseudonym_batch(keys: Any) -> Any:
+def _pseudonym_batch(keys: pa.Array) -> pa.Array:
     """``customer_id`` of each key of an Arrow array, by ``omnikit._customers`` (in a worker)."""
-    import pyarrow as pa
-
     from .. import _customers
 
     return pa.array(_customers._pseudonyms(keys.to_pylist()), type=pa.string())
@@ -330,12 +333,11 @@ def _components(edges: Any) -> Any:
             .distinct()
             .localCheckpoint()
         )
-        sources = e.select("a").distinct()
-        if (
-            e.count() == sources.count()
-            and e.join(sources.select(F.col("a").alias("b")), "b").limit(1).count() == 0
-        ):
-            return e
+        n, sources = e.agg(F.count(F.lit(1)), F.count_distinct("a")).first()  # type: ignore[misc]
+        if n == sources:  # every node has one edge: stars, once no edge ends at a non-root
+            inner = e.join(e.select(F.col("a").alias("b")), "b", "left_semi")
+            if inner.limit(1).count() == 0:
+                return e
     raise ParameterError(  # pragma: no cover - the algorithm converges in O(log^2 n) rounds
         f"resolve_customers: connected components did not converge in {MAX_ROUNDS} rounds"
     )
