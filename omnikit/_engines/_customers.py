@@ -28,7 +28,7 @@ Both return a frame of the same engine: the rows of ``df`` plus ``customer_id``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import narwhals as nw
 import polars as pl
@@ -167,11 +167,11 @@ def _resolve_duckdb(
         if isinstance(d, nw.Datetime) and d.time_zone
     }
     own = own.with_columns(
-        pl.col(c).dt.convert_time_zone(d.time_zone).dt.cast_time_unit("us")  # type: ignore[attr-defined]
+        pl.col(c).dt.convert_time_zone(str(d.time_zone)).dt.cast_time_unit("us")  # type: ignore[attr-defined]
         for c, d in zone_columns.items()
     )
     everything = pl.concat([ids, own], how="diagonal_relaxed").select(columns)
-    resolved = _customers.resolve_customers(
+    resolved: pl.DataFrame = _customers.resolve_customers(  # type: ignore[assignment]
         everything,
         default_region=default_region,
         link_by_name=link_by_name,
@@ -283,7 +283,7 @@ def _resolve_spark(
         F.col("_label"), F.concat(F.lit("9:"), F.col("interaction_id").cast("string"))
     )
 
-    pseudonyms = F.arrow_udf(_pseudonym_batch, "string")
+    pseudonyms = cast(Any, F.arrow_udf)(_pseudonym_batch, "string")  # types from the hints
     return rows.withColumn("customer_id", pseudonyms(label)).select(*columns, "customer_id")
 
 

@@ -15,7 +15,7 @@ is a wall-clock time, as a naive polars ``Datetime``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import narwhals as nw
 import polars as pl
@@ -59,7 +59,7 @@ def is_foreign(df: object) -> bool:
     if isinstance(df, (pl.DataFrame, pl.LazyFrame)) or df is None:
         return False
     try:
-        frame = nw.from_native(df)
+        frame = nw.from_native(cast(Any, df))
     except TypeError:
         return False
     return isinstance(frame, nw.LazyFrame) and engine_name(frame) in ENGINES
@@ -77,7 +77,7 @@ def lazy(df: object, func: str) -> nw.LazyFrame[Any]:
             f"{func}: expected a polars frame, a DuckDB relation or a PySpark DataFrame, "
             f"got {type(df).__name__}"
         )
-    return nw.from_native(df)
+    return nw.from_native(cast(Any, df))
 
 
 def check_columns(frame: nw.LazyFrame[Any], needed: Sequence[str], func: str) -> None:
