@@ -520,3 +520,23 @@ def test_is_foreign(duck):
     assert not _engines.is_foreign(pl.DataFrame({"a": [1]}))
     assert not _engines.is_foreign(pl.LazyFrame({"a": [1]}))
     assert not _engines.is_foreign([1, 2])
+
+
+def test_steps_at_the_same_instant_follow_interaction_id(to_engine):
+    same = dt.datetime(2024, 10, 21, 9)
+    rows = canonical(
+        interaction_id=["d", "c", "b", "a", "e"],
+        start_date_time=[same, same, same, same, same + dt.timedelta(minutes=1)],
+        interaction_type=["WHATSAPP", "EMAIL", "CHAT", "VOICE", "SMS"],
+        agent_type=["USER"] * 5,
+    ).with_columns(customer_id=pl.lit("X"))
+    got = run("journeys", to_engine(rows))
+    assert got["path"].to_list() == ["VOICE > CHAT > EMAIL > WHATSAPP > SMS"]
+    assert_frame_equal(got, ok.journeys(rows))
+    transitions = run("channel_transitions", to_engine(rows))
+    assert transitions.sort("from_channel")["to_channel"].to_list() == [
+        "EMAIL",  # CHAT > EMAIL
+        "WHATSAPP",  # EMAIL > WHATSAPP
+        "CHAT",  # VOICE > CHAT
+        "SMS",  # WHATSAPP > SMS
+    ]
