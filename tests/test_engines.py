@@ -540,3 +540,24 @@ def test_steps_at_the_same_instant_follow_interaction_id(to_engine):
         "CHAT",  # VOICE > CHAT
         "SMS",  # WHATSAPP > SMS
     ]
+
+
+def test_top_paths_of_a_journeys_frame_in_the_engine(to_engine, resolved: pl.DataFrame):
+    journeys = ok.journeys(resolved).drop("channels")  # a List column need not go to the engine
+    assert_frame_equal(run("top_paths", to_engine(journeys), n=7), ok.top_paths(journeys, n=7))
+
+
+EMPTY_CASES = [
+    ("wait_time_stats", {"by": None}),
+    ("wait_time_histogram", {"by": None, "bins": 5}),
+    ("service_level", {"by": None}),
+    ("wait_time_survival", {}),
+    ("channel_mix", {"every": "1d"}),
+    ("hourly_profile", {"value": "median_wait"}),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), EMPTY_CASES, ids=lambda v: str(v))
+def test_empty_frames(name, kwargs, to_engine, frame: pl.DataFrame):
+    empty = frame.clear()
+    both(name, empty, to_engine(empty), **kwargs)

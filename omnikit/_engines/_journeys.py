@@ -431,9 +431,10 @@ def top_paths(
     link_by_name: bool = False,
     max_contact_ids: int | None = 3,
 ) -> pl.DataFrame:
-    """:func:`omnikit.top_paths` of the raw rows of a DuckDB relation or PySpark DataFrame.
+    """:func:`omnikit.top_paths` of a DuckDB relation or PySpark DataFrame.
 
-    The journeys are made in the engine (:func:`journeys`); the few paths are counted here.
+    Of raw rows, the journeys are made in the engine (:func:`journeys`) and their few paths
+    counted here; of a frame of journeys (it has ``path``), the paths are counted in the engine.
 
     Examples
     --------
@@ -441,6 +442,17 @@ def top_paths(
     """
     from .. import _journeys
 
+    frame = lazy(df, "top_paths")
+    if "path" in frame.collect_schema():  # a frame of journeys: count its paths in the engine
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ParameterError(f"n must be a whole number >= 1, not {n!r}")
+        counts = collect(frame.group_by("path").agg(nw.len().alias("journeys")))
+        return (
+            counts.with_columns(pl.col("journeys").cast(pl.Int64))
+            .with_columns(share=pl.col("journeys") / pl.col("journeys").sum())
+            .sort(["journeys", "path"], descending=[True, False], nulls_last=True)
+            .head(n)
+        )
     table = journeys(
         df,
         gap=gap,
