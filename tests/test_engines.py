@@ -561,3 +561,12 @@ EMPTY_CASES = [
 def test_empty_frames(name, kwargs, to_engine, frame: pl.DataFrame):
     empty = frame.clear()
     both(name, empty, to_engine(empty), **kwargs)
+
+
+def test_engine_aware_sends_engine_frames_to_the_engine(duck, frame: pl.DataFrame):
+    # The one-line wiring of a public function: polars frames keep the polars path.
+    wired = _engines.engine_aware(ok._metrics.wait_time_stats)
+    relation = duck.from_arrow(frame.to_arrow())
+    assert_frame_equal(wired(relation, by=None), ok.wait_time_stats(frame, by=None))
+    assert_frame_equal(wired(frame, by="groups"), ok.wait_time_stats(frame, by="groups"))
+    assert wired.__name__ == "wait_time_stats" and wired.__doc__ == ok.wait_time_stats.__doc__
