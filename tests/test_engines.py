@@ -570,3 +570,33 @@ def test_engine_aware_sends_engine_frames_to_the_engine(duck, frame: pl.DataFram
     assert_frame_equal(wired(relation, by=None), ok.wait_time_stats(frame, by=None))
     assert_frame_equal(wired(frame, by="groups"), ok.wait_time_stats(frame, by="groups"))
     assert wired.__name__ == "wait_time_stats" and wired.__doc__ == ok.wait_time_stats.__doc__
+
+
+def test_large_star_small_star_finds_the_components(spark):
+    # Chains, stars, a cycle and single edges over string nodes, against scipy.
+    import random
+
+    import numpy as np
+    import scipy.sparse
+    from scipy.sparse.csgraph import connected_components
+
+    from omnikit._engines import _customers as engine_customers
+
+    rng = random.Random(17)
+    names = [f"1:n{i:03d}" for i in range(80)]
+    pairs = [(names[i], names[i + 1]) for i in range(0, 30)]  # a chain of 31
+    pairs += [(names[40], names[j]) for j in range(41, 50)]  # a star
+    pairs += [(names[50], names[51]), (names[51], names[52]), (names[52], names[50])]
+    pairs += [(names[rng.randrange(55, 80)], names[rng.randrange(55, 80)]) for _ in range(12)]
+    pairs = [(a, b) for a, b in pairs if a != b]
+    edges = spark.createDataFrame(pairs, "a string, b string")
+    got = {a: b for a, b in engine_customers._components(edges).collect()}
+    index = {n: i for i, n in enumerate(names)}
+    graph = scipy.sparse.coo_matrix(
+        (np.ones(len(pairs)), ([index[a] for a, _ in pairs], [index[b] for _, b in pairs])),
+        shape=(len(names), len(names)),
+    )
+    _, labels = connected_components(graph, directed=False)
+    for node in {n for pair in pairs for n in pair}:
+        smallest = min(n for n in names if labels[index[n]] == labels[index[node]])
+        assert got.get(node, node) == smallest, node
