@@ -584,13 +584,13 @@ def test_large_star_small_star_finds_the_components(spark):
 
     rng = random.Random(17)
     names = [f"1:n{i:03d}" for i in range(80)]
-    pairs = [(names[i], names[i + 1]) for i in range(0, 30)]  # a chain of 31
+    pairs = [(names[i], names[i + 1]) for i in range(30)]  # a chain of 31
     pairs += [(names[40], names[j]) for j in range(41, 50)]  # a star
     pairs += [(names[50], names[51]), (names[51], names[52]), (names[52], names[50])]
     pairs += [(names[rng.randrange(55, 80)], names[rng.randrange(55, 80)]) for _ in range(12)]
     pairs = [(a, b) for a, b in pairs if a != b]
     edges = spark.createDataFrame(pairs, "a string, b string")
-    got = {a: b for a, b in engine_customers._components(edges).collect()}
+    got = {row["a"]: row["b"] for row in engine_customers._components(edges).collect()}
     index = {n: i for i, n in enumerate(names)}
     graph = scipy.sparse.coo_matrix(
         (np.ones(len(pairs)), ([index[a] for a, _ in pairs], [index[b] for _, b in pairs])),
