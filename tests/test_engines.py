@@ -291,7 +291,8 @@ def test_bot_containment_equals_a_polars_reading(resolved: pl.DataFrame, engine_
 
 
 def resolution_rows() -> pl.DataFrame:
-    """Linking cases: formats of one number, e-mail forms, a switchboard, rows without ids."""
+    """Linking cases: formats of one number, a switchboard, a number on exactly
+    ``max_contact_ids`` contact ids, rows without ids."""
     contacts = [
         "(510) 876-9640",
         "+1 510 876 9640",
@@ -299,38 +300,26 @@ def resolution_rows() -> pl.DataFrame:
         "Ann <ANN@Example.com>",
         "mailto:ann@example.com",
         "https://shop.example/chat",
-        "+351 21 000 0000",  # the switchboard: on 5 contact ids
-        "+351 21 000 0000",
-        "+351 21 000 0000",
-        "+351 21 000 0000",
-        "+351 21 000 0000",
+        *["+351 21 000 0000"] * 5,  # the switchboard: on 5 contact ids, does not link
+        *["510-876-9641"] * 3,  # on 3 contact ids (= max_contact_ids): links them
         None,
         None,
         None,
     ]
+    n = len(contacts)
     return canonical(
-        interaction_id=[*(f"r{i}" for i in range(12)), None, None],
+        interaction_id=[*(f"r{i}" for i in range(n - 2)), None, None],
         contact=contacts,
         contact_id=[
-            None,
-            "c1",
-            "c1",
-            "c1",
-            None,
-            None,
-            "s1",
-            "s2",
-            "s3",
-            "s4",
-            "s5",
-            None,
-            None,
-            None,
+            *[None, "c1", "c1", "c1", None, None],
+            *["s1", "s2", "s3", "s4", "s5"],
+            *["t1", "t2", "t3"],
+            *[None] * 3,
         ],
-        name=["Ann"] * 5 + [None] * 9,
-        start_date_time=[dt.datetime(2024, 10, 21, 9, i) for i in range(14)],
-        interaction_type=["VOICE"] * 14,
-        notes=[None] * 12 + ["same", "same"],  # two identical rows without any id
+        name=["Ann"] * 5 + [None] * (n - 5),
+        start_date_time=[dt.datetime(2024, 10, 21, 9, i) for i in range(n)],
+        interaction_type=["VOICE"] * n,
+        notes=[None] * (n - 2) + ["same", "same"],  # two identical rows without any id
     )
 
 
@@ -351,6 +340,7 @@ def test_resolve_customers_equals_polars(to_engine, frame: pl.DataFrame):
     assert ids["customer_id"].n_unique() == 1
     board = expected.filter(pl.col("contact_id").str.starts_with("s"))
     assert board["customer_id"].n_unique() == 5
+    assert expected.filter(pl.col("contact_id").str.starts_with("t"))["customer_id"].n_unique() == 1
 
 
 def test_journeys_resolve_in_the_engine(to_engine, frame: pl.DataFrame):
