@@ -1,0 +1,343 @@
+"""Identity resolution of a PySpark DataFrame in Spark, and of a DuckDB relation.
+
+The rules are those of :func:`omnikit.resolve_customers`, run by the same code:
+
+Spark
+    1. The distinct ``(contact_id, contact, name)`` tuples go through
+       :func:`identifiers` inside Spark (``mapInArrow``: Arrow batches become polars frames and
+       the normalisation functions of ``omnikit._customers`` -- phone numbers through
+       phonenumbers, e-mail addresses, names -- run in the Python workers).
+    2. The ``max_contact_ids`` guard is a group-by in Spark.
+    3. Connected components run as DataFrame joins with the *large-star / small-star* algorithm
+       (Kiveris et al., "Connected Components in MapReduce and Beyond", SoCC 2014), iterated
+       until every component is a star around its smallest node: that node, ``kind:key``, is
+       the identifier the polars path names the customer after. (GraphFrames needs a Maven
+       download at start-up, so it is not used.)
+    4. ``customer_id`` is the keyed BLAKE2b pseudonym of that identifier (or of the row's own
+       key), computed in the workers by ``omnikit._customers``. Rows without an
+       ``interaction_id`` and without a linking identifier are keyed by their whole content,
+       as in polars: those few rows are read into polars to build the key.
+DuckDB
+    Resolution runs here, in polars: the four identifier columns of the rows (and every column
+    of the rare rows without an ``interaction_id``) are collected, resolved by
+    :func:`omnikit.resolve_customers`, and joined back to the relation in DuckDB.
+
+Both return a frame of the same engine: the rows of ``df`` plus ``customer_id``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, cast
+
+import narwhals as nw
+import polars as pl
+import pyarrow as pa
+
+from .._errors import ParameterError
+from ._frames import collect, engine_name, lazy, timezone
+
+__all__ = ["identifiers", "resolve_customers"]
+
+_ID_COLUMNS = ("contact_id", "contact", "name")
+_REQUIRED = ("interaction_id", *_ID_COLUMNS)
+#: Rounds of large-star + small-star after which resolution gives up (the algorithm needs
+#: O(log^2 n) rounds; a handful in practice).
+MAX_ROUNDS = 64
+
+
+def identifiers(raw: pl.DataFrame, default_region: str | None, link_by_name: bool) -> pl.DataFrame:
+    """The identifiers of each ``(contact_id, contact, name)`` tuple, by omnikit's rules.
+
+    Parameters
+    ----------
+    raw
+        ``_tk`` (a key of the tuple) and the ``contact_id``, ``contact`` and ``name`` columns
+        as they are in the frame.
+    default_region, link_by_name
+        As in :func:`omnikit.resolve_customers`.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``_tk``, ``kind`` (0 contact_id, 1 email, 2 phone, 3 name), ``key`` (the normalised
+        identifier) and ``cid`` (the tuple's contact id): one row per identifier of a tuple.
+
+    Examples
+    --------
+    >>> raw = pl.DataFrame({"_tk": ["t"], "contact_id": [None], "contact": ["(510) 876-9640"],
+    ...                     "name": [None]}, schema={c: pl.String for c in ("_tk", "contact_id",
+    ...                     "contact", "name")})
+    >>> identifiers(raw, "US", False)["key"].to_list()
+    ['+15108769640']
+    """
+    from .. import _customers
+
+    tuples = raw.select(
+        pl.col("_tk").alias("__t"),
+        *[pl.col(c).cast(pl.String).str.strip_chars().replace("", None) for c in _ID_COLUMNS],
+    )
+    long = _customers._identifiers(tuples, default_region, link_by_name)
+    return long.select(
+        pl.col("__t").alias("_tk"),
+        pl.col("kind").cast(pl.Int32),
+        pl.col("key").cast(pl.String),
+        pl.col("cid").cast(pl.String),
+    )
+
+
+def _content_keys(rows: pl.DataFrame, columns: list[str]) -> pl.Series:
+    """The own key of rows without an ``interaction_id``: their whole content and their rank
+    among identical rows (``_occ``, from 0), as ``omnikit._customers`` builds it."""
+    content = pl.concat_str(
+        [pl.col(c).cast(pl.String).fill_null("\x00") for c in columns], separator="\x1f"
+    )
+    return rows.select(
+        pl.concat_str([pl.lit("9:"), content, pl.lit("\x1e"), pl.col("_occ").cast(pl.String)])
+    ).to_series()
+
+
+def resolve_customers(
+    df: Any,
+    *,
+    default_region: str | None = "US",
+    link_by_name: bool = False,
+    max_contact_ids: int | None = 3,
+) -> Any:
+    """:func:`omnikit.resolve_customers` of a PySpark DataFrame (in Spark) or DuckDB relation.
+
+    Parameters
+    ----------
+    df
+        A PySpark DataFrame or DuckDB relation with ``interaction_id``, ``contact``,
+        ``contact_id`` and ``name``.
+    default_region, link_by_name, max_contact_ids
+        As in :func:`omnikit.resolve_customers`.
+
+    Returns
+    -------
+    pyspark.sql.DataFrame or duckdb.DuckDBPyRelation
+        The rows of ``df`` (a ``customer_id`` already there is replaced) plus ``customer_id``,
+        equal to the polars path's for the same rows.
+
+    Examples
+    --------
+    >>> resolve_customers(spark_df).groupBy("customer_id").count()  # doctest: +SKIP
+    """
+    from .. import _customers
+
+    func = "resolve_customers"
+    _customers._check_options(default_region, link_by_name, max_contact_ids)
+    frame = lazy(df, func)
+    missing = [c for c in _REQUIRED if c not in frame.collect_schema()]
+    if missing:
+        raise ParameterError(
+            f"cannot resolve customers: the {engine_name(frame)} frame has no column(s) "
+            f"{', '.join(missing)}; give it the canonical columns of ok.load"
+        )
+    options = (default_region, link_by_name, max_contact_ids)
+    if engine_name(frame) == "duckdb":
+        return _resolve_duckdb(frame, *options)
+    if engine_name(frame) in ("pyspark", "pyspark_connect"):
+        return _resolve_spark(frame, *options)
+    raise ParameterError(  # pragma: no cover - sqlframe
+        f"{func} runs on Spark and DuckDB, not on {engine_name(frame)}"
+    )
+
+
+# --- DuckDB: resolved here, joined back in DuckDB ------------------------------------------
+
+
+def _resolve_duckdb(
+    frame: nw.LazyFrame[Any],
+    default_region: str | None,
+    link_by_name: bool,
+    max_contact_ids: int | None,
+) -> Any:
+    from .. import _customers
+
+    columns = [c for c in frame.collect_schema().names() if c != "customer_id"]
+    frame = frame.select(columns)
+    has_id = ~nw.col("interaction_id").is_null()
+    ids = collect(frame.filter(has_id).select(*_REQUIRED))
+    own = collect(frame.filter(~has_id))
+    zone_columns = {
+        c: d
+        for c, d in frame.collect_schema().items()
+        if isinstance(d, nw.Datetime) and d.time_zone
+    }
+    own = own.with_columns(
+        pl.col(c).dt.convert_time_zone(str(d.time_zone)).dt.cast_time_unit("us")  # type: ignore[attr-defined]
+        for c, d in zone_columns.items()
+    )
+    everything = pl.concat([ids, own], how="diagonal_relaxed").select(columns)
+    resolved: pl.DataFrame = _customers.resolve_customers(  # type: ignore[assignment]
+        everything,
+        default_region=default_region,
+        link_by_name=link_by_name,
+        max_contact_ids=max_contact_ids,
+    )
+    mapping_table = (  # noqa: F841 - read by DuckDB's replacement scan below
+        resolved.head(ids.height).select(*_REQUIRED, "customer_id").unique().to_arrow()
+    )
+    own_table = resolved.tail(own.height).to_arrow()  # noqa: F841
+    same = " AND ".join(f'r."{c}" IS NOT DISTINCT FROM m."{c}"' for c in _REQUIRED)
+    return frame.to_native().query(
+        "__omnikit_rows",
+        f"SELECT r.*, m.customer_id FROM __omnikit_rows r JOIN mapping_table m ON {same} "
+        'WHERE r."interaction_id" IS NOT NULL '
+        "UNION ALL BY NAME SELECT * FROM own_table",
+    )
+
+
+# --- Spark: normalisation in the workers, components by large-star / small-star -------------
+
+
+def _resolve_spark(
+    frame: nw.LazyFrame[Any],
+    default_region: str | None,
+    link_by_name: bool,
+    max_contact_ids: int | None,
+) -> Any:
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    sdf = frame.to_native()
+    columns = [c for c in sdf.columns if c != "customer_id"]
+    sdf = sdf.select(*columns)
+    name = F.col("name") if link_by_name else F.lit(None)
+    rows = sdf.withColumn(
+        "_tk",
+        F.to_json(
+            F.array(
+                F.col("contact_id").cast("string"),
+                F.col("contact").cast("string"),
+                name.cast("string"),
+            )
+        ),
+    )
+    raw = rows.select(
+        "_tk",
+        F.col("contact_id").cast("string"),
+        F.col("contact").cast("string"),
+        name.cast("string").alias("name"),
+    ).dropDuplicates(["_tk"])
+    out_schema = pa.schema(
+        [("_tk", pa.string()), ("kind", pa.int32()), ("key", pa.string()), ("cid", pa.string())]
+    )
+
+    def normalise(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            out = identifiers(pl.from_arrow(batch), default_region, link_by_name)  # type: ignore[arg-type]
+            yield from out.to_arrow().cast(out_schema).to_batches()
+
+    long = raw.mapInArrow(normalise, "_tk string, kind int, key string, cid string")
+    # The guard: an identifier seen with more than max_contact_ids contact ids does not link.
+    if max_contact_ids is not None:
+        counts = (
+            long.filter((F.col("kind") != 0) & F.col("cid").isNotNull())
+            .select("kind", "key", "cid")
+            .distinct()
+            .groupBy("kind", "key")
+            .agg(F.count(F.lit(1)).alias("_cids"))
+        )
+        long = long.join(counts, ["kind", "key"], "left").filter(
+            (F.col("kind") == 0)
+            | F.col("_cids").isNull()
+            | (F.col("_cids") <= F.lit(max_contact_ids))
+        )
+    # Materialised once: the normalisation (Python workers) and the guard run a single time.
+    nodes = long.select(
+        "_tk", F.concat(F.col("kind").cast("string"), F.lit(":"), "key").alias("v")
+    ).localCheckpoint()
+    anchors = nodes.groupBy("_tk").agg(F.min("v").alias("anchor")).localCheckpoint()
+    edges = (
+        nodes.join(anchors, "_tk")
+        .filter(F.col("v") != F.col("anchor"))
+        .select(F.col("v").alias("a"), F.col("anchor").alias("b"))
+        .distinct()
+    )
+    roots = _components(edges)
+    labels = (
+        anchors.join(roots, anchors["anchor"] == roots["a"], "left")
+        .select("_tk", F.coalesce(F.col("b"), F.col("anchor")).alias("_label"))
+        .localCheckpoint()
+    )
+    rows = rows.join(labels, "_tk", "left")
+    alone = F.col("_label").isNull() & F.col("interaction_id").isNull()
+    if rows.filter(alone).limit(1).count():
+        # Rows with no interaction id and no linking identifier: keyed by their content.
+        content = F.to_json(F.struct(*[F.col(c) for c in columns]))
+        lonely = rows.filter(alone).withColumn("_ec", content)
+        lonely = lonely.withColumn(
+            "_occ", F.row_number().over(Window.partitionBy("_ec").orderBy("_ec")) - 1
+        )
+        local = collect(nw.from_native(lonely.drop("_tk", "_label")), timezone=timezone(frame))
+        mapping = local.select("_ec", "_occ", _own=_content_keys(local, columns))
+        keyed = sdf.sparkSession.createDataFrame(mapping.to_arrow())
+        lonely = lonely.join(keyed, ["_ec", "_occ"]).select(
+            *columns, "_tk", F.col("_own").alias("_label")
+        )
+        rows = rows.filter(~alone).unionByName(lonely)
+    label = F.coalesce(
+        F.col("_label"), F.concat(F.lit("9:"), F.col("interaction_id").cast("string"))
+    )
+
+    pseudonyms = cast(Any, F.arrow_udf)(_pseudonym_batch, "string")  # types from the hints
+    return rows.withColumn("customer_id", pseudonyms(label)).select(*columns, "customer_id")
+
+
+def _pseudonym_batch(keys: pa.Array) -> pa.Array:
+    """``customer_id`` of each key of an Arrow array, by ``omnikit._customers`` (in a worker)."""
+    from .. import _customers
+
+    return pa.array(_customers._pseudonyms(keys.to_pylist()), type=pa.string())
+
+
+def _components(edges: Any) -> Any:
+    """Connected components of an undirected graph of string nodes, as DataFrame joins.
+
+    Alternates large-star (every node's larger neighbours attach to its smallest neighbour)
+    and small-star (a node and its smaller neighbours attach to the smallest of them) until the
+    edges form stars: each node ``a`` has one edge, to ``b``, the smallest node of its
+    component, and no ``b`` has an edge of its own. Returns those ``(a, b)`` pairs; the
+    component's smallest node has none.
+    """
+    from pyspark.sql import functions as F
+
+    e = edges.select(F.greatest("a", "b").alias("a"), F.least("a", "b").alias("b")).distinct()
+    for _ in range(MAX_ROUNDS):
+        # large-star
+        both = e.unionByName(e.select(F.col("b").alias("a"), F.col("a").alias("b")))
+        low = both.groupBy("a").agg(F.least(F.min("b"), F.col("a")).alias("m"))
+        e = (
+            both.join(low, "a")
+            .filter(F.col("b") > F.col("a"))
+            .select(F.col("b").alias("a"), F.col("m").alias("b"))
+            .distinct()
+        )
+        # small-star (edges point from the larger node to the smaller one)
+        low = e.groupBy("a").agg(F.min("b").alias("m"))
+        e = (
+            e.join(low, "a")
+            .select(
+                F.explode(
+                    F.array(
+                        F.struct(F.col("a").alias("x"), F.col("m").alias("y")),
+                        F.struct(F.col("b").alias("x"), F.col("m").alias("y")),
+                    )
+                ).alias("p")
+            )
+            .select(F.col("p.x").alias("a"), F.col("p.y").alias("b"))
+            .filter(F.col("a") != F.col("b"))
+            .distinct()
+            .localCheckpoint()
+        )
+        n, sources = e.agg(F.count(F.lit(1)), F.count_distinct("a")).first()  # type: ignore[misc]
+        if n == sources:  # every node has one edge: stars, once no edge ends at a non-root
+            inner = e.join(e.select(F.col("a").alias("b")), "b", "left_semi")
+            if inner.limit(1).count() == 0:
+                return e
+    raise ParameterError(  # pragma: no cover - the algorithm converges in O(log^2 n) rounds
+        f"resolve_customers: connected components did not converge in {MAX_ROUNDS} rounds"
+    )
