@@ -1,7 +1,8 @@
 """Headline numbers recorded in an executed notebook, and read back.
 
 :func:`record_results` (inside a report notebook) adds an output with omnikit's results mime
-type, invisible in JupyterLab and left out of the HTML export; :func:`read_results` reads them
+type, shown in JupyterLab and nbconvert as one line of plain text ("omnikit results: ...") and
+left out of the HTML export; :func:`read_results` reads them
 back, so tests and other programs compare a report's numbers with direct calls.
 """
 
@@ -44,8 +45,9 @@ def record_results(**values: Any) -> None:
     """Record headline numbers in the executed notebook, for tests and for other programs.
 
     Each call adds one output with the mime type ``application/vnd.omnikit.results+json``
-    (JSON: frames become lists of rows, dates ISO text). It is invisible in JupyterLab and left
-    out of the HTML export. :func:`read_results` reads them back.
+    (JSON: frames become lists of rows, dates ISO text) and a one-line ``text/plain`` naming
+    the values, so JupyterLab and nbconvert show a line rather than warn; the HTML export
+    leaves it out. :func:`read_results` reads them back.
 
     Examples
     --------
