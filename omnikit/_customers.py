@@ -155,10 +155,14 @@ def resolve_customers(
         ISO 3166 region (``"US"``, ``"PT"``) for phone numbers written without a country code;
         ``None`` links only numbers written with one.
     link_by_name
-        Also link rows by the customer ``name`` (case-folded, white space collapsed).
+        Also link rows by the customer ``name`` (NFKC-normalised, case-folded, white space
+        collapsed).
     max_contact_ids
         A phone, email or name seen on rows with more than this many distinct ``contact_id``
-        values does not link (switchboards, shared mailboxes). ``None``: no limit.
+        values, or more than this many identities (those contact ids plus, on its rows without
+        a contact id, the distinct names -- for a name, the distinct phones and emails), does
+        not link (switchboards, shared mailboxes, family phones). ``None``: no limit.
+        Placeholders (:data:`PLACEHOLDER_CONTACTS`) never link.
 
     Returns
     -------
