@@ -105,8 +105,11 @@ def report_period(
     if begin is None and finish is None:
         return last_complete_week(now or dt.datetime.now(dt.UTC), timezone, week_start)
     # Aware arithmetic in one zone is wall-clock arithmetic: midnight stays midnight.
-    begin = begin if begin is not None else finish - week  # type: ignore[operator]
-    finish = finish if finish is not None else begin + week
+    if begin is None:
+        assert finish is not None
+        begin = finish - week
+    if finish is None:
+        finish = begin + week
     if begin >= finish:
         raise ParameterError(
             f"start ({begin.isoformat()}) must be before end ({finish.isoformat()}); end is "
