@@ -10,7 +10,7 @@ every day the reports need:
 * for a report that compares with the period before (the weekly report), that period too;
 * only what the store lacks, plus the **still-changing tail**: Talkdesk may update an
   interaction for a few days after it happened (an abandoned call called back, a wrap-up
-  finished late), so days fetched less than :data:`SETTLE_DAYS` whole days before they
+  finished late), so days fetched less than ``SETTLE_DAYS`` whole days before they
   were fetched are fetched again, once, until a fetch finds them settled
   (:func:`still_changing`). Re-running the same week is therefore cheap: nothing but that
   tail is fetched again.
