@@ -291,6 +291,30 @@ def test_a_bad_argument_is_one_line_and_status_2(tmp_path, args, says, monkeypat
     assert before == {p: p.stat().st_mtime_ns for p in (ROOT / "notebooks").glob("*.ipynb")}
 
 
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--rows", "0"], "expected a positive number of interactions"),
+        (["--rows", "many"], "invalid int value: 'many'"),
+        (["--timezone", "Mars/Olympus"], "'Mars/Olympus' is not an IANA timezone"),
+        (["--out", str(ROOT / "notebooks")], "this folder holds the report notebooks"),
+        (["--data", "{file}"], "is a file, not a folder"),
+        (["--out", "{file}"], "is a file, not a folder"),
+    ],
+)
+def test_demo_bad_arguments_are_one_line_and_status_2(tmp_path, args, says, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "file").write_text("x")
+    args = [a.format(file=tmp_path / "file") for a in args]
+    try:
+        code = main(["demo", *args])
+    except SystemExit as exit:
+        code = exit.code  # type: ignore[assignment]
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and err.startswith("omnikit demo: error: "), err
+    assert says in err and not (tmp_path / "data").exists()
+
+
 def test_no_traceback_from_a_bad_argument_in_a_real_process(tmp_path):
     for args in (["wait_times", "--timeout", "nan"], ["journeys", "-p", "top_n", "1e23"]):
         run = run_cli(*args, cwd=tmp_path)
