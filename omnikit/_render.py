@@ -9,6 +9,7 @@ papermill engine (:mod:`omnikit._engine`), and writes ``OUT/NAME.ipynb`` (execut
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 import sys
@@ -206,7 +207,9 @@ def render_report(
     if end is not None:
         values["end"] = end
     checked = _validate(name, values, declared)
-    if timeout is not None and timeout <= 0:
+    if timeout is not None and not (
+        isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0
+    ):
         raise ParameterError(
             f"timeout: expected a positive number of seconds or None, got {timeout!r}"
         )
@@ -225,7 +228,8 @@ def render_report(
             parameters=checked,
             progress_bar=sys.stderr.isatty() if progress is None else progress,
             log_output=False,
-            execution_timeout=timeout,
+            # whole seconds: nbclient's timeout is an int (a float is a traitlets error)
+            execution_timeout=None if timeout is None else max(1, math.ceil(timeout)),
             # write the output notebook when done (or failed), not after every cell: saving
             # costs more than most cells
             request_save_on_cell_execute=False,

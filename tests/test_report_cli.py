@@ -238,6 +238,34 @@ def test_a_failing_notebook_exits_5_and_leaves_the_last_good_outputs(tmp_path, m
     assert not list(out.glob(".*"))
 
 
+@pytest.mark.slow
+def test_timeout_bounds_the_rendering_too(tmp_path):
+    notebooks = tmp_path / "notebooks"
+    tiny(notebooks, "sleepy", "import time\ntime.sleep(300)")
+    out = tmp_path / "out"
+    good = plant(out, "sleepy")
+    script = (
+        "import sys; from pathlib import Path; from omnikit import _parameters; "
+        f"_parameters._notebook_dirs = lambda: [Path({str(notebooks)!r})]; "
+        "from omnikit.cli import main; "
+        f"sys.exit(main(['report', 'sleepy', '--out', {str(out)!r}, '--timeout', '15']))"
+    )
+    started = time.monotonic()
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
+    assert run.returncode == 5, run.stderr
+    assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr, run.stderr
+    assert "ran longer than --timeout 15 s" in run.stderr
+    assert time.monotonic() - started < 60
+    assert (out / "sleepy.html").read_bytes() == good
+    assert not list(out.glob(".*"))
+
+
 # -- bad arguments: one line, status 2, nothing started ----------------------------------------
 
 

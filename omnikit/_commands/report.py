@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import time
@@ -213,6 +214,40 @@ def _deadline(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+@contextlib.contextmanager
+def _kernel_quiet(progress: bool) -> Iterator[None]:
+    """Send the process's stderr to /dev/null while a report runs (not omnikit's own lines).
+
+    The Jupyter kernel (a child process that inherits stderr) and its client print tracebacks
+    and log lines of their own when a run is stopped or fails; what went wrong is in the kept
+    notebook and in omnikit's one line, printed after. With a progress bar (``progress``),
+    Python's own ``sys.stderr`` keeps writing to the real stderr.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (embedded, captured): nothing to protect
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    own = sys.stderr
+    try:
+        if progress:
+            sys.stderr = open(saved, "w", closefd=False)  # noqa: SIM115 - closed below
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
+            own.flush()
+        os.dup2(saved, 2)
+        if sys.stderr is not own:
+            sys.stderr.close()
+            sys.stderr = own
+        os.close(saved)
+        os.close(devnull)
+
+
 def _check(args: argparse.Namespace) -> tuple[list[str], dict[str, dict[str, str]]]:
     """Check every argument and parameter before anything starts; return them per report."""
     from .._errors import ParameterError
@@ -255,6 +290,22 @@ def _check(args: argparse.Namespace) -> tuple[list[str], dict[str, dict[str, str
     return names, per_report
 
 
+#: Seconds the alarm waits after the deadline for a cell's own time limit to end the run cleanly.
+_GRACE = 5.0
+_NO_TIME = 0.001
+
+
+def _out_of_time(name: str, args: argparse.Namespace, cause: BaseException | None) -> Any:
+    from .._errors import ReportExecutionError
+
+    return ReportExecutionError(
+        f"report {name!r} stopped: the command ran longer than --timeout {args.timeout:g} s; "
+        f"the last good outputs in {args.out} are unchanged",
+        notebook=name,
+        output_path=getattr(cause, "output_path", None),
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Render the reports (after filling the store with ``--fetch``), or list them."""
     from .._errors import OmnikitError, ReportExecutionError
@@ -270,19 +321,25 @@ def run(args: argparse.Namespace) -> int:
     def left() -> float | None:
         if args.timeout is None:
             return None
-        return max(0.001, args.timeout - (time.monotonic() - started))
+        return max(_NO_TIME, args.timeout - (time.monotonic() - started))
 
     source, start, end = args.source, args.start, args.end
     if args.fetch:
         filled = _fill(args, names, left())
         source = [filled["store"]]
         start, end = filled["start"], filled["end"]
+    shows_bar = sys.stderr.isatty() if args.progress is None else args.progress
     status = OK
     for name in names:
         remaining = left()
         cell_limit = DEFAULT_TIMEOUT if remaining is None else min(DEFAULT_TIMEOUT, remaining)
         try:
-            with _deadline(remaining):
+            # The cell limit ends a long cell cleanly at the deadline; the alarm, a little
+            # later, is the backstop for many short cells.
+            with (
+                _kernel_quiet(shows_bar),
+                _deadline(None if remaining is None else remaining + _GRACE),
+            ):
                 report = render_report(
                     name,
                     source=source,
@@ -297,15 +354,10 @@ def run(args: argparse.Namespace) -> int:
                     progress=args.progress,
                 )
         except _OutOfTime:
-            error: OmnikitError = ReportExecutionError(
-                f"report {name!r} stopped: the command ran longer than --timeout "
-                f"{args.timeout:g} s; the last good outputs in {args.out} are unchanged",
-                notebook=name,
-            )
+            error: OmnikitError = _out_of_time(name, args, None)
         except OmnikitError as caught:
-            if len(names) == 1:
-                raise
-            error = caught
+            out_of_time = isinstance(caught, ReportExecutionError) and left() == _NO_TIME
+            error = _out_of_time(name, args, caught) if out_of_time else caught
         else:
             print(f"{report.notebook}\n{report.html}")
             continue
