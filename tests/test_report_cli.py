@@ -186,6 +186,20 @@ def test_an_api_failure_exits_4_and_keeps_the_last_page(tmp_path, talkdesk, caps
     assert (tmp_path / "out" / "wait_times.html").read_bytes() == good
 
 
+def test_render_report_fetch_uses_the_environment_and_maps_api_failures(
+    tmp_path, talkdesk, monkeypatch
+):
+    kwargs = {"fetch": True, "store": tmp_path / "s", "out": tmp_path / "out", "timezone": TZ}
+    talkdesk.faults = Faults(fail_jobs=10)
+    with pytest.raises(ok.JobFailedError):
+        ok.render_report("wait_times", **kwargs)
+    assert talkdesk.real_jobs(), "render_report(fetch=True) did not fetch"
+    monkeypatch.delenv("TALKDESK_CLIENT_ID")
+    with pytest.raises(ok.AuthenticationError, match="TALKDESK_CLIENT_ID"):
+        ok.render_report("wait_times", **kwargs)
+    assert not list((tmp_path / "out").glob("*"))
+
+
 def test_timeout_bounds_the_fetch(tmp_path, talkdesk):
     talkdesk.faults = Faults(slow_status=60)  # every status answer takes a minute
     started = time.monotonic()
