@@ -303,6 +303,10 @@ def test_timeout_bounds_the_rendering_too(tmp_path):
         (["wait_times", "--fetch", "--week-start", "funday"], "'funday' is not a day of the week"),
         (["wait_times", "--fetch", "--settle", "-1"], "'-1' is not a whole number of days"),
         (["wait_times", "--store", "s"], "--store is used only with --fetch"),
+        (
+            ["wait_times", "--fetch", "--start", "2024-09-10", "--end", "2024-09-01"],
+            "must be before end",
+        ),
         (["wait_times", "--fetch", "--source", "x"], "give --source or --fetch"),
         (["wait_times", "--out", "{notebooks}"], "this folder holds the report notebooks"),
         (["wait_times", "--out", "{copy}"], "holds the report notebooks (channel_mix.ipynb)"),

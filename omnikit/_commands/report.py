@@ -286,6 +286,10 @@ def _check(args: argparse.Namespace) -> tuple[list[str], dict[str, dict[str, str
         period = {key: value for key, value in period.items() if value is not None}
         _validate(name, {**mine, **period, "timezone": args.timezone}, declared[name])
         per_report[name] = mine
+    if args.fetch:
+        from .._schedule import report_period
+
+        report_period(args.start, args.end, timezone=args.timezone)  # before any credentials
     check_out(args.out)
     return names, per_report
 
@@ -398,5 +402,5 @@ def _fill(args: argparse.Namespace, names: list[str], timeout: float | None) -> 
             progress=args.progress,
         )
     for line in filled.lines():
-        print(f"omnikit report: fetched {line}", file=sys.stderr)
+        print(f"omnikit report: fetched {line}")
     return {"store": store, "start": filled.start.isoformat(), "end": filled.end.isoformat()}
