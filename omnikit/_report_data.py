@@ -18,10 +18,9 @@ from pathlib import Path
 
 import polars as pl
 
-from ._errors import ParameterError
+from ._errors import ParameterError, warn_data_quality
 from ._freshness import Freshness, source_freshness
 from ._time import check_timezone, parse_date
-from ._validate import warn_data_quality
 from .types import DateLike, PathLike
 
 __all__ = ["ReportData", "report_data"]
