@@ -199,4 +199,49 @@ def _validate(
             raise ParameterError(f"parameter {key!r} must not be negative, got {value!r}")
         if key == "target" and value is not None and not 0 <= value <= 1:
             raise ParameterError(f"parameter 'target' is a share between 0 and 1, got {value!r}")
+    _check_report_values(checked)
     return checked
+
+
+#: Upper bounds of the numeric report parameters (a week of seconds; a page of rows).
+_RANGES: dict[str, tuple[float, float, str]] = {
+    "threshold": (0, 7 * 86_400, "seconds"),
+    "short_abandon": (0, 7 * 86_400, "seconds"),
+    "top_n": (1, 1_000, "rows"),
+    "max_contact_ids": (1, 1_000, "contact ids"),
+    "sample_rows": (1, 10_000_000, "rows"),
+}
+
+
+def _check_report_values(checked: Mapping[str, Any]) -> None:
+    """Check report parameters whose meaning omnikit knows, so a kernel never starts for them.
+
+    ``formula`` is one of ``ok.SERVICE_LEVEL_FORMULAS``; ``default_region`` a region that
+    ``phonenumbers`` knows (``"US"``, ``"PT"``); numbers are finite and within :data:`_RANGES`.
+    """
+    formula = checked.get("formula")
+    if formula is not None:
+        from ._metrics import SERVICE_LEVEL_FORMULAS
+
+        if formula not in SERVICE_LEVEL_FORMULAS:
+            raise ParameterError(
+                f"parameter 'formula': {formula!r} is not a service-level formula; use one of "
+                f"{', '.join(SERVICE_LEVEL_FORMULAS)}"
+            )
+    region = checked.get("default_region")
+    if region is not None:
+        import phonenumbers
+
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ParameterError(
+                f"parameter 'default_region': {region!r} is not a region code such as US, "
+                "GB or PT (two capital letters; see phonenumbers.SUPPORTED_REGIONS)"
+            )
+    for key, (low, high, unit) in _RANGES.items():
+        value = checked.get(key)
+        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if not (math.isfinite(value) and low <= value <= high):
+            raise ParameterError(
+                f"parameter {key!r}: {value!r} is out of range; expected {low:g} to {high:g} {unit}"
+            )

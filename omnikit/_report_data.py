@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from ._errors import ParameterError, warn_data_quality
+from ._freshness import Freshness, source_freshness
 from ._time import check_timezone, parse_date
 from .types import DateLike, PathLike
 
@@ -43,6 +44,7 @@ class ReportData:
     redacted: bool = True
     loaded: int = 0
     source_label: str = ""
+    freshness: Freshness | None = None  # when the source is a store: what it covers, when fetched
     began: float = field(default_factory=time.perf_counter)
 
     def elapsed(self) -> float:
@@ -61,15 +63,19 @@ class ReportData:
         )
 
     def _repr_markdown_(self) -> str:
-        lines = [
-            f"**Period:** {self.period} ({self.timezone}): **{self.frame.height:,}** interactions",
-        ]
+        fresh = self.freshness
+        lines = [f"⚠️ {fresh.warning}"] if fresh and fresh.warning else []
+        lines.append(
+            f"**Period:** {self.period} ({self.timezone}): **{self.frame.height:,}** interactions"
+        )
         if self.previous is not None:
             lines.append(
                 f"**Compared with:** {self.previous_period}: "
                 f"**{self.previous.height:,}** interactions"
             )
         lines.append(f"**Data:** {self.source_label}, {self.loaded:,} interactions loaded")
+        if fresh:
+            lines.append(f"**Freshness:** {fresh.line}")
         lines.append(
             "**Privacy:** customers appear only as pseudonymous customer ids; names, contacts, "
             "transcriptions and notes are removed."
@@ -161,6 +167,7 @@ def report_data(
     end_at = None if end is None else parse_date(end, timezone=timezone, name="end")
     if days <= 0:
         raise ParameterError(f"days: expected a positive number of days, got {days!r}")
+    paths: list[str] = []
     if source is None or (isinstance(source, (list, tuple)) and not source):
         frame = _load_sample(sample_rows, seed, timezone)
         label = f"sample data ({sample_rows:,} synthetic interactions, seed {seed})"
@@ -230,5 +237,6 @@ def report_data(
         redacted=redact,
         loaded=loaded,
         source_label=label,
+        freshness=source_freshness(paths, lo, end_at, timezone),
         began=began,
     )

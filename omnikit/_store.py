@@ -305,6 +305,14 @@ class Store:
             ]
         )
 
+    def fetched(self) -> list[tuple[dt.datetime, dt.datetime, dt.datetime]]:
+        """The complete spans as recorded, each with when it was fetched: ``(from, to, at)``."""
+        return sorted(
+            (_parse_iso(s["from"]), _parse_iso(s["to"]), _parse_iso(s["fetched_at"]))
+            for s in self._manifest.get("complete", [])
+            if s.get("fetched_at")
+        )
+
     def missing(self, start: dt.datetime, end: dt.datetime) -> list[Span]:
         """The parts of ``[start, end)`` the store does not have yet."""
         return subtract_spans(start.astimezone(dt.UTC), end.astimezone(dt.UTC), self.complete())

@@ -3,6 +3,8 @@
 Each subcommand lives in its own module under ``omnikit/_commands/`` and exposes
 ``register(subparsers)``, which adds its parser and sets ``handler`` to a function taking the
 parsed ``argparse.Namespace`` and returning an exit code. The list below is the registry.
+Every subcommand shares one table of exit statuses (:mod:`omnikit._exit_status`): 0 done,
+1 other error, 2 bad argument, 3 credentials, 4 Talkdesk API, 5 notebook, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from ._errors import OmnikitError
+from ._exit_status import INTERRUPTED, exit_status
 from ._version import __version__
 
 __all__ = ["main"]
@@ -45,8 +48,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(handler(args) or 0)
     except OmnikitError as error:
-        print(f"omnikit {args.command}: error: {error}", file=sys.stderr)
-        return 1
+        print(f"omnikit {args.command}: error: {_one_line(error)}", file=sys.stderr)
+        return exit_status(error)
     except KeyboardInterrupt:
         print(f"omnikit {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
+
+
+def _one_line(error: OmnikitError) -> str:
+    """The error's message on one line (a scheduler's log keeps one line per failure)."""
+    return " ".join(str(error).split())

@@ -265,7 +265,7 @@ def test_progress_bar_on_request(tmp_path, talkdesk, capsys):
 
 def test_missing_credentials_exit_with_a_clear_message(tmp_path, talkdesk, monkeypatch, capsys):
     monkeypatch.delenv("TALKDESK_CLIENT_SECRET")
-    assert fetch_cli(tmp_path / "store") == 1
+    assert fetch_cli(tmp_path / "store") == 3  # credentials (the exit-status table)
     err = capsys.readouterr().err
     assert (
         "omnikit fetch: error: Talkdesk credentials missing from the environment: "
@@ -298,7 +298,7 @@ def test_no_option_takes_a_secret():
 def test_a_store_in_another_timezone_is_refused(tmp_path, talkdesk, capsys):
     store = tmp_path / "store"
     assert fetch_cli(store, start="2024-08-05", end="2024-08-07") == 0
-    assert main(["fetch", "--from", "2024-08-05", "--to", "2024-08-07", "--store", str(store)]) == 1
+    assert main(["fetch", "--from", "2024-08-05", "--to", "2024-08-07", "--store", str(store)]) == 2
     assert "holds times in America/New_York, not UTC" in capsys.readouterr().err
 
 
@@ -383,7 +383,7 @@ def test_timeout_bounds_the_whole_command(tmp_path, talkdesk):
         env=talkdesk.environ(),
     )
     took = time.monotonic() - started
-    assert run.returncode == 1, run.stderr
+    assert run.returncode == 4, run.stderr
     assert "within the timeout of" in run.stderr and "Traceback" not in run.stderr
     assert run.stderr.count("\n") == 1
     assert took < 6, took  # Python's start-up included

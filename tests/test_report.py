@@ -144,10 +144,10 @@ def test_an_unknown_report_names_the_known_ones(tmp_path):
 
 def test_command_line_errors_are_one_clear_line(tmp_path, capsys):
     code = main(["report", "wait_times", "--out", str(tmp_path), "-p", "threshold", "soon"])
-    assert code == 1
+    assert code == 2  # a bad argument (the exit-status table)
     err = capsys.readouterr().err
     assert err.startswith("omnikit report: error: parameter 'threshold': expected a whole number")
-    assert main(["report", "wait_times", "-p", "gap", "1h", "-p", "gap", "2h"]) == 1
+    assert main(["report", "wait_times", "-p", "gap", "1h", "-p", "gap", "2h"]) == 2
     assert "given twice" in capsys.readouterr().err
 
 

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from .fetch import _one_line_error, _timezone
+
 __all__ = ["register"]
 
 
@@ -45,9 +47,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--timezone",
         default="UTC",
+        type=_timezone,
         metavar="TZ",
         help="IANA timezone of the sample data (default: UTC)",
     )
+    # A bad argument is one line on stderr and exit status 2 (no usage dump, no traceback).
+    parser.error = _one_line_error(parser.prog)  # type: ignore[method-assign,assignment]
     parser.set_defaults(handler=run)
 
 
@@ -55,13 +60,19 @@ def run(args: argparse.Namespace) -> int:
     """Write the sample data, then render each report."""
     from .._errors import ParameterError
     from .._parameters import list_reports
-    from .._render import render_report
+    from .._render import check_out, render_report
     from .._synth import synth_reports
 
     if args.rows <= 0:
         raise ParameterError(f"--rows: expected a positive number of interactions, got {args.rows}")
     data = Path(args.data)
-    data.mkdir(parents=True, exist_ok=True)
+    if data.exists() and not data.is_dir():
+        raise ParameterError(f"--data {data}: is a file, not a folder")
+    check_out(args.out)  # before any data is written: not notebooks/, not a file
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ParameterError(f"--data {data}: cannot create the folder: {error.strerror}") from None
     began = time.perf_counter()
     written = synth_reports(data, args.rows, seed=args.seed, timezone=args.timezone)
     files = len(written) if written else len(list(data.iterdir()))

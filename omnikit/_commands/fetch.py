@@ -22,8 +22,7 @@ from typing import NoReturn
 
 __all__ = ["register"]
 
-#: Exit status of a bad argument (as argparse uses).
-USAGE = 2
+from .._exit_status import USAGE
 
 
 def _when(text: str) -> str:
