@@ -11,6 +11,7 @@ from . import (
     _customers,
     _errors,
     _export,
+    _format,
     _io,
     _journeys,
     _metrics,
@@ -28,6 +29,7 @@ from . import (
 from ._customers import *
 from ._errors import *
 from ._export import *
+from ._format import *
 from ._io import *
 from ._journeys import *
 from ._metrics import *
@@ -56,6 +58,7 @@ def __getattr__(name: str) -> object:
 __all__ = [
     *_errors.__all__,
     *_export.__all__,
+    *_format.__all__,
     *_renderer.__all__,
     *_redact.__all__,
     *_parameters.__all__,

@@ -21,7 +21,10 @@ import polars as pl
 from .._errors import ParameterError
 from ._theme import base_chart, channel_color_scale, records, require_frame, themed, title_params
 
-__all__ = ["customer_timeline", "top_paths_chart", "transition_heatmap"]
+__all__ = ["customer_timeline", "journey_flow_chart", "top_paths_chart", "transition_heatmap"]
+
+#: Charts take the width of the page's column (a phone's screen, a laptop's page).
+CONTAINER = "container"
 
 #: What the timeline shows of each interaction (nothing that identifies the customer).
 TIMELINE_FIELDS = (
@@ -61,7 +64,8 @@ def transition_heatmap(
     Examples
     --------
     >>> import omnikit as ok
-    >>> chart = ok.charts.transition_heatmap(ok.channel_transitions(ok.load("report.json")))  # doctest: +SKIP
+    >>> transitions = ok.channel_transitions(ok.load("report.json"))  # doctest: +SKIP
+    >>> chart = ok.charts.transition_heatmap(transitions)  # doctest: +SKIP
     """
     frame = require_frame(
         transitions,
@@ -79,17 +83,15 @@ def transition_heatmap(
         {"(none)" if c is None else c for c in [*frame["from_channel"], *frame["to_channel"]]}
     )
     is_share = value == "share"
-    base = base_chart(
-        frame, width=max(120, 56 * len(channels)), height=max(120, 40 * len(channels))
-    )
+    base = base_chart(frame, width=CONTAINER, height=max(120, 40 * len(channels)))
     encode = {
         "x": alt.X(
             "to_channel:N",
             title="Next step's channel",
             sort=channels,
-            axis=alt.Axis(labelAngle=-35, orient="top"),
+            axis=alt.Axis(labelAngle=-35, orient="top", labelLimit=90),
         ),
-        "y": alt.Y("from_channel:N", title="Channel", sort=channels),
+        "y": alt.Y("from_channel:N", title="Channel", sort=channels, axis=alt.Axis(labelLimit=90)),
     }
     rect = base.mark_rect().encode(
         **encode,
@@ -140,7 +142,8 @@ def top_paths_chart(paths: pl.DataFrame, *, title: str | None = None) -> alt.Top
     Examples
     --------
     >>> import omnikit as ok
-    >>> chart = ok.charts.top_paths_chart(ok.top_paths(ok.load("report.json"), n=8))  # doctest: +SKIP
+    >>> paths = ok.top_paths(ok.load("report.json"), n=8)  # doctest: +SKIP
+    >>> chart = ok.charts.top_paths_chart(paths)  # doctest: +SKIP
     """
     frame = require_frame(paths, ("path", "journeys", "share"), "top_paths_chart", "ok.top_paths()")
     if frame["path"].is_duplicated().any():
@@ -156,11 +159,11 @@ def top_paths_chart(paths: pl.DataFrame, *, title: str | None = None) -> alt.Top
         .to_list()
     )
     channels = sorted({"(none)" if c is None else c for c in frame["first_channel"]})
-    base = base_chart(frame, height=max(60, 26 * frame.height))
-    y = alt.Y("path:N", title=None, sort=order, axis=alt.Axis(labelLimit=320))
+    base = base_chart(frame, width=CONTAINER, height=max(60, 26 * frame.height))
+    y = alt.Y("path:N", title=None, sort=order, axis=alt.Axis(labelLimit=140))
     bars = base.mark_bar().encode(
         y=y,
-        x=alt.X("journeys:Q", title="Journeys"),
+        x=alt.X("journeys:Q", title="Journeys", axis=alt.Axis(format=",d")),
         color=alt.Color(
             "first_channel:N", title="First channel", scale=channel_color_scale(channels)
         ),
@@ -177,6 +180,123 @@ def top_paths_chart(paths: pl.DataFrame, *, title: str | None = None) -> alt.Top
         title=title_params(
             title or "Most common journeys",
             "Channels in order, repeats collapsed; label: share of all journeys",
+        )
+    )
+    return themed(layered)
+
+
+def journey_flow_chart(
+    flow: pl.DataFrame, *, title: str | None = None, top: int = 3
+) -> alt.TopLevelMixin:
+    """How journeys move step by step across channels: a step matrix of ``ok.journey_flow``.
+
+    Columns are the steps of a journey (1 = its first interaction), rows the channels and
+    ``END``; a cell is the share of all journeys that were at that channel at that step (``END``:
+    journeys already over), so every column adds up to 100 %. Hover a cell for where those
+    journeys went next. Drawn as retentioneering draws a step matrix; it reads on a phone where
+    a Sankey's thin links would not.
+
+    Parameters
+    ----------
+    flow
+        The frame ``ok.journey_flow`` returns (``step, from_channel, to_channel, journeys``).
+    title
+        Chart title; a sensible default otherwise.
+    top
+        How many of the next steps to name in a cell's tooltip.
+
+    Returns
+    -------
+    altair.LayerChart
+
+    Examples
+    --------
+    >>> import omnikit as ok
+    >>> flow = ok.journey_flow(ok.journeys(df), steps=4)  # doctest: +SKIP
+    >>> chart = ok.charts.journey_flow_chart(flow)  # doctest: +SKIP
+    """
+    from .._journeys import FLOW_END
+
+    frame = require_frame(
+        flow,
+        ("step", "from_channel", "to_channel", "journeys"),
+        "journey_flow_chart",
+        "ok.journey_flow()",
+    )
+    if frame.select("step", "from_channel", "to_channel").is_duplicated().any():
+        raise ParameterError(
+            "journey_flow_chart: more than one row per (step, from_channel, to_channel); pass "
+            "ok.journey_flow() as returned"
+        )
+    at = frame.group_by("step", "from_channel").agg(pl.col("journeys").sum())
+    total = int(at.filter(pl.col("step") == 1)["journeys"].sum()) if frame.height else 0
+    nexts = (
+        frame.sort("journeys", "to_channel", descending=[True, False])
+        .group_by("step", "from_channel", maintain_order=True)
+        .agg(
+            pl.format("{} ({})", pl.col("to_channel"), pl.col("journeys"))
+            .head(top)
+            .str.join(", ")
+            .alias("next")
+        )
+    )
+    steps = sorted(at["step"].unique().to_list())
+    ended = pl.DataFrame(
+        {
+            "step": steps,
+            "from_channel": [FLOW_END] * len(steps),
+            "journeys": [
+                total - int(at.filter(pl.col("step") == k)["journeys"].sum()) for k in steps
+            ],
+        },
+        schema={"step": pl.Int64, "from_channel": pl.String, "journeys": pl.Int64},
+    ).filter(pl.col("journeys") > 0)
+    cells = (
+        pl.concat([at.join(nexts, on=["step", "from_channel"]), ended], how="diagonal_relaxed")
+        .with_columns(
+            share=pl.col("journeys") / total if total else pl.lit(None, pl.Float64),
+            step_label=pl.format("Step {}", pl.col("step")),
+            next=pl.col("next").fill_null("journey over"),
+        )
+        .sort("step", "from_channel")
+    )
+    channels = sorted(c for c in cells["from_channel"].unique().to_list() if c != FLOW_END)
+    order = [*channels, FLOW_END]
+    step_order = [f"Step {k}" for k in steps]
+    base = base_chart(cells, width=CONTAINER, height=alt.Step(28))
+    encode = {
+        "x": alt.X(
+            "step_label:O", title=None, sort=step_order, axis=alt.Axis(orient="top", labelAngle=0)
+        ),
+        "y": alt.Y("from_channel:N", title="Channel", sort=order),
+    }
+    tooltip = [
+        alt.Tooltip("step_label:N", title="Step"),
+        alt.Tooltip("from_channel:N", title="Channel"),
+        alt.Tooltip("journeys:Q", title="Journeys", format=",d"),
+        alt.Tooltip("share:Q", title="Share of all journeys", format=".1%"),
+        alt.Tooltip("next:N", title="Went next to"),
+    ]
+    rect = base.mark_rect().encode(
+        **encode,
+        color=alt.Color(
+            "share:Q",
+            title="Share of journeys",
+            scale=alt.Scale(scheme="blues", domain=[0, 1]),
+            legend=alt.Legend(format=".0%", orient="bottom"),
+        ),
+        tooltip=tooltip,
+    )
+    text = base.mark_text(fontSize=11).encode(
+        **encode,
+        text=alt.Text("share:Q", format=".0%"),
+        color=alt.condition(alt.datum.share > 0.5, alt.value("white"), alt.value("#222222")),
+        tooltip=tooltip,
+    )
+    layered = alt.layer(rect, text).properties(
+        title=title_params(
+            title or "How journeys move, step by step",
+            f"Share of all {total:,} journeys at each channel at each step; END: already over",
         )
     )
     return themed(layered)
@@ -232,8 +352,8 @@ def customer_timeline(
         customers = frame["customer_id"].unique()
         if len(customers) > 1:
             raise ParameterError(
-                f"customer_timeline: the rows belong to {len(customers)} customers; pass customer_id= "
-                "to pick one (or filter the frame first)"
+                f"customer_timeline: the rows belong to {len(customers)} customers; pass "
+                "customer_id= to pick one (or filter the frame first)"
             )
     elif customer_id is not None:
         raise ParameterError(
@@ -288,7 +408,7 @@ def customer_timeline(
         tooltip=tooltip,
     )
     layered = alt.layer(band, spans, points).properties(
-        width=560,
+        width=CONTAINER,
         title=title_params(
             title or "One customer's interactions", "Grey bands: journeys; bars: start to end"
         ),
