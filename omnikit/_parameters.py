@@ -159,9 +159,14 @@ def _coerce_mapping(name: str, value: Any, kinds: set[str]) -> Any:
         text = value.strip()
         try:
             value = json.loads(text)
-        except ValueError:
-            if "str" in kinds:
+        except ValueError as error:
+            if "str" in kinds and not text.startswith(("{", "[")):
                 return text
+            if text.startswith("{"):
+                raise ParameterError(
+                    f"parameter {name!r}: {text!r} is not valid JSON ({error}); write it as "
+                    f'\'{{"VOICE": 30, "*": "4h"}}\' (double quotes, in single quotes on a shell)'
+                ) from None
             raise ParameterError(
                 f"parameter {name!r}: expected a JSON object such as "
                 f'\'{{"VOICE": 30, "*": "4h"}}\' or a single value, got {text!r}'

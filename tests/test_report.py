@@ -92,9 +92,14 @@ def tiny_reports(tmp_path, monkeypatch) -> Path:
 def test_list_reports_names_each_report_and_its_parameters():
     reports = ok.list_reports()
     assert sorted(reports) == ["channel_mix", "journeys", "wait_times", "weekly_report"]
-    threshold = reports["weekly_report"]["threshold"]
-    assert threshold == {"type": "int", "default": "20", "help": threshold["help"]}
-    assert "seconds" in threshold["help"]
+    thresholds = reports["weekly_report"]["thresholds"]
+    assert thresholds == {
+        "type": "Union[float, str, dict, None]",
+        "default": "None",
+        "help": thresholds["help"],
+    }
+    assert "ok.DEFAULT_THRESHOLDS" in thresholds["help"] and "VOICE" in thresholds["help"]
+    assert reports["wait_times"]["targets"]["default"] == "0.8"
     assert reports["journeys"]["gap"]["default"] == '"24h"'
 
 
@@ -103,7 +108,7 @@ def test_command_line_lists_reports(capsys):
     out = capsys.readouterr().out
     for name in ok.list_reports():
         assert f"\n{name}\n" in f"\n{out}"
-    assert "threshold" in out and "int = 20" in out
+    assert "thresholds" in out and "Union[float, dict] = 0.8" in out
 
 
 @pytest.mark.parametrize(
@@ -117,13 +122,19 @@ def test_command_line_lists_reports(capsys):
         ({"end": "next tuesday"}, r"end: 'next tuesday' is not a date"),
         ({"start": "2024-09-10", "end": "2024-09-03"}, r"must be before end"),
         ({"timezone": "Mars/Olympus"}, r"'Mars/Olympus' is not a known IANA timezone"),
+        ({"parameters": {"thresholds": "twenty"}}, r"'thresholds'='twenty' is not a duration"),
+        ({"parameters": {"thresholds": -1}}, r"a number of seconds >= 0"),
         (
-            {"parameters": {"threshold": "twenty"}},
-            r"'threshold': expected a whole number, got 'twenty'",
+            {"parameters": {"thresholds": '{"VOICE": 30, "*": "soon"}'}},
+            r"parameter 'thresholds' entry '\*'.*'soon' is not a duration",
         ),
-        ({"parameters": {"threshold": -1}}, r"must not be negative"),
+        ({"parameters": {"thresholds": '{"VOICE": 30'}}, r"is not valid JSON"),
+        ({"parameters": {"thresholds": "[20, 30]"}}, r"expected a mapping from channel"),
+        ({"parameters": {"targets": '{"VOICE": 1.5}'}}, r"'targets' entry 'VOICE'.*between 0"),
+        ({"parameters": {"targets": "high"}}, r"expected a JSON object"),
+        ({"parameters": {"short_abandon": -1}}, r"must not be negative"),
         ({"parameters": {"gap": "a day"}}, r"'a day' is not a duration"),
-        ({"parameters": {"target": 80}}, r"share between 0 and 1"),
+        ({"parameters": {"targets": 80}}, r"share between 0 and 1"),
         ({"parameters": {"redact": False}}, r"pass redact as render_report arguments"),
         ({"source": ["/no/such/report.json"]}, r"'/no/such/report.json' does not exist"),
     ],
@@ -134,6 +145,15 @@ def test_bad_parameters_are_refused_before_a_kernel_starts(tmp_path, kwargs, mes
     assert list(tmp_path.iterdir()) == []  # nothing executed, nothing written
 
 
+def test_the_old_threshold_and_target_parameters_still_work_with_a_warning():
+    declared = ok.list_reports()["wait_times"]
+    with pytest.warns(DeprecationWarning, match="'threshold' is now 'thresholds'"):
+        checked = parameters_module._validate(
+            "wait_times", {"threshold": "30", "target": "0.9"}, declared
+        )
+    assert checked == {"thresholds": 30, "targets": 0.9}
+
+
 def test_an_unknown_report_names_the_known_ones(tmp_path):
     with pytest.raises(
         ok.ParameterError, match="no report named 'weekly'; the reports are: channel_mix, journeys"
@@ -142,10 +162,10 @@ def test_an_unknown_report_names_the_known_ones(tmp_path):
 
 
 def test_command_line_errors_are_one_clear_line(tmp_path, capsys):
-    code = main(["report", "wait_times", "--out", str(tmp_path), "-p", "threshold", "soon"])
+    code = main(["report", "wait_times", "--out", str(tmp_path), "-p", "thresholds", "soon"])
     assert code == 1
     err = capsys.readouterr().err
-    assert err.startswith("omnikit report: error: parameter 'threshold': expected a whole number")
+    assert err.startswith("omnikit report: error: report: parameter 'thresholds'='soon' is not")
     assert main(["report", "wait_times", "-p", "gap", "1h", "-p", "gap", "2h"]) == 1
     assert "given twice" in capsys.readouterr().err
 
@@ -155,8 +175,9 @@ def test_command_line_values_are_converted_to_the_declared_types():
     checked = parameters_module._validate(
         "weekly_report",
         {
-            "threshold": "30",
-            "target": "0.85",
+            "thresholds": '{"VOICE": 30, "*": "4h"}',
+            "targets": "0.85",
+            "short_abandon": "none",
             "redact": "false",
             "start": "2024-09-09",
             "timezone": "Europe/Lisbon",
@@ -164,8 +185,9 @@ def test_command_line_values_are_converted_to_the_declared_types():
         declared,
     )
     assert checked == {
-        "threshold": 30,
-        "target": 0.85,
+        "thresholds": {"VOICE": 30, "*": "4h"},
+        "targets": 0.85,
+        "short_abandon": None,
         "redact": False,
         "start": "2024-09-09T00:00:00+01:00",
         "timezone": "Europe/Lisbon",

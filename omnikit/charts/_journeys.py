@@ -19,7 +19,8 @@ import altair as alt
 import polars as pl
 
 from .._errors import ParameterError
-from ._theme import base_chart, channel_color_scale, records, require_frame, themed, title_params
+from ._metrics import title_params
+from ._theme import base_chart, channel_color_scale, records, require_frame, themed
 
 __all__ = ["customer_timeline", "journey_flow_chart", "top_paths_chart", "transition_heatmap"]
 

@@ -19,7 +19,7 @@ import polars as pl
 
 from .._errors import ParameterError
 from .._format import duration_expression, format_duration, format_share
-from ._theme import base_chart, channel_color_scale, records, require_frame, themed, title_params
+from ._theme import base_chart, channel_color_scale, records, require_frame, themed
 
 __all__ = [
     "channel_mix_chart",
@@ -41,6 +41,22 @@ CONTAINER = "container"
 #: The service-level heatmap's colours: orange below the target, white at it, blue above
 #: (a colour-blind-safe diverging pair).
 BELOW_TARGET, AT_TARGET, ABOVE_TARGET = "#b35806", "#f7f7f7", "#2166ac"
+
+
+#: Longest line of a chart subtitle: Vega does not wrap titles, and a phone shows about 50
+#: characters of 12-pixel text.
+SUBTITLE_LINE = 48
+
+
+def title_params(title: str, subtitle: str | None = None) -> alt.TitleParams:
+    """A chart's title, left-aligned, with its subtitle cut into lines that fit a phone."""
+    import textwrap
+
+    params: dict[str, object] = {"text": title, "anchor": "start"}
+    if subtitle:
+        lines = textwrap.wrap(subtitle, SUBTITLE_LINE, break_long_words=False)
+        params["subtitle"] = lines[0] if len(lines) == 1 else lines
+    return alt.TitleParams(**params)
 
 
 def _durations(column: pl.Expr) -> pl.Expr:
@@ -290,7 +306,8 @@ def wait_time_chart(
     Examples
     --------
     >>> import omnikit as ok
-    >>> ok.charts.wait_time_chart(ok.wait_time_histogram(df), ok.wait_time_stats(df))  # doctest: +SKIP
+    >>> histogram = ok.wait_time_histogram(df)  # doctest: +SKIP
+    >>> ok.charts.wait_time_chart(histogram, ok.wait_time_stats(df))  # doctest: +SKIP
     """
     func = "wait_time_chart"
     hist = _require(
@@ -604,11 +621,12 @@ def survival_chart(
         .select(_CHANNEL, pl.col("t").round(2).alias("time"), pl.col("survival").fill_null(1.0))
         .with_columns(after=_durations(pl.col("time")))
     )
-    base = base_chart(
-        curve,
-        width=CONTAINER,
-        title=title or "Customer patience by channel",
-        subtitle="Kaplan–Meier: share of INBOUND customers still willing to wait (answered waits censored)",
+    base = base_chart(curve, width=CONTAINER).properties(
+        title=title_params(
+            title or "Customer patience by channel",
+            "Kaplan–Meier: share of INBOUND customers still willing to wait (answered waits "
+            "censored)",
+        )
     )
     chart = base.mark_line(interpolate="step-after").encode(
         x=alt.X("time:Q", title="Waiting time", scale=scale, axis=_time_axis(x_scale, tmax)),
