@@ -383,7 +383,7 @@ _COLUMN_FORMATS: dict[str, str] = {
     "repeat_rate": "percent",
     "containment_rate": "percent",
     "target": "percent",
-    "to_target": "percent",
+    "to_target": "points",
     "asa": "seconds",
     "threshold": "seconds",
     "mean": "seconds",
@@ -419,7 +419,7 @@ EMPTY_REASONS: dict[str, str] = {
 }
 
 #: How :func:`report_table` writes a value, by format name.
-_FORMATS = ("count", "percent", "seconds", "number", "datetime", "text")
+_FORMATS = ("count", "percent", "points", "seconds", "number", "datetime", "text")
 
 
 def _base(column: str) -> str:
@@ -463,6 +463,8 @@ class ReportTable:
         kind = self._kind(column, row)
         name = str(row["metric"]) if "metric" in row else _base(column)
         change = column.endswith(("_change", "_change_rel"))
+        if kind == "points":  # a difference of shares (against a target): signed, in pp
+            change, kind = True, "percent"
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
             if column in self.empty:
                 reason = self.empty[column]
@@ -569,7 +571,8 @@ def report_table(
     """Show a small result frame as a plain HTML table for a manager.
 
     Numbers are written by one set of rules (:func:`omnikit.format_duration` and friends):
-    ``formats`` maps a column to ``"count"`` (1,234), ``"percent"`` (81.2%), ``"seconds"``
+    ``formats`` maps a column to ``"count"`` (1,234), ``"percent"`` (81.2%), ``"points"`` (a
+    difference of shares, e.g. against a target: ``▲ +1.2 pp``), ``"seconds"``
     (``4 min 12 s``), ``"number"``, ``"datetime"`` (Mon 09 Sep 2024 09:11) or ``"text"``;
     columns omnikit's metrics name (``offered``, ``service_level``, ``asa``, ``p90``, ...) need
     no entry. Change columns from :func:`compare_periods` (``*_change``) have a sign and ▲/▼,
@@ -637,6 +640,7 @@ def weekly_summary(
     channels_before: pl.DataFrame | None = None,
     *,
     changes: int = 3,
+    period: str = "period",
 ) -> ReportText:
     """A few sentences a manager reads first, generated from the report's own numbers.
 
@@ -653,6 +657,8 @@ def weekly_summary(
         :func:`channel_numbers` of the period and of the one before (``None``: none).
     changes
         How many of the biggest changes to name (changes under 1 pp are never named).
+    period
+        What the period is called: ``"week"`` writes "this week" and "the week before".
 
     Returns
     -------
@@ -677,19 +683,19 @@ def weekly_summary(
         relative = (volume - before) / before
         moved = (
             f", {format_share(abs(relative))} {'more' if relative > 0 else 'fewer'} than the "
-            f"period before ({format_count(before)})"
+            f"{period} before ({format_count(before)})"
             if format_share(abs(relative)) != "0.0%"
-            else f", as many as the period before ({format_count(before)})"
+            else f", as many as the {period} before ({format_count(before)})"
         )
     lines.append(
-        f"**{format_count(volume)} interactions** this period{moved}, "
+        f"**{format_count(volume)} interactions** this {period}{moved}, "
         f"{format_count(this_week.get('offered') or 0)} of them inbound."
     )
     level = this_week.get("service_level")
     if level is not None:
         previous_level = (last_week or {}).get("service_level")
         change = (
-            f", {_moved(level - previous_level, 'percent')} on the period before"
+            f", {_moved(level - previous_level, 'percent')} on the {period} before"
             if previous_level is not None
             else ""
         )
@@ -741,14 +747,14 @@ def weekly_summary(
             lines.append(f"**Biggest changes:** {said}.")
     journey_bits = []
     for key, words in (
-        ("containment_rate", "of bot journeys were contained (no agent after the bot)"),
+        ("containment_rate", "of the journeys with a bot never needed an agent after it"),
         ("repeat_rate", "of inbound contacts were repeats"),
     ):
         value = this_week.get(key)
         if value is None:
             continue
         previous = (last_week or {}).get(key)
-        tail = f" ({_moved(value - previous, 'percent')})" if previous is not None else ""
+        tail = f", {_moved(value - previous, 'percent')}" if previous is not None else ""
         journey_bits.append(f"{format_share(value)} {words}{tail}")
     if journey_bits:
         lines.append("**Journeys:** " + "; ".join(journey_bits) + ".")
