@@ -209,7 +209,7 @@ def channel_numbers(
     inbound = lazy.filter(pl.col("interaction_direction") == INBOUND)
     service = service_level(
         lazy,
-        threshold=threshold,
+        threshold=threshold,  # type: ignore[arg-type]  # a mapping too (its annotation lags)
         short_abandon=short_abandon,
         formula=formula,
         outcomes=outcomes,
@@ -288,7 +288,11 @@ def headline_numbers(
             "headline_numbers: resolve customers first (ok.resolve_customers or ok.report_data)"
         )
     service = service_level(
-        df, threshold=threshold, short_abandon=short_abandon, formula=formula, by=None
+        df,
+        threshold=threshold,  # type: ignore[arg-type]  # a mapping too (its annotation lags)
+        short_abandon=short_abandon,
+        formula=formula,
+        by=None,
     )
     if trips is None:
         trips = journeys(df, gap=gap)

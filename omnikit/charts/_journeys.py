@@ -19,6 +19,7 @@ import altair as alt
 import polars as pl
 
 from .._errors import ParameterError
+from .._format import format_duration
 from ._metrics import title_params
 from ._theme import base_chart, channel_color_scale, records, require_frame, themed
 
@@ -366,7 +367,18 @@ def customer_timeline(
     bands = journeys(frame.with_columns(customer_id=pl.lit("C")), gap=gap).select(
         "started_at", "ended_at", "path", "interactions", journey=pl.int_range(1, pl.len() + 1)
     )
-    steps = frame.select(TIMELINE_FIELDS).sort("start_date_time")
+    steps = (
+        frame.select(TIMELINE_FIELDS)
+        .sort("start_date_time")
+        .with_columns(
+            wait=pl.col("waiting_time").map_elements(
+                format_duration, return_dtype=pl.String, skip_nulls=False
+            ),
+            took=pl.col("duration").map_elements(
+                format_duration, return_dtype=pl.String, skip_nulls=False
+            ),
+        )
+    )
     channels = sorted({"(none)" if c is None else c for c in steps["interaction_type"]})
     x_scale = alt.Scale(type="utc")
     band = (
@@ -393,8 +405,8 @@ def customer_timeline(
         alt.Tooltip("interaction_status:N", title="Status"),
         alt.Tooltip("interaction_direction:N", title="Direction"),
         alt.Tooltip("agent_type:N", title="Agent"),
-        alt.Tooltip("waiting_time:Q", title="Wait (s)"),
-        alt.Tooltip("duration:Q", title="Duration (s)"),
+        alt.Tooltip("wait:N", title="Wait"),
+        alt.Tooltip("took:N", title="Duration"),
     ]
     spans = (
         base.mark_bar(height=10, opacity=0.5)

@@ -52,11 +52,12 @@ def title_params(title: str, subtitle: str | None = None) -> alt.TitleParams:
     """A chart's title, left-aligned, with its subtitle cut into lines that fit a phone."""
     import textwrap
 
-    params: dict[str, object] = {"text": title, "anchor": "start"}
-    if subtitle:
-        lines = textwrap.wrap(subtitle, SUBTITLE_LINE, break_long_words=False)
-        params["subtitle"] = lines[0] if len(lines) == 1 else lines
-    return alt.TitleParams(**params)
+    if not subtitle:
+        return alt.TitleParams(text=title, anchor="start")
+    lines = textwrap.wrap(subtitle, SUBTITLE_LINE, break_long_words=False)
+    return alt.TitleParams(
+        text=title, anchor="start", subtitle=lines[0] if len(lines) == 1 else lines
+    )
 
 
 def _durations(column: pl.Expr) -> pl.Expr:
@@ -696,11 +697,12 @@ def hourly_heatmap(
         )
     _one_row_per(data, [*keys, "weekday", "hour"], func, "hourly_profile")
     if value == "service_level" and (
-        target is None or isinstance(target, bool) or not 0 < float(target) < 1
+        target is None
+        or isinstance(target, bool)
+        or not isinstance(target, (int, float))
+        or not 0 <= target <= 1
     ):
-        raise ParameterError(
-            f"{func}: target= must be a share strictly between 0 and 1, got {target!r}"
-        )
+        raise ParameterError(f"{func}: target= must be a share between 0 and 1, got {target!r}")
     data = data.with_columns(
         day=pl.col("weekday").replace_strict(
             dict(enumerate(_WEEKDAYS, start=1)), return_dtype=pl.String
@@ -721,17 +723,18 @@ def hourly_heatmap(
         ),
     )
     if value == "service_level":
+        middle = min(max(float(target), 0.001), 0.999)  # type: ignore[arg-type]
         color_scale = alt.Scale(
-            domain=[0, float(target), 1],  # type: ignore[arg-type]
+            domain=[0, middle, 1],
             range=[BELOW_TARGET, AT_TARGET, ABOVE_TARGET],
             interpolate="rgb",
         )
         legend = alt.Legend(format=".0%", values=[0, float(target), 1])  # type: ignore[arg-type]
     elif value == "median_wait":
-        color_scale = alt.Scale(scheme=scheme)
+        color_scale = alt.Scale(scheme=scheme or "orangered")
         legend = alt.Legend(labelExpr=duration_expression())
     else:
-        color_scale = alt.Scale(scheme=scheme)
+        color_scale = alt.Scale(scheme=scheme or "blues")
         legend = alt.Legend(format=",d")
     tooltip = [
         alt.Tooltip("day:N", title="Day"),
