@@ -147,11 +147,15 @@ def test_bad_parameters_are_refused_before_a_kernel_starts(tmp_path, kwargs, mes
 
 def test_the_old_threshold_and_target_parameters_still_work_with_a_warning():
     declared = ok.list_reports()["wait_times"]
-    with pytest.warns(DeprecationWarning, match="'threshold' is now 'thresholds'"):
+    with pytest.warns(DeprecationWarning) as caught:
         checked = parameters_module._validate(
             "wait_times", {"threshold": "30", "target": "0.9"}, declared
         )
     assert checked == {"thresholds": 30, "targets": 0.9}
+    assert sorted(str(w.message).split(" (")[0] for w in caught) == [
+        "report parameter 'target' is now 'targets'",
+        "report parameter 'threshold' is now 'thresholds'",
+    ]
 
 
 def test_an_unknown_report_names_the_known_ones(tmp_path):

@@ -385,7 +385,12 @@ def customer_timeline(
         alt.Chart(alt.Data(values=records(bands)))
         .mark_rect(color="#eeeeee")
         .encode(
-            x=alt.X("started_at:T", scale=x_scale, title="Time (report timezone)"),
+            x=alt.X(
+                "started_at:T",
+                scale=x_scale,
+                title="Time (report timezone)",
+                axis=alt.Axis(format="%a %d %b %H:%M", labelOverlap=True),
+            ),
             x2="ended_at:T",
             tooltip=[
                 alt.Tooltip("journey:Q", title="Journey"),
