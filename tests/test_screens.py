@@ -32,7 +32,7 @@ MEASURE = r"""(() => {
     const r = t.getBoundingClientRect();
     if (outside(r)) out.wide.push(`table ${i} (${name(t)}): ${r.left}..${r.right}`);
   });
-  document.querySelectorAll('.omnikit-table-wrap, .omnikit-chart, .jp-OutputArea-output')
+  document.querySelectorAll('table, .omnikit-table-wrap, .omnikit-chart, .jp-OutputArea-output')
     .forEach(box => {
       if (box.scrollWidth > box.clientWidth + 1)
         out.scrolls.push(`${box.className}: ${box.scrollWidth} > ${box.clientWidth}`);
