@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from ._errors import ParameterError, warn_data_quality
+from ._format import escape_text
 from ._time import check_timezone, parse_date
 from .types import DateLike, PathLike
 
@@ -61,15 +62,19 @@ class ReportData:
         )
 
     def _repr_markdown_(self) -> str:
+        # file names and the timezone come from the user: escaped, never markup
         lines = [
-            f"**Period:** {self.period} ({self.timezone}): **{self.frame.height:,}** interactions",
+            f"**Period:** {escape_text(self.period)} ({escape_text(self.timezone)}): "
+            f"**{self.frame.height:,}** interactions",
         ]
         if self.previous is not None:
             lines.append(
-                f"**Compared with:** {self.previous_period}: "
+                f"**Compared with:** {escape_text(self.previous_period)}: "
                 f"**{self.previous.height:,}** interactions"
             )
-        lines.append(f"**Data:** {self.source_label}, {self.loaded:,} interactions loaded")
+        lines.append(
+            f"**Data:** {escape_text(self.source_label)}, {self.loaded:,} interactions loaded"
+        )
         lines.append(
             "**Privacy:** customers appear only as pseudonymous customer ids; names, contacts, "
             "transcriptions and notes are removed."
