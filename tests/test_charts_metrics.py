@@ -15,7 +15,14 @@ import pytest
 import omnikit as ok
 from omnikit import charts
 from omnikit._format import duration_expression
-from omnikit.charts._theme import CHANNEL_COLORS, base_chart, channel_color_scale, records, themed
+from omnikit.charts._theme import (
+    CHANNEL_COLORS,
+    SUBTITLE_LINE,
+    base_chart,
+    channel_color_scale,
+    records,
+    themed,
+)
 
 TIMEZONE = "Europe/Lisbon"
 CHANNELS = ["VOICE", "CHAT", "EMAIL", "SMS", "WHATSAPP", "FBM"]
@@ -226,6 +233,8 @@ def test_service_level_chart_draws_the_target(small):
     service = ok.service_level(small, threshold=30)
     spec = charts.service_level_chart(service, target=0.75, threshold=30).to_dict()
     assert "answered within 30 s" in subtitle_of(spec)
+    lines = spec["title"]["subtitle"]  # cut into lines that fit a phone, words kept whole
+    assert isinstance(lines, list) and all(len(line) <= SUBTITLE_LINE for line in lines)
     same = charts.service_level_chart(service, target=0.75, threshold="30s").to_dict()
     assert json.dumps(same) == json.dumps(spec)  # a threshold as a duration, as service_level
     bars, target = spec["layer"]

@@ -51,6 +51,8 @@ def test_data_quality_warnings_point_at_the_callers_line(df: pl.DataFrame) -> No
         lambda pdf: ok.median_patience(pdf),
         lambda pdf: charts.service_level_chart(pdf),
         lambda pdf: charts.top_paths_chart(pdf),
+        lambda pdf: charts.journey_flow_chart(pdf),
+        lambda pdf: charts.journey_sankey_chart(pdf),
     ],
 )
 def test_a_pandas_frame_gets_the_conversion_hint(df: pl.DataFrame, call) -> None:

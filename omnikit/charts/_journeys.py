@@ -518,7 +518,7 @@ def journey_sankey_chart(flow: pl.DataFrame, *, title: str | None = None) -> alt
     scale = channel_color_scale(channels)
     color_scale = alt.Scale(
         domain=[*scale.domain, FLOW_END],
-        range=[*scale.range, END_COLOR],  # type: ignore[misc]
+        range=[*scale.range, END_COLOR],
     )
     last = int(nodes["column"].max())  # type: ignore[arg-type]
     x_scale = alt.Scale(domain=[1 - 2 * _NODE_HALF_WIDTH, last + 2 * _NODE_HALF_WIDTH], nice=False)

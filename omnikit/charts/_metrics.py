@@ -719,14 +719,14 @@ def hourly_heatmap(
             .map_elements(lambda n: f"{n:,}", return_dtype=pl.String)
         ),
     )
-    if value == "service_level":
-        middle = min(max(float(target), 0.001), 0.999)  # type: ignore[arg-type]
+    if value == "service_level" and target is not None:  # a share in [0, 1]: checked above
+        middle = min(max(float(target), 0.001), 0.999)
         color_scale = alt.Scale(
             domain=[0, middle, 1],
             range=[BELOW_TARGET, AT_TARGET, ABOVE_TARGET],
             interpolate="rgb",
         )
-        legend = alt.Legend(format=".0%", values=[0, float(target), 1])  # type: ignore[arg-type]
+        legend = alt.Legend(format=".0%", values=[0, float(target), 1])
     elif value == "median_wait":
         color_scale = alt.Scale(scheme=scheme or "orangered")
         legend = alt.Legend(labelExpr=duration_expression())
