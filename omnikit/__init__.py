@@ -12,6 +12,7 @@ from . import (
     _errors,
     _export,
     _fetch,
+    _format,
     _io,
     _journeys,
     _metrics,
@@ -30,6 +31,7 @@ from ._customers import *
 from ._errors import *
 from ._export import *
 from ._fetch import *
+from ._format import *
 from ._io import *
 from ._journeys import *
 from ._metrics import *
@@ -58,6 +60,7 @@ def __getattr__(name: str) -> object:
 __all__ = [
     *_errors.__all__,
     *_export.__all__,
+    *_format.__all__,
     *_renderer.__all__,
     *_redact.__all__,
     *_parameters.__all__,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import html
 import os
+from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -92,6 +93,15 @@ _TEMPLATE = r"""
 {%- endif -%}
 {%- endblock footer_js -%}
 """
+
+# The report content's own rules (tables that reflow on a phone, coloured changes, charts at the
+# column's width): omnikit/assets/report.css, added after the page's.
+_TEMPLATE = _TEMPLATE.replace(
+    "{%- endblock extra_css -%}",
+    '<style type="text/css" id="omnikit-report-css">{% raw %}'
+    + files("omnikit").joinpath("assets/report.css").read_text(encoding="utf-8")
+    + "{% endraw %}</style>\n{%- endblock extra_css -%}",
+)
 
 # Draws every chart placeholder; window.omnikitCharts tells a test (or a curious reader's
 # console) how many charts there are, how many were drawn and what went wrong.

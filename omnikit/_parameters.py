@@ -11,6 +11,7 @@ and ranges, so a mistake is a :class:`~omnikit.ParameterError` before papermill 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import os
 import re
@@ -21,6 +22,7 @@ from typing import Any
 
 from ._errors import ParameterError
 from ._time import check_duration, check_timezone, parse_date
+from ._validate import seconds
 
 __all__ = ["list_reports"]
 
@@ -89,7 +91,7 @@ def _parameters_of(path: Path) -> dict[str, dict[str, Any]]:
 
 def _coerce(name: str, value: Any, type_name: str) -> Any:
     """Turn ``value`` (possibly a command-line string) into the parameter's declared type."""
-    kinds = set(re.findall(r"\b(None|bool|int|float|str|list)\b", type_name))
+    kinds = set(re.findall(r"\b(None|bool|int|float|str|list|dict)\b", type_name))
     nullable = "None" in kinds or "Optional" in type_name or not kinds
     if (
         isinstance(value, str)
@@ -102,6 +104,8 @@ def _coerce(name: str, value: Any, type_name: str) -> Any:
         if nullable:
             return None
         raise ParameterError(f"parameter {name!r} may not be None (it is {type_name})")
+    if "dict" in kinds:
+        return _coerce_mapping(name, value, kinds)
     if "bool" in kinds:
         if isinstance(value, bool):
             return value
@@ -149,6 +153,60 @@ def _coerce(name: str, value: Any, type_name: str) -> Any:
     return value
 
 
+def _coerce_mapping(name: str, value: Any, kinds: set[str]) -> Any:
+    """A per-channel parameter: a mapping, JSON text of one, or (when declared) one value."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = json.loads(text)
+        except ValueError as error:
+            if "str" in kinds and not text.startswith(("{", "[")):
+                return text
+            if text.startswith("{"):
+                raise ParameterError(
+                    f"parameter {name!r}: {text!r} is not valid JSON ({error}); write it as "
+                    f'\'{{"VOICE": 30, "*": "4h"}}\' (double quotes, in single quotes on a shell)'
+                ) from None
+            raise ParameterError(
+                f"parameter {name!r}: expected a JSON object such as "
+                f'\'{{"VOICE": 30, "*": "4h"}}\' or a single value, got {text!r}'
+            ) from None
+    if isinstance(value, Mapping):
+        if not all(isinstance(key, str) for key in value):
+            raise ParameterError(
+                f"parameter {name!r}: the keys are channel names (interaction_type) or '*', "
+                f"got {dict(value)!r}"
+            )
+        return dict(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and kinds & {"int", "float"}:
+        return value
+    if isinstance(value, str) and "str" in kinds:
+        return value
+    raise ParameterError(
+        f"parameter {name!r}: expected a mapping from channel to value (JSON text such as "
+        f'\'{{"VOICE": 30, "*": "4h"}}\') or a single value, got {value!r}'
+    )
+
+
+def _check_per_channel(key: str, value: Any) -> Any:
+    """Check every entry of ``thresholds`` (durations) or ``targets`` (shares in [0, 1])."""
+    entries = value.items() if isinstance(value, Mapping) else [(None, value)]
+    for channel, entry in entries:
+        where = f"parameter {key!r}" + (f" entry {channel!r}" if channel is not None else "")
+        if key == "targets":
+            if (
+                isinstance(entry, bool)
+                or not isinstance(entry, (int, float))
+                or not 0 <= entry <= 1
+            ):
+                raise ParameterError(
+                    f"{where}: a target is a share between 0 and 1 (0.8 for 80%), got {entry!r}"
+                )
+        else:
+            seconds(entry, where, "report")
+    return value
+
+
 def _check_sources(
     sources: Sequence[str | os.PathLike[str]] | str | os.PathLike[str] | None,
 ) -> list[str] | None:
@@ -173,6 +231,15 @@ def _check_sources(
 def _validate(
     name: str, values: Mapping[str, Any], declared: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, Any]:
+    values = dict(values)
+    for old, new in (("threshold", "thresholds"), ("target", "targets")):
+        if old in values and old not in declared and new in declared and new not in values:
+            warnings.warn(
+                f"report parameter {old!r} is now {new!r} (one value, or one per channel)",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+            values[new] = values.pop(old)
     unknown = sorted(set(values) - set(declared))
     if unknown:
         raise ParameterError(
@@ -199,6 +266,8 @@ def _validate(
             raise ParameterError(f"parameter {key!r} must not be negative, got {value!r}")
         if key == "target" and value is not None and not 0 <= value <= 1:
             raise ParameterError(f"parameter 'target' is a share between 0 and 1, got {value!r}")
+        if key in ("thresholds", "targets") and value is not None:
+            _check_per_channel(key, value)
     _check_report_values(checked)
     return checked
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from ._errors import ParameterError, warn_data_quality
+from ._format import escape_text
 from ._freshness import Freshness, source_freshness
 from ._time import check_timezone, parse_date
 from .types import DateLike, PathLike
@@ -64,18 +65,22 @@ class ReportData:
 
     def _repr_markdown_(self) -> str:
         fresh = self.freshness
-        lines = [f"⚠️ {fresh.warning}"] if fresh and fresh.warning else []
+        lines = [f"⚠️ {escape_text(fresh.warning)}"] if fresh and fresh.warning else []
+        # file names and the timezone come from the user: escaped, never markup
         lines.append(
-            f"**Period:** {self.period} ({self.timezone}): **{self.frame.height:,}** interactions"
+            f"**Period:** {escape_text(self.period)} ({escape_text(self.timezone)}): "
+            f"**{self.frame.height:,}** interactions"
         )
         if self.previous is not None:
             lines.append(
-                f"**Compared with:** {self.previous_period}: "
+                f"**Compared with:** {escape_text(self.previous_period)}: "
                 f"**{self.previous.height:,}** interactions"
             )
-        lines.append(f"**Data:** {self.source_label}, {self.loaded:,} interactions loaded")
+        lines.append(
+            f"**Data:** {escape_text(self.source_label)}, {self.loaded:,} interactions loaded"
+        )
         if fresh:
-            lines.append(f"**Freshness:** {fresh.line}")
+            lines.append(f"**Freshness:** {escape_text(fresh.line)}")
         lines.append(
             "**Privacy:** customers appear only as pseudonymous customer ids; names, contacts, "
             "transcriptions and notes are removed."

@@ -144,3 +144,26 @@ def test_timeline_times_are_the_report_wall_clock() -> None:
     d = spec(charts.customer_timeline(df))
     assert values(d)[1][0]["start_date_time"] == "2024-09-02T09:30:00Z"
     assert d["layer"][2]["encoding"]["x"]["scale"]["type"] == "utc"
+
+
+def test_journey_flow_chart_is_a_step_matrix_whose_columns_add_up() -> None:
+    trips = pl.DataFrame(
+        {
+            "channels": [["CHAT", "VOICE"], ["CHAT"], ["VOICE"], ["CHAT", "VOICE", "EMAIL"]],
+            "path": ["CHAT > VOICE", "CHAT", "VOICE", "CHAT > VOICE > EMAIL"],
+        }
+    )
+    d = spec(charts.journey_flow_chart(ok.journey_flow(trips, steps=3)))
+    [cells] = values(d)
+    at = {(c["step"], c["from_channel"]): c for c in cells}
+    # step 1: 3 of 4 journeys at CHAT, 1 at VOICE; step 2: 2 at VOICE, 2 over; step 3: 1 EMAIL
+    assert at[(1, "CHAT")]["share"] == 0.75 and at[(1, "VOICE")]["share"] == 0.25
+    assert at[(2, "VOICE")]["journeys"] == 2 and at[(2, "END")]["journeys"] == 2
+    assert at[(3, "EMAIL")]["journeys"] == 1 and at[(3, "END")]["journeys"] == 3
+    for step in (1, 2, 3):
+        assert sum(c["share"] for c in cells if c["step"] == step) == pytest.approx(1)
+    assert at[(1, "CHAT")]["next"] == "VOICE (2), END (1)"
+    assert d["layer"][0]["encoding"]["y"]["sort"][-1] == "END"
+    assert d["width"] == "container"
+    with pytest.raises(ok.ParameterError, match="journey_flow"):
+        charts.journey_flow_chart(trips)

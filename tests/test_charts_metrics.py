@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zoneinfo
 from collections.abc import Callable
 
 import altair as alt
@@ -13,7 +14,15 @@ import pytest
 
 import omnikit as ok
 from omnikit import charts
-from omnikit.charts._theme import CHANNEL_COLORS, base_chart, channel_color_scale, records, themed
+from omnikit._format import duration_expression
+from omnikit.charts._theme import (
+    CHANNEL_COLORS,
+    SUBTITLE_LINE,
+    base_chart,
+    channel_color_scale,
+    records,
+    themed,
+)
 
 TIMEZONE = "Europe/Lisbon"
 CHANNELS = ["VOICE", "CHAT", "EMAIL", "SMS", "WHATSAPP", "FBM"]
@@ -93,6 +102,12 @@ def large() -> pl.DataFrame:
     return interactions(1_000_000, seed=2)
 
 
+def subtitle_of(spec: dict) -> str:
+    """The subtitle as one line (it is cut into lines that fit a phone)."""
+    subtitle = spec["title"]["subtitle"]
+    return subtitle if isinstance(subtitle, str) else " ".join(subtitle)
+
+
 def values_of(spec: dict, node: dict | None = None) -> list[dict]:
     """The inline rows of ``node`` (default: the top-level chart) of a spec."""
     data = (node or spec)["data"]
@@ -150,14 +165,15 @@ def test_channel_mix_chart_stacks_shares_with_channel_colours(small):
     assert enc["x"]["scale"]["type"] == "utc" and "timezone" in enc["x"]["title"]
     scale = enc["color"]["scale"]
     assert (
-        dict(zip(scale["domain"], scale["range"], strict=False))["VOICE"] == CHANNEL_COLORS["VOICE"]
+        dict(zip(scale["domain"], scale["range"], strict=True))["VOICE"] == CHANNEL_COLORS["VOICE"]
     )
     values = values_of(spec)
     # wall-clock times of the report's timezone, to be read as UTC: local midnight is "T00:00:00Z"
     assert (
         values[0]["period"] == "2024-09-02T00:00:00Z"
-        and values[0]["period_label"] == "2024-09-02 00:00"
+        and values[0]["period_label"] == "Mon 02 Sep"  # dates as a person writes them
     )
+    assert enc["x"]["axis"]["format"] == "%a %d %b"
     # every channel in every period, each period stacking to 1
     per_period: dict[str, float] = {}
     for v in values:
@@ -175,7 +191,8 @@ def test_channel_mix_chart_mentions_rows_without_start_time_and_needs_periods():
         }
     )
     spec = charts.channel_mix_chart(mix).to_dict()
-    assert "2 interactions without a start time" in spec["title"]["subtitle"]
+    assert "2 interactions without a start time" in subtitle_of(spec)
+    assert all(len(line) <= 48 for line in spec["title"]["subtitle"])
     with pytest.raises(ok.ParameterError, match="period"):
         charts.channel_mix_chart(mix.drop("period"))
     with pytest.raises(ok.ParameterError, match="stack="):
@@ -186,12 +203,18 @@ def test_wait_time_chart_marks_the_percentiles_of_each_channel(small):
     stats = ok.wait_time_stats(small)
     spec = charts.wait_time_chart(ok.wait_time_histogram(small), stats).to_dict()
     lines, rules = spec["layer"]
-    assert lines["encoding"]["x"]["title"] == "Waiting time (s)"
+    assert lines["encoding"]["x"]["title"] == "Waiting time"
+    assert lines["encoding"]["x"]["axis"]["labelExpr"] == duration_expression()
     assert rules["mark"]["type"] == "rule"
     rule_values = values_of(spec, rules)
     voice = {r["percentile"]: r["seconds"] for r in rule_values if r["interaction_type"] == "VOICE"}
     expected = stats.filter(pl.col("interaction_type") == "VOICE").row(0, named=True)
     assert voice == pytest.approx({"p50": expected["p50"], "p90": expected["p90"]})
+    said = {r["percentile"]: r["wait"] for r in rule_values if r["interaction_type"] == "VOICE"}
+    assert said == {
+        "p50": ok.format_duration(expected["p50"]),
+        "p90": ok.format_duration(expected["p90"]),
+    }
     without = charts.wait_time_chart(ok.wait_time_histogram(small)).to_dict()
     assert len(without["layer"]) == 1
 
@@ -209,17 +232,30 @@ def test_wait_time_chart_refuses_raw_rows_and_mixed_groups(small):
 def test_service_level_chart_draws_the_target(small):
     service = ok.service_level(small, threshold=30)
     spec = charts.service_level_chart(service, target=0.75, threshold=30).to_dict()
-    assert "answered within 30 s" in json.dumps(spec)
+    assert "answered within 30 s" in subtitle_of(spec)
+    lines = spec["title"]["subtitle"]  # cut into lines that fit a phone, words kept whole
+    assert isinstance(lines, list) and all(len(line) <= SUBTITLE_LINE for line in lines)
     same = charts.service_level_chart(service, target=0.75, threshold="30s").to_dict()
     assert json.dumps(same) == json.dumps(spec)  # a threshold as a duration, as service_level
     bars, target = spec["layer"]
     assert bars["encoding"]["x"]["field"] == "service_level"
     assert bars["encoding"]["x"]["scale"]["domain"] == [0, 1]
-    assert target["mark"]["type"] == "rule" and target["data"]["values"] == [{"target": 0.75}]
-    assert "within 30 s" in spec["title"]["subtitle"] and "75%" in spec["title"]["subtitle"]
+    assert target["mark"]["type"] == "tick" and target["encoding"]["x"]["field"] == "target"
+    assert {v["target"] for v in values_of(spec)} == {0.75}
+    assert "within 30 s" in subtitle_of(spec) and "75.0%" in subtitle_of(spec)
     assert len(charts.service_level_chart(service, target=None).to_dict()["layer"]) == 1
-    with pytest.raises(ok.ParameterError, match="target="):
+    with pytest.raises(ok.ParameterError, match="target"):
         charts.service_level_chart(service, target=80)
+    # per channel: each channel's own target and threshold, a missing one is an error
+    own = charts.service_level_chart(
+        service, target={"VOICE": 0.9, "*": 0.6}, threshold={"VOICE": 20, "*": "4h"}
+    ).to_dict()
+    rows = {v["interaction_type"]: v for v in values_of(own)}
+    assert rows["VOICE"]["target"] == 0.9 and rows["CHAT"]["target"] == 0.6
+    assert rows["VOICE"]["within"] == "20 s" and rows["CHAT"]["within"] == "4 h"
+    assert "own channel's threshold" in subtitle_of(own)
+    with pytest.raises(ok.ParameterError, match="no value for channel"):
+        charts.service_level_chart(service, target={"VOICE": 0.9})
 
 
 def two_channel_survival() -> pl.DataFrame:
@@ -271,10 +307,14 @@ def test_wait_time_chart_uses_a_log_time_axis_by_default(small):
 
 
 def test_hourly_heatmap_labels_days_and_hours(small):
-    spec = charts.hourly_heatmap(ok.hourly_profile(small, value="service_level")).to_dict()
-    assert spec["mark"]["type"] == "rect"
-    assert spec["encoding"]["y"]["sort"] == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-    assert spec["encoding"]["color"]["scale"]["domain"] == [0, 1]
+    spec = charts.hourly_heatmap(ok.hourly_profile(small, value="service_level"), target=0.7)
+    spec = spec.to_dict()
+    empty, cells = spec["layer"]  # grey hours with nothing offered, under the coloured ones
+    assert empty["mark"] == {"type": "rect", "color": "#d9d9d9"}
+    assert cells["encoding"]["y"]["sort"] == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    # the colours diverge at the target, not at 50 %
+    scale = cells["encoding"]["color"]["scale"]
+    assert scale["domain"] == [0, 0.7, 1] and scale["range"][1] == "#f7f7f7"
     values = values_of(spec)
     assert len(values) == 168 and values[0]["day"] == "Mon" and values[0]["hours"] == "00:00–01:00"
     two_keys = ok.hourly_profile(small, by=["interaction_type", "interaction_direction"])
@@ -306,3 +346,22 @@ def test_theme_helpers():
     spec = chart.to_dict()
     assert spec["title"] == {"text": "T", "anchor": "start", "subtitle": "S"}
     assert spec["config"]["view"]["stroke"] is None
+
+
+def test_a_comparison_chart_marks_where_the_previous_period_ends(small):
+    mix = ok.channel_mix(small, every="1d")
+    boundary = dt.datetime(2024, 9, 9, tzinfo=zoneinfo.ZoneInfo(TIMEZONE))  # local midnight
+    for mark in ("bar", "area"):
+        spec = charts.channel_mix_chart(mix, stack="count", mark=mark, divide_at=boundary)
+        layers = spec.to_dict()["layer"]
+        rule = layers[1]
+        assert rule["mark"]["type"] == "rule"
+        texts = [layer["encoding"]["text"]["value"] for layer in layers[2:]]
+        assert texts == ["◀ previous", "this period ▶"]
+        if mark == "bar":  # at the start of the first band of the later period
+            assert rule["data"]["values"] == [{"period_label": "Mon 09 Sep"}]
+            assert rule["encoding"]["x"]["bandPosition"] == 0
+        else:
+            assert rule["data"]["values"] == [{"at": "2024-09-09T00:00:00Z"}]  # wall clock
+    with pytest.raises(ok.ParameterError, match="divide_at"):
+        charts.channel_mix_chart(mix, divide_at="2024-09-09")

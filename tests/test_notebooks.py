@@ -42,6 +42,8 @@ PHONE_WRITINGS = [
     phonenumbers.PhoneNumberFormat.INTERNATIONAL,
     phonenumbers.PhoneNumberFormat.NATIONAL,
 ]
+# Per-channel thresholds, as a mapping (the weekly report gets one number for every channel).
+WAIT_THRESHOLDS = {"VOICE": 30, "CHAT": "90s", "*": "2h"}
 SECRETS = {
     "TALKDESK_ACCOUNT": "leak-account-7731",
     "TALKDESK_CLIENT_ID": "leak-client-id-5519",
@@ -162,8 +164,11 @@ def rendered(source, tmp_path_factory) -> dict[str, ok.RenderedReport]:
             for name, extra in {
                 "channel_mix": {"every": "1d"},
                 "journeys": {"gap": "24h", "window": "7d", "top_n": 5},
-                "wait_times": {"threshold": 30, "target": 0.75},
-                "weekly_report": {"threshold": 30, "gap": "24h"},
+                "wait_times": {
+                    "thresholds": WAIT_THRESHOLDS,
+                    "targets": '{"VOICE": 0.75, "*": 0.8}',
+                },
+                "weekly_report": {"thresholds": 30, "targets": 0.85, "gap": "24h"},
             }.items()
         }
 
@@ -264,9 +269,27 @@ def test_channel_mix_records_the_mix_of_the_period(rendered, direct, source):
 
 def test_wait_times_records_service_level_and_waits_with_the_parameters(rendered, direct):
     results = rendered["wait_times"].results()
-    close(results["service_level"], ok.service_level(direct.frame, threshold=30))
-    close(results["wait_time_stats"], ok.wait_time_stats(direct.frame))
-    assert rendered["wait_times"].parameters["threshold"] == 30
+    close(results["service_level"], ok.service_level(direct.frame, threshold=WAIT_THRESHOLDS))
+    targets = {"VOICE": 0.75, "*": 0.8}
+    close(
+        results["channels"],
+        ok.channel_numbers(direct.frame, threshold=WAIT_THRESHOLDS, targets=targets),
+    )
+    assert rendered["wait_times"].parameters["thresholds"] == WAIT_THRESHOLDS
+    assert rendered["wait_times"].parameters["targets"] == targets  # from JSON text
+    # waits cover INBOUND interactions only, counted by hand
+    inbound = direct.frame.filter(pl.col("interaction_direction") == "INBOUND")
+    close(results["wait_time_stats"], ok.wait_time_stats(inbound))
+    counts = {row["interaction_type"]: row["n"] for row in results["wait_time_stats"]}
+    by_hand = dict(
+        inbound.filter(pl.col("waiting_time").is_not_null())
+        .group_by("interaction_type")
+        .len()
+        .iter_rows()
+    )
+    assert counts == by_hand and sum(counts.values()) < direct.frame.height
+    thresholds = {row["interaction_type"]: row["threshold"] for row in results["channels"]}
+    assert thresholds["VOICE"] == 30 and thresholds["CHAT"] == 90 and thresholds["EMAIL"] == 7200
 
 
 def test_journeys_records_journeys_paths_and_repeats(rendered, direct):
@@ -279,6 +302,11 @@ def test_journeys_records_journeys_paths_and_repeats(rendered, direct):
     close(
         results["repeat_contacts"],
         ok.repeat_contacts(direct.frame, window="7d", by="interaction_type"),
+    )
+    close(results["journey_flow"], ok.journey_flow(trips, steps=4))
+    close(
+        results["bot_containment"],
+        ok.bot_containment(direct.frame, gap="24h", by="first_channel"),
     )
 
 
@@ -296,7 +324,26 @@ def test_weekly_report_compares_the_last_week_with_the_one_before(rendered, sour
     }
     close(results["headline"], ok.headline_numbers(weekly.frame, **options))
     close(results["headline_previous"], ok.headline_numbers(weekly.previous, **options))
-    close(results["service_level"], ok.service_level(weekly.frame, threshold=30))
+    channels = ok.channel_numbers(weekly.frame, threshold=30, targets=0.85)
+    close(results["channels"], channels)
+    close(
+        results["channels_previous"],
+        ok.channel_numbers(weekly.previous, threshold=30, targets=0.85),
+    )
+    close(results["journey_flow"], ok.journey_flow(ok.journeys(weekly.frame, gap="24h"), steps=4))
+    # the summary is written from those numbers: every channel that missed its target is named
+    summary = results["summary"]
+    assert summary == ok.weekly_summary(
+        results["headline"],
+        results["headline_previous"],
+        channels,
+        ok.channel_numbers(weekly.previous, threshold=30, targets=0.85),
+        period="week",
+    )
+    missed = channels.filter(pl.col("service_level") < 0.85)["interaction_type"].to_list()
+    assert f"**{len(missed)} of {channels.height} channels missed" in summary
+    for channel in missed:
+        assert ok.escape_text(channel) in summary
 
     # and by hand: interactions that start in each week, in the report's timezone
     loaded = ok.load(source, timezone=TIMEZONE)

@@ -93,9 +93,14 @@ def tiny_reports(tmp_path, monkeypatch) -> Path:
 def test_list_reports_names_each_report_and_its_parameters():
     reports = ok.list_reports()
     assert sorted(reports) == ["channel_mix", "journeys", "wait_times", "weekly_report"]
-    threshold = reports["weekly_report"]["threshold"]
-    assert threshold == {"type": "int", "default": "20", "help": threshold["help"]}
-    assert "seconds" in threshold["help"]
+    thresholds = reports["weekly_report"]["thresholds"]
+    assert thresholds == {
+        "type": "Union[float, str, dict, None]",
+        "default": "None",
+        "help": thresholds["help"],
+    }
+    assert "ok.DEFAULT_THRESHOLDS" in thresholds["help"] and "VOICE" in thresholds["help"]
+    assert reports["wait_times"]["targets"]["default"] == "0.8"
     assert reports["journeys"]["gap"]["default"] == '"24h"'
 
 
@@ -104,7 +109,7 @@ def test_command_line_lists_reports(capsys):
     out = capsys.readouterr().out
     for name in ok.list_reports():
         assert f"\n{name}\n" in f"\n{out}"
-    assert "threshold" in out and "int = 20" in out
+    assert "thresholds" in out and "Union[float, dict] = 0.8" in out
 
 
 @pytest.mark.parametrize(
@@ -118,13 +123,19 @@ def test_command_line_lists_reports(capsys):
         ({"end": "next tuesday"}, r"end: 'next tuesday' is not a date"),
         ({"start": "2024-09-10", "end": "2024-09-03"}, r"must be before end"),
         ({"timezone": "Mars/Olympus"}, r"'Mars/Olympus' is not a known IANA timezone"),
+        ({"parameters": {"thresholds": "twenty"}}, r"'thresholds'='twenty' is not a duration"),
+        ({"parameters": {"thresholds": -1}}, r"a number of seconds >= 0"),
         (
-            {"parameters": {"threshold": "twenty"}},
-            r"'threshold': expected a whole number, got 'twenty'",
+            {"parameters": {"thresholds": '{"VOICE": 30, "*": "soon"}'}},
+            r"parameter 'thresholds' entry '\*'.*'soon' is not a duration",
         ),
-        ({"parameters": {"threshold": -1}}, r"must not be negative"),
+        ({"parameters": {"thresholds": '{"VOICE": 30'}}, r"is not valid JSON"),
+        ({"parameters": {"thresholds": "[20, 30]"}}, r"expected a mapping from channel"),
+        ({"parameters": {"targets": '{"VOICE": 1.5}'}}, r"'targets' entry 'VOICE'.*between 0"),
+        ({"parameters": {"targets": "high"}}, r"expected a JSON object"),
+        ({"parameters": {"short_abandon": -1}}, r"must not be negative"),
         ({"parameters": {"gap": "a day"}}, r"'a day' is not a duration"),
-        ({"parameters": {"target": 80}}, r"share between 0 and 1"),
+        ({"parameters": {"targets": 80}}, r"share between 0 and 1"),
         ({"parameters": {"redact": False}}, r"pass redact as render_report arguments"),
         ({"source": ["/no/such/report.json"]}, r"'/no/such/report.json' does not exist"),
     ],
@@ -135,6 +146,19 @@ def test_bad_parameters_are_refused_before_a_kernel_starts(tmp_path, kwargs, mes
     assert list(tmp_path.iterdir()) == []  # nothing executed, nothing written
 
 
+def test_the_old_threshold_and_target_parameters_still_work_with_a_warning():
+    declared = ok.list_reports()["wait_times"]
+    with pytest.warns(DeprecationWarning) as caught:
+        checked = parameters_module._validate(
+            "wait_times", {"threshold": "30", "target": "0.9"}, declared
+        )
+    assert checked == {"thresholds": 30, "targets": 0.9}
+    assert sorted(str(w.message).split(" (")[0] for w in caught) == [
+        "report parameter 'target' is now 'targets'",
+        "report parameter 'threshold' is now 'thresholds'",
+    ]
+
+
 def test_an_unknown_report_names_the_known_ones(tmp_path):
     with pytest.raises(
         ok.ParameterError, match="no report named 'weekly'; the reports are: channel_mix, journeys"
@@ -143,10 +167,10 @@ def test_an_unknown_report_names_the_known_ones(tmp_path):
 
 
 def test_command_line_errors_are_one_clear_line(tmp_path, capsys):
-    code = main(["report", "wait_times", "--out", str(tmp_path), "-p", "threshold", "soon"])
+    code = main(["report", "wait_times", "--out", str(tmp_path), "-p", "thresholds", "soon"])
     assert code == 2  # a bad argument (the exit-status table)
     err = capsys.readouterr().err
-    assert err.startswith("omnikit report: error: parameter 'threshold': expected a whole number")
+    assert err.startswith("omnikit report: error: report: parameter 'thresholds'='soon' is not")
     assert main(["report", "wait_times", "-p", "gap", "1h", "-p", "gap", "2h"]) == 2
     assert "given twice" in capsys.readouterr().err
 
@@ -156,8 +180,9 @@ def test_command_line_values_are_converted_to_the_declared_types():
     checked = parameters_module._validate(
         "weekly_report",
         {
-            "threshold": "30",
-            "target": "0.85",
+            "thresholds": '{"VOICE": 30, "*": "4h"}',
+            "targets": "0.85",
+            "short_abandon": "none",
             "redact": "false",
             "start": "2024-09-09",
             "timezone": "Europe/Lisbon",
@@ -165,8 +190,9 @@ def test_command_line_values_are_converted_to_the_declared_types():
         declared,
     )
     assert checked == {
-        "threshold": 30,
-        "target": 0.85,
+        "thresholds": {"VOICE": 30, "*": "4h"},
+        "targets": 0.85,
+        "short_abandon": None,
         "redact": False,
         "start": "2024-09-09T00:00:00+01:00",
         "timezone": "Europe/Lisbon",
@@ -617,55 +643,108 @@ def test_headline_numbers_by_hand():
     start = pl.datetime(2024, 9, 9, 9, time_zone="UTC")
     frame = pl.DataFrame(
         {
-            "interaction_id": ["1", "2", "3", "4"],
-            "waiting_time": [10, 30, 4, 100],
-            "interaction_type": ["VOICE", "VOICE", "CHAT", "VOICE"],
-            "interaction_status": ["FINISHED", "FINISHED", "SHORT_ABANDONED", "ABANDONED"],
-            "interaction_direction": ["INBOUND"] * 4,
-            "agent_type": ["VIRTUAL_AGENT", "USER", "USER", "USER"],
-            "customer_id": ["C-1", "C-1", "C-2", "C-3"],
+            "interaction_id": ["1", "2", "3", "4", "5"],
+            "waiting_time": [10, 30, 4, 100, 3000],
+            "interaction_type": ["VOICE", "VOICE", "CHAT", "VOICE", "EMAIL"],
+            "interaction_status": [
+                "FINISHED",
+                "FINISHED",
+                "SHORT_ABANDONED",
+                "ABANDONED",
+                "Finished",
+            ],
+            "interaction_direction": ["INBOUND"] * 5,
+            "agent_type": ["VIRTUAL_AGENT", "USER", "USER", "USER", "VIRTUAL_AGENT"],
+            "customer_id": ["C-1", "C-1", "C-2", "C-3", "C-4"],
         }
     ).with_columns(
         start_date_time=pl.select(
-            pl.datetime_range(start, start + pl.duration(hours=3), "1h")
+            pl.datetime_range(start, start + pl.duration(hours=4), "1h")
         ).to_series(),
         end_date_time=pl.select(
-            pl.datetime_range(start, start + pl.duration(hours=3), "1h")
+            pl.datetime_range(start, start + pl.duration(hours=4), "1h")
         ).to_series(),
     )
     numbers = ok.headline_numbers(frame, threshold=20)
-    assert numbers["interactions"] == 4 and numbers["offered"] == 4 and numbers["customers"] == 3
-    # answered within 20 s: 1 of (4 offered - 1 short abandon); abandoned: 1 of 3
-    assert numbers["service_level"] == pytest.approx(1 / 3)
-    assert numbers["abandon_rate"] == pytest.approx(1 / 3)
-    assert numbers["asa"] == pytest.approx(20.0)
-    assert numbers["journeys"] == 3  # C-1's two interactions are one hour apart: one journey
-    assert numbers["bot_to_human_share"] == pytest.approx(1 / 3)
-    assert numbers["median_wait"] == pytest.approx(20.0)
+    assert numbers["interactions"] == 5 and numbers["offered"] == 5 and numbers["customers"] == 4
+    # one threshold for all: within 20 s: 1 of (5 offered - 1 short abandon); abandoned: 1 of 4
+    assert numbers["service_level"] == pytest.approx(1 / 4)
+    assert numbers["abandon_rate"] == pytest.approx(1 / 4)
+    # the default judges each channel against its own threshold: the e-mail within 4 h counts
+    assert ok.headline_numbers(frame)["service_level"] == pytest.approx(2 / 4)
+    assert numbers["journeys"] == 4  # C-1's two interactions are one hour apart: one journey
+    assert numbers["bot_to_human_share"] == pytest.approx(1 / 4)
+    assert numbers["containment_rate"] == pytest.approx(1 / 2)  # C-4's bot journey, not C-1's
+    # nothing pooled across channels whose waits live on different time scales
+    assert not {"asa", "median_wait", "p90_wait", "median_patience"} & set(numbers)
     with pytest.raises(ok.ParameterError, match="resolve customers first"):
         ok.headline_numbers(frame.drop("customer_id"))
 
 
 def test_report_table_writes_numbers_for_a_manager():
     week = ok.compare_periods(
-        {"service_level": 0.812, "asa": 12.0, "interactions": 1234},
-        {"service_level": 0.8, "asa": 15.5, "interactions": 1000},
+        {"service_level": 0.812, "abandon_rate": 0.05, "interactions": 1234, "repeat_rate": 0.2},
+        {"service_level": 0.8, "abandon_rate": 0.07, "interactions": 1000, "repeat_rate": 0.2},
     )
     page = ok.report_table(week, labels={"value": "This week"})._repr_html_()
     assert "<th>This week</th>" in page and "<th>Previous period</th>" in page
-    assert (
-        "<td>Service level</td><td>81.2%</td><td>80.0%</td><td>▲ +1.2 pp</td><td>▲ +1.5%</td>"
-        in page
+    cells = re.findall(r"<tr>(.*?)</tr>", page)
+    level = next(row for row in cells if "Service level" in row)
+    # a rate changes in percentage points only, coloured by whether that is good
+    assert '>81.2%</td><td data-label="Previous period">80.0%</td>' in level
+    assert '<span class="omnikit-better" title="better">▲ +1.2 pp</span>' in level
+    assert "in pp only" in level and "+1.5%" not in level
+    abandon = next(row for row in cells if "Abandon rate" in row)
+    assert '<span class="omnikit-better" title="better">▼ -2.0 pp</span>' in abandon
+    volume = next(row for row in cells if "Interactions" in row)
+    assert '<span class="omnikit-neutral" title="neutral">▲ +234</span>' in volume
+    assert '<span class="omnikit-neutral" title="neutral">▲ +23.4%</span>' in volume
+    repeats = next(row for row in cells if "repeated" in row)
+    assert ">no change</td>" in repeats and "-0.0" not in page
+    waits = ok.compare_periods(
+        pl.DataFrame({"interaction_type": ["VOICE", "EMAIL"], "asa": [12.0, 15946.4]}),
+        pl.DataFrame({"interaction_type": ["VOICE", "EMAIL"], "asa": [15.5, 14000.0]}),
+        on="interaction_type",
+        relative=False,
     )
-    assert "<td>Average speed of answer</td><td>12.0 s</td><td>15.5 s</td><td>▼ -3.5 s</td>" in page
-    assert "<td>1,234</td><td>1,000</td><td>▲ +234</td>" in page
+    page = ok.report_table(waits)._repr_html_()
+    assert ">12 s<" in page and ">4 h 26 min<" in page
+    assert '<span class="omnikit-better" title="better">▼ -3.5 s</span>' in page
+    assert '<span class="omnikit-worse" title="worse">▲ +32 min 26 s</span>' in page
     table = ok.report_table(
-        pl.DataFrame({"at": [dt.datetime(2024, 9, 9, 9, 11)], "note": [None]}),
+        pl.DataFrame(
+            {
+                "at": [dt.datetime(2024, 9, 9, 9, 11)],
+                "note": [None],
+                "service_level": [None],
+                "asa": [None],
+            },
+            schema_overrides={"service_level": pl.Float64, "asa": pl.Float64},
+        ),
         formats={"at": "datetime"},
+        empty={"note": "not written"},
     )
-    assert "<td>Mon 09 Sep 2024 09:11</td><td>–</td>" in table._repr_html_()
+    html = table._repr_html_()
+    assert ">Mon 09 Sep 2024 09:11</td>" in html
+    # an empty cell says why
+    assert ">not written</span>" in html and ">nothing offered</span>" in html
+    assert ">none answered</span>" in html
+    patience = ok.report_table({"median_patience": None})._repr_html_()
+    assert "fewer than half gave up" in patience
     with pytest.raises(ok.ParameterError, match="format 'pct'"):
         ok.report_table(pl.DataFrame({"a": [1]}), formats={"a": "pct"})
+
+
+def test_report_table_escapes_every_text():
+    hostile = pl.DataFrame(
+        {
+            "interaction_type": ["<script>window.pwned=1</script>"],
+            "interaction_status": ["[x](javascript:alert(1))"],
+        }
+    )
+    page = ok.report_table(hostile, caption="<b>caption</b>")._repr_html_()
+    assert "<script>" not in page and "<b>" not in page and "](javascript" not in page
+    assert "&#60;script&#62;" in page
 
 
 def test_read_results_merges_what_the_notebook_recorded(tmp_path):

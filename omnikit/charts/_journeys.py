@@ -1,10 +1,11 @@
 """Charts of customers and journeys: channel transitions, top paths, journey flow, one customer.
 
-:func:`transition_heatmap`, :func:`top_paths_chart` and :func:`journey_flow_chart` take the small
-frames that ``ok.channel_transitions``, ``ok.top_paths`` and ``ok.journey_flow`` return, so their
-size depends on channels, paths and steps, not on interactions. :func:`customer_timeline`
-takes one customer's interactions (a few rows) and inlines only what it draws: times, channels,
-statuses, agent types -- never the customer's name, contact or ids.
+:func:`transition_heatmap`, :func:`top_paths_chart`, :func:`journey_flow_chart` (a step matrix,
+the reports' chart) and :func:`journey_sankey_chart` (a Sankey-style flow, for a wide screen)
+take the small frames that ``ok.channel_transitions``, ``ok.top_paths`` and ``ok.journey_flow``
+return, so their size depends on channels, paths and steps, not on interactions.
+:func:`customer_timeline` takes one customer's interactions (a few rows) and inlines only what it
+draws: times, channels, statuses, agent types -- never the customer's name, contact or ids.
 
 >>> import omnikit as ok
 >>> df = ok.synth_frame(10_000)  # doctest: +SKIP
@@ -17,11 +18,26 @@ import altair as alt
 import polars as pl
 
 from .._errors import ParameterError
+from .._format import format_duration
 from .._validate import check_polars_frame
 from ..types import Duration
-from ._theme import base_chart, channel_color_scale, records, require_frame, themed, title_params
+from ._theme import (
+    CONTAINER,
+    base_chart,
+    channel_color_scale,
+    records,
+    require_frame,
+    themed,
+    title_params,
+)
 
-__all__ = ["customer_timeline", "journey_flow_chart", "top_paths_chart", "transition_heatmap"]
+__all__ = [
+    "customer_timeline",
+    "journey_flow_chart",
+    "journey_sankey_chart",
+    "top_paths_chart",
+    "transition_heatmap",
+]
 
 #: What the timeline shows of each interaction (nothing that identifies the customer).
 TIMELINE_FIELDS = (
@@ -81,17 +97,15 @@ def transition_heatmap(
         {"(none)" if c is None else c for c in [*frame["from_channel"], *frame["to_channel"]]}
     )
     is_share = value == "share"
-    base = base_chart(
-        frame, width=max(120, 56 * len(channels)), height=max(120, 40 * len(channels))
-    )
+    base = base_chart(frame, width=CONTAINER, height=max(120, 40 * len(channels)))
     encode = {
         "x": alt.X(
             "to_channel:N",
             title="Next step's channel",
             sort=channels,
-            axis=alt.Axis(labelAngle=-35, orient="top"),
+            axis=alt.Axis(labelAngle=-35, orient="top", labelLimit=90),
         ),
-        "y": alt.Y("from_channel:N", title="Channel", sort=channels),
+        "y": alt.Y("from_channel:N", title="Channel", sort=channels, axis=alt.Axis(labelLimit=90)),
     }
     rect = base.mark_rect().encode(
         **encode,
@@ -162,11 +176,11 @@ def top_paths_chart(paths: pl.DataFrame, *, title: str | None = None) -> alt.Top
         .to_list()
     )
     channels = sorted({"(none)" if c is None else c for c in frame["first_channel"]})
-    base = base_chart(frame, height=max(60, 26 * frame.height))
-    y = alt.Y("path:N", title=None, sort=order, axis=alt.Axis(labelLimit=320))
+    base = base_chart(frame, width=CONTAINER, height=max(60, 26 * frame.height))
+    y = alt.Y("path:N", title=None, sort=order, axis=alt.Axis(labelLimit=140))
     bars = base.mark_bar().encode(
         y=y,
-        x=alt.X("journeys:Q", title="Journeys"),
+        x=alt.X("journeys:Q", title="Journeys", axis=alt.Axis(format=",d")),
         color=alt.Color(
             "first_channel:N", title="First channel", scale=channel_color_scale(channels)
         ),
@@ -183,6 +197,124 @@ def top_paths_chart(paths: pl.DataFrame, *, title: str | None = None) -> alt.Top
         title=title_params(
             title or "Most common journeys",
             "Channels in order, repeats collapsed; label: share of all journeys",
+        )
+    )
+    return themed(layered)
+
+
+def journey_flow_chart(
+    flow: pl.DataFrame, *, title: str | None = None, top: int = 3
+) -> alt.TopLevelMixin:
+    """How journeys move step by step across channels: a step matrix of ``ok.journey_flow``.
+
+    Columns are the steps of a journey (1 = its first interaction), rows the channels and
+    ``END``; a cell is the share of all journeys that were at that channel at that step (``END``:
+    journeys already over), so every column adds up to 100 %. Hover a cell for where those
+    journeys went next. Drawn as retentioneering draws a step matrix; it reads on a phone where
+    a Sankey's thin links would not.
+
+    Parameters
+    ----------
+    flow
+        The frame ``ok.journey_flow`` returns (``step, from_channel, to_channel, journeys``).
+    title
+        Chart title; a sensible default otherwise.
+    top
+        How many of the next steps to name in a cell's tooltip.
+
+    Returns
+    -------
+    altair.LayerChart
+
+    Examples
+    --------
+    >>> import omnikit as ok
+    >>> flow = ok.journey_flow(ok.journeys(df), steps=4)  # doctest: +SKIP
+    >>> chart = ok.charts.journey_flow_chart(flow)  # doctest: +SKIP
+    """
+    from .._journeys import FLOW_END
+
+    check_polars_frame(flow, "journey_flow_chart", "ok.journey_flow(trips)")
+    frame = require_frame(
+        flow,
+        ("step", "from_channel", "to_channel", "journeys"),
+        "journey_flow_chart",
+        "ok.journey_flow()",
+    )
+    if frame.select("step", "from_channel", "to_channel").is_duplicated().any():
+        raise ParameterError(
+            "journey_flow_chart: more than one row per (step, from_channel, to_channel); pass "
+            "ok.journey_flow() as returned"
+        )
+    at = frame.group_by("step", "from_channel").agg(pl.col("journeys").sum())
+    total = int(at.filter(pl.col("step") == 1)["journeys"].sum()) if frame.height else 0
+    nexts = (
+        frame.sort("journeys", "to_channel", descending=[True, False])
+        .group_by("step", "from_channel", maintain_order=True)
+        .agg(
+            pl.format("{} ({})", pl.col("to_channel"), pl.col("journeys"))
+            .head(top)
+            .str.join(", ")
+            .alias("next")
+        )
+    )
+    steps = sorted(at["step"].unique().to_list())
+    ended = pl.DataFrame(
+        {
+            "step": steps,
+            "from_channel": [FLOW_END] * len(steps),
+            "journeys": [
+                total - int(at.filter(pl.col("step") == k)["journeys"].sum()) for k in steps
+            ],
+        },
+        schema={"step": pl.Int64, "from_channel": pl.String, "journeys": pl.Int64},
+    ).filter(pl.col("journeys") > 0)
+    cells = (
+        pl.concat([at.join(nexts, on=["step", "from_channel"]), ended], how="diagonal_relaxed")
+        .with_columns(
+            share=pl.col("journeys") / total if total else pl.lit(None, pl.Float64),
+            step_label=pl.format("Step {}", pl.col("step")),
+            next=pl.col("next").fill_null("journey over"),
+        )
+        .sort("step", "from_channel")
+    )
+    channels = sorted(c for c in cells["from_channel"].unique().to_list() if c != FLOW_END)
+    order = [*channels, FLOW_END]
+    step_order = [f"Step {k}" for k in steps]
+    base = base_chart(cells, width=CONTAINER, height=alt.Step(28))
+    encode = {
+        "x": alt.X(
+            "step_label:O", title=None, sort=step_order, axis=alt.Axis(orient="top", labelAngle=0)
+        ),
+        "y": alt.Y("from_channel:N", title="Channel", sort=order),
+    }
+    tooltip = [
+        alt.Tooltip("step_label:N", title="Step"),
+        alt.Tooltip("from_channel:N", title="Channel"),
+        alt.Tooltip("journeys:Q", title="Journeys", format=",d"),
+        alt.Tooltip("share:Q", title="Share of all journeys", format=".1%"),
+        alt.Tooltip("next:N", title="Went next to"),
+    ]
+    rect = base.mark_rect().encode(
+        **encode,
+        color=alt.Color(
+            "share:Q",
+            title="Share of journeys",
+            scale=alt.Scale(scheme="blues", domain=[0, 1]),
+            legend=alt.Legend(format=".0%", orient="bottom"),
+        ),
+        tooltip=tooltip,
+    )
+    text = base.mark_text(fontSize=11).encode(
+        **encode,
+        text=alt.Text("share:Q", format=".0%"),
+        color=alt.condition(alt.datum.share > 0.5, alt.value("white"), alt.value("#222222")),
+        tooltip=tooltip,
+    )
+    layered = alt.layer(rect, text).properties(
+        title=title_params(
+            title or "How journeys move, step by step",
+            f"Share of all {total:,} journeys at each channel at each step; END: already over",
         )
     )
     return themed(layered)
@@ -239,9 +371,8 @@ def customer_timeline(
         customers = frame["customer_id"].unique()
         if len(customers) > 1:
             raise ParameterError(
-                f"customer_timeline: the rows belong to {len(customers)} customers; "
-                "pass customer_id= "
-                "to pick one (or filter the frame first)"
+                f"customer_timeline: the rows belong to {len(customers)} customers; pass "
+                "customer_id= to pick one (or filter the frame first)"
             )
     elif customer_id is not None:
         raise ParameterError(
@@ -253,14 +384,30 @@ def customer_timeline(
     bands = journeys(frame.with_columns(customer_id=pl.lit("C")), gap=gap).select(
         "started_at", "ended_at", "path", "interactions", journey=pl.int_range(1, pl.len() + 1)
     )
-    steps = frame.select(TIMELINE_FIELDS).sort("start_date_time")
+    steps = (
+        frame.select(TIMELINE_FIELDS)
+        .sort("start_date_time")
+        .with_columns(
+            wait=pl.col("waiting_time").map_elements(
+                format_duration, return_dtype=pl.String, skip_nulls=False
+            ),
+            took=pl.col("duration").map_elements(
+                format_duration, return_dtype=pl.String, skip_nulls=False
+            ),
+        )
+    )
     channels = sorted({"(none)" if c is None else c for c in steps["interaction_type"]})
     x_scale = alt.Scale(type="utc")
     band = (
         alt.Chart(alt.Data(values=records(bands)))
         .mark_rect(color="#eeeeee")
         .encode(
-            x=alt.X("started_at:T", scale=x_scale, title="Time (report timezone)"),
+            x=alt.X(
+                "started_at:T",
+                scale=x_scale,
+                title="Time (report timezone)",
+                axis=alt.Axis(format="%a %d %b %H:%M", labelOverlap=True),
+            ),
             x2="ended_at:T",
             tooltip=[
                 alt.Tooltip("journey:Q", title="Journey"),
@@ -280,8 +427,8 @@ def customer_timeline(
         alt.Tooltip("interaction_status:N", title="Status"),
         alt.Tooltip("interaction_direction:N", title="Direction"),
         alt.Tooltip("agent_type:N", title="Agent"),
-        alt.Tooltip("waiting_time:Q", title="Wait (s)"),
-        alt.Tooltip("duration:Q", title="Duration (s)"),
+        alt.Tooltip("wait:N", title="Wait"),
+        alt.Tooltip("took:N", title="Duration"),
     ]
     spans = (
         base.mark_bar(height=10, opacity=0.5)
@@ -296,7 +443,7 @@ def customer_timeline(
         tooltip=tooltip,
     )
     layered = alt.layer(band, spans, points).properties(
-        width=560,
+        width=CONTAINER,
         title=title_params(
             title or "One customer's interactions", "Grey bands: journeys; bars: start to end"
         ),
@@ -304,7 +451,7 @@ def customer_timeline(
     return themed(layered)
 
 
-#: Colour of the "END" nodes and links of :func:`journey_flow_chart`.
+#: Colour of the "END" blocks and bands of :func:`journey_sankey_chart`.
 END_COLOR = "#BBBBBB"
 _NODE_HALF_WIDTH = 0.06  # of the distance between two steps
 #: Where each band is sampled (0 = its source, 1 = its target); drawn with monotone
@@ -312,14 +459,16 @@ _NODE_HALF_WIDTH = 0.06  # of the distance between two steps
 _CURVE_AT = (0.0, 0.12, 0.5, 0.88, 1.0)
 
 
-def journey_flow_chart(flow: pl.DataFrame, *, title: str | None = None) -> alt.TopLevelMixin:
+def journey_sankey_chart(flow: pl.DataFrame, *, title: str | None = None) -> alt.TopLevelMixin:
     """A Sankey-style flow of journeys across channels, step by step, from ``ok.journey_flow``.
 
     Each column is a step of the journeys (1 = their first interaction); each block a channel,
     as tall as the journeys at that channel at that step; each band goes from a channel to the
     channel of the next step, as thick as the journeys that went that way. Journeys that stop
     go to a grey ``END`` block in the next column. Drawn from altair marks only (rectangles,
-    areas and text), so it renders offline like every omnikit chart.
+    areas and text), so it renders offline like every omnikit chart. It shows the transitions
+    themselves, where :func:`journey_flow_chart` (the report's chart) shows where journeys are at
+    each step; it is 150 pixels wide per step, for a laptop screen rather than a phone.
 
     Parameters
     ----------
@@ -336,14 +485,15 @@ def journey_flow_chart(flow: pl.DataFrame, *, title: str | None = None) -> alt.T
     --------
     >>> import omnikit as ok
     >>> trips = ok.journeys(ok.resolve_customers(ok.load("report.json")))  # doctest: +SKIP
-    >>> ok.charts.journey_flow_chart(ok.journey_flow(trips, steps=4))  # doctest: +SKIP
+    >>> ok.charts.journey_sankey_chart(ok.journey_flow(trips, steps=4))  # doctest: +SKIP
     """
     from .._journeys import FLOW_END
 
+    check_polars_frame(flow, "journey_sankey_chart", "ok.journey_flow(trips)")
     frame = require_frame(
         flow,
         ("step", "from_channel", "to_channel", "journeys"),
-        "journey_flow_chart",
+        "journey_sankey_chart",
         "ok.journey_flow()",
     )
     frame = frame.select(
@@ -354,11 +504,11 @@ def journey_flow_chart(flow: pl.DataFrame, *, title: str | None = None) -> alt.T
     ).filter(pl.col("journeys") > 0)
     if frame.select("step", "from_channel", "to_channel").is_duplicated().any():
         raise ParameterError(
-            "journey_flow_chart: more than one row per (step, from_channel, to_channel); pass "
+            "journey_sankey_chart: more than one row per (step, from_channel, to_channel); pass "
             "ok.journey_flow() as returned"
         )
     if frame.is_empty():
-        raise ParameterError("journey_flow_chart: the flow has no journeys to draw")
+        raise ParameterError("journey_sankey_chart: the flow has no journeys to draw")
     nodes, links = _flow_layout(frame, FLOW_END)
     channels = [
         c
@@ -368,7 +518,7 @@ def journey_flow_chart(flow: pl.DataFrame, *, title: str | None = None) -> alt.T
     scale = channel_color_scale(channels)
     color_scale = alt.Scale(
         domain=[*scale.domain, FLOW_END],
-        range=[*scale.range, END_COLOR],  # type: ignore[misc]
+        range=[*scale.range, END_COLOR],
     )
     last = int(nodes["column"].max())  # type: ignore[arg-type]
     x_scale = alt.Scale(domain=[1 - 2 * _NODE_HALF_WIDTH, last + 2 * _NODE_HALF_WIDTH], nice=False)

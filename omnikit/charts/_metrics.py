@@ -11,17 +11,26 @@ data is inlined in the Vega-Lite spec, so a chart renders offline.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import altair as alt
 import polars as pl
 
 from .._errors import ParameterError
-from .._time import duration_seconds
+from .._format import duration_expression, format_duration, format_share
 from .._validate import check_polars_frame
-from ..types import Threshold
-from ._theme import base_chart, channel_color_scale, records, require_frame, themed, title_params
+from ..types import Thresholds
+from ._theme import (
+    CONTAINER,
+    base_chart,
+    channel_color_scale,
+    records,
+    require_frame,
+    themed,
+    title_params,
+)
 
 __all__ = [
     "channel_mix_chart",
@@ -35,6 +44,26 @@ __all__ = [
 _CHANNEL = "interaction_type"
 _FACET_WIDTH = 520
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+#: The service-level heatmap's colours: orange below the target, white at it, blue above
+#: (a colour-blind-safe diverging pair).
+BELOW_TARGET, AT_TARGET, ABOVE_TARGET = "#b35806", "#f7f7f7", "#2166ac"
+
+
+def _durations(column: pl.Expr) -> pl.Expr:
+    """Seconds written as :func:`omnikit.format_duration` writes them (tooltips)."""
+    return column.map_elements(format_duration, return_dtype=pl.String, skip_nulls=False)
+
+
+def _date_format(frame: pl.DataFrame, column: str) -> str:
+    """How periods read: ``Mon 23 Sep``, with the time when some do not start at midnight."""
+    hourly = (
+        frame.height
+        and frame.select(
+            (pl.col(column).dt.replace_time_zone(None).dt.time() != dt.time(0)).any()
+        ).item()
+    )
+    return "%a %d %b %H:%M" if hourly else "%a %d %b"
 
 
 def _call(metric: str) -> str:
@@ -77,8 +106,11 @@ def channel_mix_chart(
     stack: str = "share",
     mark: str = "area",
     title: str | None = None,
+    divide_at: dt.datetime | None = None,
 ) -> alt.TopLevelMixin:
     """Stacked channel mix over time, from ``ok.channel_mix(df, every=...)``.
+
+    Periods read as dates a person writes (``Mon 23 Sep``, with the time for hourly steps).
 
     Parameters
     ----------
@@ -89,6 +121,9 @@ def channel_mix_chart(
         ``"share"`` (each period stacks to 100 %) or ``"count"`` (interactions).
     mark
         ``"area"`` or ``"bar"``.
+    divide_at
+        Where a comparison's earlier period ends (e.g. ``data.start`` of a weekly report): a
+        rule marks it, labelled "previous" and "this period" on either side.
 
     Examples
     --------
@@ -109,14 +144,16 @@ def channel_mix_chart(
         .with_columns(pl.col("interactions").fill_null(0))  # every channel in every period
         .with_columns(share=pl.col("interactions") / pl.col("interactions").sum().over("period"))
         .with_columns(
-            period_label=pl.col("period").dt.replace_time_zone(None).dt.strftime("%Y-%m-%d %H:%M")
+            period_label=pl.col("period")
+            .dt.replace_time_zone(None)
+            .dt.strftime(_date_format(placed, "period"))
         )
         .sort("period", _CHANNEL, nulls_last=True)
     )
     y = (
         alt.Y("share:Q", title="Share of interactions", axis=alt.Axis(format="%"), stack="zero")
         if stack == "share"
-        else alt.Y("interactions:Q", title="Interactions", stack="zero")
+        else alt.Y("interactions:Q", title="Interactions", stack="zero", axis=alt.Axis(format=",d"))
     )
     subtitle = (
         "Share of each period's interactions by channel"
@@ -126,12 +163,20 @@ def channel_mix_chart(
     unplaced = int(mix.filter(pl.col("period").is_null())["interactions"].sum())
     if unplaced:
         subtitle += f" ({unplaced:,} interactions without a start time not shown)"
-    base = base_chart(data, title=title or "Channel mix over time", subtitle=subtitle)
+    base = base_chart(data, width=CONTAINER)
     x = (
-        alt.X("period:T", title="Period start (report timezone)", scale=alt.Scale(type="utc"))
+        alt.X(
+            "period:T",
+            title="Period start (report timezone)",
+            scale=alt.Scale(type="utc"),
+            axis=alt.Axis(format=_date_format(placed, "period"), labelOverlap=True),
+        )
         if mark == "area"  # bars: one band per period, labelled with its local start
         else alt.X(
-            "period_label:O", title="Period start (report timezone)", axis=alt.Axis(labelAngle=-45)
+            "period_label:O",
+            title="Period start (report timezone)",
+            sort=data.unique("period", maintain_order=True)["period_label"].to_list(),
+            axis=alt.Axis(labelAngle=-45, labelOverlap=True),
         )
     )
     chart = (base.mark_area(opacity=0.9) if mark == "area" else base.mark_bar()).encode(
@@ -146,7 +191,45 @@ def channel_mix_chart(
             alt.Tooltip("share:Q", title="Share", format=".1%"),
         ],
     )
-    return themed(chart)
+    heading = title_params(title or "Channel mix over time", subtitle)
+    if divide_at is None:
+        return themed(chart.properties(title=heading))
+    layers = [chart, *_divider(data, divide_at, mark)]
+    return themed(alt.layer(*layers).properties(title=heading))
+
+
+def _divider(data: pl.DataFrame, at: dt.datetime, mark: str) -> list[alt.Chart]:
+    """A rule where the previous period ends, with a label on either side."""
+    if not isinstance(at, dt.datetime):
+        raise ParameterError(f"channel_mix_chart: divide_at= must be a datetime, got {at!r}")
+    boundary = pl.DataFrame({"at": [at]})
+    if at.tzinfo is not None and data.height:
+        zone = data.schema["period"]
+        boundary = boundary.with_columns(
+            pl.col("at").dt.convert_time_zone(getattr(zone, "time_zone", None) or "UTC")
+        )
+    if mark == "area":
+        x = alt.X("at:T", scale=alt.Scale(type="utc"))
+        frame = boundary
+    else:
+        later = data.filter(pl.col("period") >= boundary["at"][0]).sort("period")
+        if not later.height:
+            return []
+        frame = pl.DataFrame({"period_label": [later["period_label"][0]]})
+        order = data.unique("period", maintain_order=True)["period_label"].to_list()
+        x = alt.X("period_label:O", bandPosition=0, sort=order)
+    rule = (
+        alt.Chart(alt.Data(values=records(frame)))
+        .mark_rule(color="#333333", strokeDash=[4, 3], strokeWidth=1.5)
+        .encode(x=x)
+    )
+    before = rule.mark_text(align="right", baseline="top", dx=-4, y=2, fontSize=11).encode(
+        text=alt.value("◀ previous"), color=alt.value("#333333")
+    )
+    after = rule.mark_text(align="left", baseline="top", dx=4, y=2, fontSize=11).encode(
+        text=alt.value("this period ▶"), color=alt.value("#333333")
+    )
+    return [rule, before, after]
 
 
 def channel_share_chart(mix: pl.DataFrame, *, title: str | None = None) -> alt.TopLevelMixin:
@@ -165,7 +248,7 @@ def channel_share_chart(mix: pl.DataFrame, *, title: str | None = None) -> alt.T
         .sort("interactions", _CHANNEL, descending=[True, False], nulls_last=True)
     )
     total = int(data["interactions"].sum()) if data.height else 0
-    base = base_chart(data, height=alt.Step(26))
+    base = base_chart(data, width=CONTAINER, height=alt.Step(26))
     bars = base.mark_bar().encode(
         x=alt.X("share:Q", title="Share of interactions", axis=alt.Axis(format="%")),
         y=alt.Y(
@@ -259,20 +342,24 @@ def wait_time_chart(
             range=[[1, 0], [6, 3], [2, 2], [8, 2, 2, 2]][: len(marks)] or [[1, 0]],
         ),
     )
+    rules = rules.with_columns(wait=_durations(pl.col("seconds")))
+    hist = hist.with_columns(
+        waited=_durations(pl.col("bin_end")), waited_from=_durations(pl.col("bin_start"))
+    )
     rule_tooltip = [
         alt.Tooltip(f"{_CHANNEL}:N", title="Channel"),
         alt.Tooltip("percentile:N", title="Percentile"),
-        alt.Tooltip("seconds:Q", title="Waiting time (s)", format=".1f"),
+        alt.Tooltip("wait:N", title="Waiting time"),
     ]
     subtitle = "Marked: " + ", ".join(marks) if stats is not None else None
     if kind == "ecdf":
         start = hist.filter(pl.col("bin") == 0).with_columns(
-            bin_end=pl.col("bin_start"), cumulative_share=pl.lit(0.0)
+            bin_end=pl.col("bin_start"), cumulative_share=pl.lit(0.0), waited=pl.col("waited_from")
         )
         points = pl.concat([start, hist]).sort(_CHANNEL, "bin_end", nulls_last=True)
-        base = base_chart(points)
+        base = base_chart(points, width=CONTAINER)
         lines = base.mark_line(interpolate="linear").encode(
-            x=alt.X("bin_end:Q", title="Waiting time (s)", scale=scale, axis=axis),
+            x=alt.X("bin_end:Q", title="Waiting time", scale=scale, axis=axis),
             y=alt.Y(
                 "cumulative_share:Q",
                 title="Share of waits shorter (cumulative)",
@@ -281,7 +368,7 @@ def wait_time_chart(
             color=color,
             tooltip=[
                 alt.Tooltip(f"{_CHANNEL}:N", title="Channel"),
-                alt.Tooltip("bin_end:Q", title="Waited less than (s)"),
+                alt.Tooltip("waited:N", title="Waited less than"),
                 alt.Tooltip("cumulative_share:Q", title="Share", format=".1%"),
             ],
         )
@@ -308,15 +395,15 @@ def wait_time_chart(
         base.transform_filter(alt.datum.layer == "bin")
         .mark_rect()
         .encode(
-            x=alt.X("bin_start:Q", title="Waiting time (s)", scale=scale, axis=axis),
+            x=alt.X("bin_start:Q", title="Waiting time", scale=scale, axis=axis),
             x2="bin_end:Q",
             y=alt.Y("share:Q", title="Share", axis=alt.Axis(format="%")),
             y2=alt.datum(0),
             color=color,
             tooltip=[
                 alt.Tooltip(f"{_CHANNEL}:N", title="Channel"),
-                alt.Tooltip("bin_start:Q", title="From (s)"),
-                alt.Tooltip("bin_end:Q", title="To (s, excluded)"),
+                alt.Tooltip("waited_from:N", title="From"),
+                alt.Tooltip("waited:N", title="To (excluded)"),
                 alt.Tooltip("count:Q", title="Interactions", format=","),
                 alt.Tooltip("share:Q", title="Share", format=".1%"),
             ],
@@ -348,77 +435,101 @@ def wait_time_chart(
 def service_level_chart(
     service: pl.DataFrame,
     *,
-    target: float | None = 0.8,
-    threshold: Threshold | None = None,
+    target: float | Mapping[str, float] | None = 0.8,
+    threshold: Thresholds | None = None,
     title: str | None = None,
 ) -> alt.TopLevelMixin:
-    """Service level per channel (bars) against a target (a dashed rule).
+    """Service level per channel (bars) against each channel's target (a dark tick).
 
     Parameters
     ----------
     service
-        The frame from :func:`omnikit.service_level` (by ``interaction_type``).
+        The frame from :func:`omnikit.service_level` (by ``interaction_type``) or from
+        :func:`omnikit.channel_numbers` (whose ``target`` and ``threshold`` columns are used
+        when ``target``/``threshold`` are not given).
     target
-        The target service level in [0, 1], drawn as a rule; ``None`` for none.
+        The target service level in [0, 1], one for every channel or a mapping from
+        ``interaction_type`` (``"*"``: every channel it does not name); ``None`` for none
+        (unless the frame has a ``target`` column).
     threshold
-        The ``threshold`` the frame was computed with (seconds, or a fixed duration such as
-        ``"30s"``), shown in the subtitle.
+        The ``threshold`` the frame was computed with (seconds, a duration or a mapping), shown
+        in the subtitle and the tooltips.
 
     Examples
     --------
     >>> import omnikit as ok
-    >>> service = ok.service_level(df, threshold=30)  # doctest: +SKIP
-    >>> ok.charts.service_level_chart(service, target=0.8, threshold=30)  # doctest: +SKIP
+    >>> numbers = ok.channel_numbers(df)  # doctest: +SKIP
+    >>> ok.charts.service_level_chart(numbers, target={"VOICE": 0.8, "*": 0.9})  # doctest: +SKIP
     """
+    from .._summary import _channel_values, _check_target
+    from .._validate import seconds
+
     func = "service_level_chart"
-    data = _require(
-        service,
-        [_CHANNEL, "service_level", "offered", "answered_within", "abandon_rate", "asa"],
-        func,
-        "service_level",
-    )
+    data = _require(service, [_CHANNEL, "service_level", "offered"], func, "service_level")
     _one_row_per(data, [_CHANNEL], func, "service_level")
-    if target is not None and (
-        isinstance(target, bool) or not isinstance(target, (int, float)) or not 0 <= target <= 1
-    ):
-        raise ParameterError(
-            f"{func}: target= must be a share in [0, 1] (0.8 for 80 %), got {target!r}"
-        )
     data = data.sort(_CHANNEL, nulls_last=True)
-    within = (
-        f"answered within {duration_seconds(threshold, name='threshold', func=func):g} s"
-        if threshold is not None
-        else "answered within the threshold"
-    )
-    subtitle = f"Share of offered INBOUND interactions {within}" + (
-        f"; target {target:.0%}" if target is not None else ""
-    )
-    base = base_chart(data, height=alt.Step(26))
+    channels = data[_CHANNEL].to_list()
+    if target is not None:
+        aims = _channel_values(target, channels, "target", func, _check_target)
+        data = data.with_columns(target=pl.Series([aims[c] for c in channels], dtype=pl.Float64))
+    if threshold is not None:
+        limits = _channel_values(
+            threshold, channels, "threshold", func, lambda v, n: seconds(v, n, func)
+        )
+        data = data.with_columns(
+            threshold=pl.Series([limits[c] for c in channels], dtype=pl.Float64)
+        )
+    has_target = "target" in data.columns and data["target"].is_not_null().any()
+    if "threshold" in data.columns:
+        data = data.with_columns(within=_durations(pl.col("threshold")))
+        distinct = data["within"].unique().to_list()
+        within = (
+            f"answered within {distinct[0]}"
+            if len(distinct) == 1
+            else "each answered within its own channel's threshold"
+        )
+    else:
+        within = "answered within the threshold"
+    if "asa" in data.columns:
+        data = data.with_columns(asa_text=_durations(pl.col("asa")))
+    if has_target:
+        targets = data["target"].drop_nulls().unique().to_list()
+        aim = f"; target {format_share(targets[0])}" if len(targets) == 1 else "; tick: target"
+    else:
+        aim = ""
+    subtitle = f"Share of offered INBOUND interactions {within}{aim}"
+    tooltip = [
+        alt.Tooltip(f"{_CHANNEL}:N", title="Channel"),
+        alt.Tooltip("service_level:Q", title="Service level", format=".1%"),
+    ]
+    optional = [
+        ("target", alt.Tooltip("target:Q", title="Target", format=".0%")),
+        ("within", alt.Tooltip("within:N", title="Threshold")),
+        ("offered", alt.Tooltip("offered:Q", title="Offered", format=",")),
+        ("answered_within", alt.Tooltip("answered_within:Q", title="Answered within", format=",")),
+        ("abandon_rate", alt.Tooltip("abandon_rate:Q", title="Abandon rate", format=".1%")),
+        ("asa_text", alt.Tooltip("asa_text:N", title="Average speed of answer")),
+    ]
+    tooltip += [tip for column, tip in optional if column in data.columns]
+    base = base_chart(data, width=CONTAINER, height=alt.Step(26))
+    y = alt.Y(f"{_CHANNEL}:N", title="Channel")
     bars = base.mark_bar().encode(
         x=alt.X(
             "service_level:Q",
-            title="Service level (%)",
+            title="Service level",
             axis=alt.Axis(format="%"),
             scale=alt.Scale(domain=[0, 1]),
         ),
-        y=alt.Y(f"{_CHANNEL}:N", title="Channel"),
+        y=y,
         color=alt.Color(f"{_CHANNEL}:N", legend=None, scale=channel_color_scale(_channels(data))),
-        tooltip=[
-            alt.Tooltip(f"{_CHANNEL}:N", title="Channel"),
-            alt.Tooltip("service_level:Q", title="Service level", format=".1%"),
-            alt.Tooltip("offered:Q", title="Offered", format=","),
-            alt.Tooltip("answered_within:Q", title="Answered within", format=","),
-            alt.Tooltip("abandon_rate:Q", title="Abandon rate", format=".1%"),
-            alt.Tooltip("asa:Q", title="Average speed of answer (s)", format=".1f"),
-        ],
+        tooltip=tooltip,
     )
     layers = [bars]
-    if target is not None:
-        target_frame = pl.DataFrame({"target": [float(target)]})
+    if has_target:
         layers.append(
-            alt.Chart(alt.Data(values=records(target_frame)))
-            .mark_rule(color="#C0392B", strokeDash=[6, 4], strokeWidth=2)
-            .encode(x="target:Q", tooltip=[alt.Tooltip("target:Q", title="Target", format=".0%")])
+            base.mark_tick(color="#222222", thickness=3, size=22).encode(
+                x="target:Q", y=y, tooltip=tooltip
+            )
         )
     heading = title_params(title or "Service level by channel", subtitle)
     return themed(alt.layer(*layers).properties(title=heading))
@@ -436,15 +547,20 @@ def _time_scale(x_scale: str, func: str) -> alt.Scale:
     raise ParameterError(f"{func}: x_scale= must be 'symlog' or 'linear', got {x_scale!r}")
 
 
-#: Ticks of a log time axis: 10 s, 1 min, 5 min, 30 min, 1 h, 4 h, 1 day, 1 week.
+#: Ticks of a log time axis: 10 s, 1 min, 5 min, 30 min, 1 h, 4 h, 1 day, 1 week; labelled as
+#: :func:`omnikit.format_duration` writes durations (never ``3e+2``).
 _TIME_TICKS = (0, 10, 60, 300, 1800, 3600, 14400, 86400, 604800)
 
 
 def _time_axis(x_scale: str, longest: float) -> alt.Axis:
     """Readable ticks for a symlog time axis (Vega's own are sparse there)."""
     if x_scale != "symlog":
-        return alt.Axis()
-    return alt.Axis(values=[t for t in _TIME_TICKS if t <= max(longest, 10) * 1.5], format=",")
+        return alt.Axis(labelExpr=duration_expression(), labelOverlap=True)
+    return alt.Axis(
+        values=[t for t in _TIME_TICKS if t <= max(longest, 10) * 1.5],
+        labelExpr=duration_expression(),
+        labelOverlap=True,
+    )
 
 
 def survival_chart(
@@ -501,17 +617,17 @@ def survival_chart(
             check_sortedness=False,
         )
         .select(_CHANNEL, pl.col("t").round(2).alias("time"), pl.col("survival").fill_null(1.0))
+        .with_columns(after=_durations(pl.col("time")))
     )
-    base = base_chart(
-        curve,
-        title=title or "Customer patience by channel",
-        subtitle=(
-            "Kaplan–Meier: share of INBOUND customers still willing to wait "
-            "(answered waits censored)"
-        ),
+    base = base_chart(curve, width=CONTAINER).properties(
+        title=title_params(
+            title or "Customer patience by channel",
+            "Kaplan–Meier: share of INBOUND customers still willing to wait (answered waits "
+            "censored)",
+        )
     )
     chart = base.mark_line(interpolate="step-after").encode(
-        x=alt.X("time:Q", title="Waiting time (s)", scale=scale, axis=_time_axis(x_scale, tmax)),
+        x=alt.X("time:Q", title="Waiting time", scale=scale, axis=_time_axis(x_scale, tmax)),
         y=alt.Y(
             "survival:Q",
             title="Still waiting (%)",
@@ -521,7 +637,7 @@ def survival_chart(
         color=_color(curve),
         tooltip=[
             alt.Tooltip(f"{_CHANNEL}:N", title="Channel"),
-            alt.Tooltip("time:Q", title="After (s)", format=".0f"),
+            alt.Tooltip("after:N", title="After"),
             alt.Tooltip("survival:Q", title="Still waiting", format=".1%"),
         ],
     )
@@ -531,17 +647,29 @@ def survival_chart(
 # --------------------------------------------------------------------------------------------
 # hour of week
 
-_HOURLY: dict[str, tuple[str, Literal["blues", "orangered", "redyellowgreen"], str]] = {
-    "volume": ("Interactions", "blues", ","),
-    "median_wait": ("Median wait (s)", "orangered", ".1f"),
-    "service_level": ("Service level", "redyellowgreen", ".1%"),
+_HOURLY: dict[str, tuple[str, Literal["blues", "orangered"] | None]] = {
+    "volume": ("Interactions", "blues"),
+    "median_wait": ("Median wait", "orangered"),
+    "service_level": ("Service level", None),
 }
 
 
-def hourly_heatmap(profile: pl.DataFrame, *, title: str | None = None) -> alt.TopLevelMixin:
+def hourly_heatmap(
+    profile: pl.DataFrame, *, target: float | None = 0.8, title: str | None = None
+) -> alt.TopLevelMixin:
     """Hour-of-week heatmap (weekday × hour) of ``ok.hourly_profile(df, value=...)``.
 
-    With ``by=`` one extra column, there is one heatmap per group (rows of a facet).
+    A service level is coloured on a scale that diverges at ``target``: orange below it,
+    white at it, blue above (colour-blind safe); hours without inbound customers are grey.
+    Median waits read as durations (``4 min 12 s``) in the legend and tooltips. With ``by=``
+    one extra column, there is one heatmap per group (rows of a facet).
+
+    Parameters
+    ----------
+    profile
+        The frame from :func:`omnikit.hourly_profile`.
+    target
+        Where the service-level colours diverge (a share in [0, 1]); ignored for other values.
 
     Examples
     --------
@@ -557,7 +685,7 @@ def hourly_heatmap(profile: pl.DataFrame, *, title: str | None = None) -> alt.To
             "(from ok.hourly_profile)"
         )
     value = values[0]
-    label, scheme, fmt = _HOURLY[value]
+    label, scheme = _HOURLY[value]
     count = {"volume": None, "median_wait": "n", "service_level": "offered"}[value]
     keys = [c for c in data.columns if c not in ("weekday", "hour", value, count)]
     if len(keys) > 1:
@@ -565,6 +693,13 @@ def hourly_heatmap(profile: pl.DataFrame, *, title: str | None = None) -> alt.To
             f"{func}: the frame is split by {', '.join(keys)}; chart at most one by= column"
         )
     _one_row_per(data, [*keys, "weekday", "hour"], func, "hourly_profile")
+    if value == "service_level" and (
+        target is None
+        or isinstance(target, bool)
+        or not isinstance(target, (int, float))
+        or not 0 <= target <= 1
+    ):
+        raise ParameterError(f"{func}: target= must be a share between 0 and 1, got {target!r}")
     data = data.with_columns(
         day=pl.col("weekday").replace_strict(
             dict(enumerate(_WEEKDAYS, start=1)), return_dtype=pl.String
@@ -574,16 +709,34 @@ def hourly_heatmap(profile: pl.DataFrame, *, title: str | None = None) -> alt.To
             pl.col("hour").cast(pl.String).str.zfill(2),
             (pl.col("hour") + 1).cast(pl.String).str.zfill(2),
         ),
+        shown=(
+            _durations(pl.col(value))
+            if value == "median_wait"
+            else pl.col(value).map_elements(format_share, return_dtype=pl.String, skip_nulls=False)
+            if value == "service_level"
+            else pl.col(value)
+            .cast(pl.Int64)
+            .map_elements(lambda n: f"{n:,}", return_dtype=pl.String)
+        ),
     )
-    color_scale = (
-        alt.Scale(scheme=scheme, domain=[0, 1])
-        if value == "service_level"
-        else alt.Scale(scheme=scheme)
-    )
+    if value == "service_level" and target is not None:  # a share in [0, 1]: checked above
+        middle = min(max(float(target), 0.001), 0.999)
+        color_scale = alt.Scale(
+            domain=[0, middle, 1],
+            range=[BELOW_TARGET, AT_TARGET, ABOVE_TARGET],
+            interpolate="rgb",
+        )
+        legend = alt.Legend(format=".0%", values=[0, float(target), 1])
+    elif value == "median_wait":
+        color_scale = alt.Scale(scheme=scheme or "orangered")
+        legend = alt.Legend(labelExpr=duration_expression())
+    else:
+        color_scale = alt.Scale(scheme=scheme or "blues")
+        legend = alt.Legend(format=",d")
     tooltip = [
         alt.Tooltip("day:N", title="Day"),
         alt.Tooltip("hours:N", title="Hour"),
-        alt.Tooltip(f"{value}:Q", title=label, format=fmt),
+        alt.Tooltip("shown:N", title=label),
     ]
     if count:
         tooltip.append(
@@ -591,15 +744,29 @@ def hourly_heatmap(profile: pl.DataFrame, *, title: str | None = None) -> alt.To
         )
     for key in keys:
         tooltip.insert(0, alt.Tooltip(f"{key}:N", title="Channel" if key == _CHANNEL else key))
-    subtitle = "Hour of week in the report's timezone"
-    encode = {
-        "x": alt.X("hour:O", title="Hour of day"),
-        "y": alt.Y("day:N", title=None, sort=list(_WEEKDAYS)),
-        "color": alt.Color(
-            f"{value}:Q", title=label, scale=color_scale, legend=alt.Legend(format=fmt)
-        ),
-        "tooltip": tooltip,
-    }
+    subtitle = "Hour of week in the report's timezone" + (
+        f"; white: the target ({format_share(target)}), orange below, blue above; "
+        "grey: none offered"
+        if value == "service_level"
+        else "; grey: no waits"
+        if value == "median_wait"
+        else ""
+    )
+    x = alt.X("hour:O", title="Hour of day", axis=alt.Axis(labelOverlap=True, labelAngle=0))
+    y = alt.Y("day:N", title=None, sort=list(_WEEKDAYS))
+    cells = (
+        alt.Chart()
+        .mark_rect()
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color(f"{value}:Q", title=label, scale=color_scale, legend=legend),
+            tooltip=tooltip,
+        )
+    )
+    layers = [cells]
+    if count:  # empty hours: grey, underneath
+        layers.insert(0, alt.Chart().mark_rect(color="#d9d9d9").encode(x=x, y=y, tooltip=tooltip))
     heading = (
         title
         or {
@@ -609,15 +776,13 @@ def hourly_heatmap(profile: pl.DataFrame, *, title: str | None = None) -> alt.To
         }[value]
     )
     if not keys:
-        chart = base_chart(
-            data, title=heading, subtitle=subtitle, width=alt.Step(22), height=alt.Step(22)
+        chart = alt.layer(*layers, data=alt.Data(values=records(data))).properties(
+            width=CONTAINER, height=alt.Step(22), title=title_params(heading, subtitle)
         )
-        return themed(chart.mark_rect().encode(**encode))
+        return themed(chart)
     chart = (
-        alt.Chart(alt.Data(values=records(data)))
-        .mark_rect()
-        .encode(**encode)
-        .properties(width=alt.Step(22), height=alt.Step(22))
+        alt.layer(*layers, data=alt.Data(values=records(data)))
+        .properties(width=alt.Step(16), height=alt.Step(18))
         .facet(
             row=alt.Row(
                 f"{keys[0]}:N",

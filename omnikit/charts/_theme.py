@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import textwrap
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -28,9 +29,11 @@ import polars.selectors as cs
 
 __all__ = [
     "CHANNEL_COLORS",
+    "CONTAINER",
     "FONT",
     "HEIGHT",
     "OTHER_COLORS",
+    "SUBTITLE_LINE",
     "WIDTH",
     "base_chart",
     "channel_color_scale",
@@ -57,6 +60,14 @@ OTHER_COLORS: tuple[str, ...] = ("#7F7F7F", "#999933", "#44AA99", "#AA4499", "#3
 FONT = "Inter, Helvetica, Arial, sans-serif"
 WIDTH = 560
 HEIGHT = 280
+
+#: Charts of a report take the width of the page's column (a phone's screen, a laptop's page):
+#: Vega-Lite sizes the whole chart, axes and legend included, to its container.
+CONTAINER = "container"
+
+#: Longest line of a chart subtitle: Vega does not wrap titles, and a phone shows about 50
+#: characters of 12-pixel text.
+SUBTITLE_LINE = 48
 
 
 def channel_color_scale(channels: Iterable[str | None] | None = None) -> alt.Scale:
@@ -102,11 +113,14 @@ def records(frame: pl.DataFrame, *, digits: int = 6) -> list[dict[str, Any]]:
 
 
 def title_params(title: str, subtitle: str | None = None) -> alt.TitleParams:
-    """omnikit's chart title: left-aligned, with an optional grey subtitle."""
-    params: dict[str, Any] = {"text": title, "anchor": "start"}
-    if subtitle:
-        params["subtitle"] = subtitle
-    return alt.TitleParams(**params)
+    """omnikit's chart title: left-aligned, with an optional grey subtitle cut into lines that
+    fit a phone (``SUBTITLE_LINE`` characters at most, words kept whole)."""
+    if not subtitle:
+        return alt.TitleParams(text=title, anchor="start")
+    lines = textwrap.wrap(subtitle, SUBTITLE_LINE, break_long_words=False)
+    return alt.TitleParams(
+        text=title, anchor="start", subtitle=lines[0] if len(lines) == 1 else lines
+    )
 
 
 def base_chart(
@@ -146,7 +160,8 @@ def require_frame(frame: object, columns: Sequence[str], chart: str, source: str
         frame = frame.collect()
     if not isinstance(frame, pl.DataFrame):
         raise ParameterError(
-            f"{chart}: expected the polars DataFrame returned by {source}, got {type(frame).__name__}"
+            f"{chart}: expected the polars DataFrame returned by {source}, "
+            f"got {type(frame).__name__}"
         )
     missing = [c for c in columns if c not in frame.columns]
     if missing:

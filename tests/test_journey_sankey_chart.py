@@ -1,4 +1,4 @@
-"""The journey flow chart: valid Vega-Lite whose blocks and bands are the flow's journeys."""
+"""The Sankey-style journey chart: valid Vega-Lite whose blocks and bands are the journeys."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def layers(chart) -> tuple[dict, list[list[dict]]]:
 
 def test_blocks_are_the_journeys_at_each_step_and_bands_the_flow() -> None:
     flow = ok.journey_flow(TRIPS, steps=2)
-    spec, (bands, blocks, _labels) = layers(charts.journey_flow_chart(flow))
+    spec, (bands, blocks, _labels) = layers(charts.journey_sankey_chart(flow))
     got = {(b["column"], b["channel"]): b["journeys"] for b in blocks}
     # Step 1: 3 CHAT, 2 VOICE; step 2: 3 VOICE (2 from CHAT, 1 from VOICE), 1 CHAT, and one
     # VOICE journey ended; step 3 (targets of step 2): 1 VOICE, 1 EMAIL, 2 END.
@@ -102,18 +102,18 @@ def test_blocks_are_the_journeys_at_each_step_and_bands_the_flow() -> None:
 def test_the_chart_does_not_grow_with_interactions_and_shows_no_ids() -> None:
     df = ok.resolve_customers(ok.synth_frame(2_000, seed=3))
     flow = ok.journey_flow(ok.journeys(df), steps=3)
-    spec, (bands, blocks, _labels) = layers(charts.journey_flow_chart(flow))
+    spec, (bands, blocks, _labels) = layers(charts.journey_sankey_chart(flow))
     assert len(bands) <= 5 * flow.height and len(blocks) <= 4 * flow["from_channel"].n_unique() + 4
     text = json.dumps(spec)
     assert not any(c in text for c in df["customer_id"].unique().head(50))
     assert not any(i in text for i in df["interaction_id"].head(50))
 
 
-def test_journey_flow_chart_refuses_what_it_cannot_draw() -> None:
+def test_journey_sankey_chart_refuses_what_it_cannot_draw() -> None:
     with pytest.raises(ok.ParameterError, match=r"ok\.journey_flow"):
-        charts.journey_flow_chart(TRIPS)
+        charts.journey_sankey_chart(TRIPS)
     flow = ok.journey_flow(TRIPS)
     with pytest.raises(ok.ParameterError, match="more than one row"):
-        charts.journey_flow_chart(pl.concat([flow, flow]))
+        charts.journey_sankey_chart(pl.concat([flow, flow]))
     with pytest.raises(ok.ParameterError, match="no journeys"):
-        charts.journey_flow_chart(flow.head(0))
+        charts.journey_sankey_chart(flow.head(0))
