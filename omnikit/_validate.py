@@ -2,7 +2,7 @@
 
 - :func:`lazy_frame`: the frame a function was given, as a LazyFrame (a pandas frame gets the
   hint to convert it with ``pl.from_pandas``); :func:`check_polars_frame` the same for a chart's
-  metric frame;
+  metric frame, and :func:`metric_frame` that frame collected, with the columns the chart needs;
 - :func:`by_columns`: ``by`` as a list of column names;
 - :func:`check_columns`: the columns a function needs, with their types;
 - :func:`seconds`: a number of seconds or a fixed duration (see :mod:`omnikit._time`).
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import polars as pl
 
@@ -49,6 +50,23 @@ def check_polars_frame(value: object, func: str, source: str) -> None:
     (what to pass, e.g. ``"ok.service_level(df)"``) and how to convert a pandas frame."""
     if not isinstance(value, (pl.DataFrame, pl.LazyFrame)):
         raise frame_type_error(value, func, f"the polars DataFrame returned by {source}")
+
+
+def metric_frame(frame: object, columns: Sequence[str], func: str, source: str) -> pl.DataFrame:
+    """The metric frame a chart was given, collected, or a :class:`ParameterError` saying what
+    to pass: :func:`check_polars_frame`'s check, then :func:`check_columns`' with ``source``
+    (the call that makes the frame, e.g. ``"ok.service_level(df)"``) as the advice.
+
+    >>> metric_frame(pl.LazyFrame({"a": [1]}), ["a"], "chart", "ok.metric(df)").height
+    1
+    >>> metric_frame(pl.DataFrame({"a": [1]}), ["b"], "chart", "ok.f(df)")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    omnikit._errors.ParameterError: chart: the frame has no column(s) 'b'; it has a. Pass the ...
+    """
+    check_polars_frame(frame, func, source)
+    collected = frame.collect() if isinstance(frame, pl.LazyFrame) else cast(pl.DataFrame, frame)
+    check_columns(collected.schema, columns, func, hint=f"Pass the frame returned by {source}.")
+    return collected
 
 
 def lazy_frame(df: FrameLike, func: str) -> pl.LazyFrame:

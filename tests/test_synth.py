@@ -580,7 +580,7 @@ def test_command_line_writes_overlapping_files(
     tmp_path.joinpath("existing").mkdir()
     assert main(["synth", str(tmp_path / "existing"), "--n", "300"]) == 0
     assert len(list((tmp_path / "existing").glob("*.json"))) == 4
-    assert main(["synth", str(tmp_path / "r.xml"), "--n", "10"]) == 1
+    assert main(["synth", str(tmp_path / "r.xml"), "--n", "10"]) == 2  # a bad argument
     assert "cannot tell the format" in capsys.readouterr().err
 
 

@@ -150,3 +150,32 @@ def test_every_function_takes_the_same_durations() -> None:
     ]:
         with pytest.raises(ok.ParameterError, match="did you mean '1d'"):
             call()
+
+
+def test_the_explore_ranges_use_the_same_date_and_timezone_rules() -> None:
+    from omnikit._explore._ranges import check_zone
+    from omnikit.explore import clamp_range, parse_when
+
+    lisbon = "Europe/Lisbon"
+    for value in ["2024-09-02", "2024-09-02T08:15", "2024-09-02T10:30:00Z", dt.date(2024, 1, 2)]:
+        assert parse_when(value, lisbon) == parse_date(value, timezone=lisbon, name="x")
+        assert (
+            parse_when(value, lisbon).tzinfo == parse_date(value, timezone=lisbon, name="x").tzinfo
+        )
+    assert check_zone(lisbon).key == check_timezone(lisbon)
+    # the same messages as every other function: the date names the option it came from
+    with pytest.raises(ok.ParameterError) as ours:
+        parse_date("2024-02-30", timezone=lisbon, name="--from")
+    with pytest.raises(ok.ParameterError) as theirs:
+        clamp_range("2024-02-30", "2024-03-02", lisbon)
+    assert str(ours.value) == str(theirs.value)
+    with pytest.raises(ok.ParameterError, match=r"^--to: 'next tuesday' is not a date; write YYYY"):
+        clamp_range("2024-09-02", "next tuesday", lisbon)
+    for call in [
+        lambda: check_zone("Mars/Olympus"),
+        lambda: parse_when("2024-09-02", "Mars/Olympus"),
+    ]:
+        with pytest.raises(ok.ParameterError, match="'Mars/Olympus' is not a known IANA timezone"):
+            call()
+    with pytest.raises(ok.ParameterError, match="expected an IANA timezone name"):
+        check_zone(None)  # type: ignore[arg-type]

@@ -130,3 +130,30 @@ def test_by_is_checked_the_same_way_everywhere(df: pl.DataFrame) -> None:
     assert ok.repeat_contacts(df, by=["interaction_type", "interaction_type"]).equals(
         ok.repeat_contacts(df, by="interaction_type")
     )
+
+
+def test_a_chart_checks_its_frame_with_the_one_frame_rule(df: pl.DataFrame) -> None:
+    from omnikit._validate import check_columns, metric_frame
+    from omnikit.charts._theme import require_frame
+
+    levels = ok.service_level(df)
+    # a LazyFrame is collected; the result is the same rows
+    assert metric_frame(levels.lazy(), ["service_level"], "f", "ok.service_level(df)").equals(
+        levels
+    )
+    assert require_frame(levels, ["service_level"], "f", "ok.service_level(df)") is levels
+    # the missing-column message is check_columns' own, with the call to make as advice
+    with pytest.raises(ok.ParameterError) as ours:
+        check_columns(levels.schema, ["nope"], "f", hint="Pass the frame returned by ok.x(df).")
+    with pytest.raises(ok.ParameterError) as theirs:
+        require_frame(levels, ["nope"], "f", "ok.x(df)")
+    assert str(ours.value) == str(theirs.value)
+    assert "'nope'; it has interaction_type" in str(theirs.value)
+    # a wrong type gets the conversion hints of every other function (not just a type name)
+    with pytest.raises(ok.ParameterError, match=r"got pandas\.DataFrame; convert it with"):
+        require_frame(levels.to_pandas(), ["service_level"], "f", "ok.service_level(df)")
+    with pytest.raises(ok.ParameterError, match=r"load the report first with ok\.load"):
+        charts.transition_heatmap("week.json")  # type: ignore[arg-type]
+    # a column of the wrong type is caught by the same rule
+    with pytest.raises(ok.ParameterError, match="'waiting_time' must hold seconds as numbers"):
+        metric_frame(pl.DataFrame({"waiting_time": ["1"]}), ["waiting_time"], "f", "ok.load()")

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from .fetch import _one_line_error, _timezone
+from .fetch import _timezone
 
 __all__ = ["register"]
 
@@ -51,8 +51,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="TZ",
         help="IANA timezone of the sample data (default: UTC)",
     )
-    # A bad argument is one line on stderr and exit status 2 (no usage dump, no traceback).
-    parser.error = _one_line_error(parser.prog)  # type: ignore[method-assign,assignment]
     parser.set_defaults(handler=run)
 
 

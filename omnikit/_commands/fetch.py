@@ -154,8 +154,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="always show a progress bar (default: when stderr is a terminal)",
     )
     bar.add_argument("--no-progress", dest="progress", action="store_false")
-    # A bad argument is one line on stderr and exit status 2 (no usage dump, no traceback).
-    parser.error = _one_line_error(parser.prog)  # type: ignore[method-assign]
     parser.set_defaults(handler=run)
 
 

@@ -25,7 +25,7 @@ from types import FrameType
 from typing import Any
 
 from .._exit_status import OK, exit_status
-from .fetch import _jobs, _one_line_error, _seconds, _timezone, _when
+from .fetch import _jobs, _seconds, _timezone, _when
 
 __all__ = ["register"]
 
@@ -174,8 +174,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="always show progress bars (default: when stderr is a terminal)",
     )
     bar.add_argument("--no-progress", dest="progress", action="store_false")
-    # A bad argument is one line on stderr and exit status 2 (no usage dump, no traceback).
-    parser.error = _one_line_error(parser.prog)  # type: ignore[method-assign,assignment]
     parser.set_defaults(handler=run, _parser=parser)
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import zoneinfo
 
 from .._errors import ParameterError
+from .._time import check_timezone, parse_date
 
 __all__ = [
     "DATA_LAG",
@@ -27,47 +28,32 @@ DATA_LAG = dt.timedelta(seconds=60)
 
 
 def check_zone(timezone: str) -> zoneinfo.ZoneInfo:
-    """Return the IANA zone ``timezone`` or raise :class:`~omnikit.ParameterError`."""
-    try:
-        return zoneinfo.ZoneInfo(timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ParameterError(
-            f"timezone {timezone!r} is not an IANA timezone such as 'Europe/Lisbon'"
-        ) from None
+    """Return the IANA zone ``timezone`` or raise :class:`~omnikit.ParameterError`.
+
+    The rule and its message are :func:`omnikit._time.check_timezone`'s.
+
+    >>> check_zone("Europe/Lisbon")
+    zoneinfo.ZoneInfo(key='Europe/Lisbon')
+    """
+    return zoneinfo.ZoneInfo(check_timezone(timezone))
 
 
-def parse_when(value: str | dt.date | dt.datetime, timezone: str = "UTC") -> dt.datetime:
-    """Return the instant a ``--from``/``--to`` value names, as an aware datetime.
+def parse_when(
+    value: str | dt.date | dt.datetime, timezone: str = "UTC", *, name: str = "date"
+) -> dt.datetime:
+    """Return the instant a ``--from``/``--to`` value names, as an aware datetime in ``timezone``.
 
     A date (``YYYY-MM-DD``) is midnight in ``timezone``; a date-time without an offset is a
     wall-clock time in ``timezone`` (the earlier one in a repeated hour); one with an offset
-    is that instant.
+    is that instant. The rule is :func:`omnikit._time.parse_date`'s; ``name`` starts its error
+    message (``"--from: 'next tuesday' is not a date; write YYYY-MM-DD or ..."``).
 
     >>> parse_when("2024-09-02", "Europe/Lisbon").isoformat()
     '2024-09-02T00:00:00+01:00'
     >>> parse_when("2024-09-02T10:30:00Z").isoformat()
     '2024-09-02T10:30:00+00:00'
     """
-    zone = check_zone(timezone)
-    if isinstance(value, dt.datetime):
-        moment = value
-    elif isinstance(value, dt.date):
-        moment = dt.datetime(value.year, value.month, value.day)
-    else:
-        text = str(value).strip()
-        try:
-            if len(text) == 10:
-                day = dt.date.fromisoformat(text)
-                moment = dt.datetime(day.year, day.month, day.day)
-            else:
-                moment = dt.datetime.fromisoformat(text)
-        except ValueError:
-            raise ParameterError(
-                f"{value!r} is not a date (YYYY-MM-DD) or an ISO 8601 date-time"
-            ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone, fold=0)
-    return moment
+    return parse_date(value, timezone=timezone, name=name)
 
 
 def utc(moment: dt.datetime) -> dt.datetime:
@@ -134,8 +120,8 @@ def clamp_range(
 
     Raises :class:`~omnikit.ParameterError` when the range is empty or wholly in the future.
     """
-    begin = parse_when(start, timezone)
-    finish = parse_when(end, timezone)
+    begin = parse_when(start, timezone, name="--from")
+    finish = parse_when(end, timezone, name="--to")
     if finish <= begin:
         raise ParameterError(f"--to ({end}) must come after --from ({start}): the range is empty")
     latest = (now or dt.datetime.now(dt.UTC)) - DATA_LAG

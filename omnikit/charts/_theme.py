@@ -27,6 +27,8 @@ import altair as alt
 import polars as pl
 import polars.selectors as cs
 
+from .._validate import metric_frame
+
 __all__ = [
     "CHANNEL_COLORS",
     "CONTAINER",
@@ -153,20 +155,8 @@ def themed(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
 
 
 def require_frame(frame: object, columns: Sequence[str], chart: str, source: str) -> pl.DataFrame:
-    """The metric frame a chart was given, collected, or a ParameterError naming what is missing."""
-    from .._errors import ParameterError
+    """The metric frame a chart was given, collected, or a ParameterError naming what is missing.
 
-    if isinstance(frame, pl.LazyFrame):
-        frame = frame.collect()
-    if not isinstance(frame, pl.DataFrame):
-        raise ParameterError(
-            f"{chart}: expected the polars DataFrame returned by {source}, "
-            f"got {type(frame).__name__}"
-        )
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ParameterError(
-            f"{chart}: the frame has no column(s) {', '.join(map(repr, missing))}; pass the frame "
-            f"returned by {source} (it has {', '.join(frame.columns) or 'no columns'})"
-        )
-    return frame
+    The same rule as every other frame check: :func:`omnikit._validate.metric_frame`.
+    """
+    return metric_frame(frame, columns, chart, source)
