@@ -163,6 +163,11 @@ def load(
     >>> df.group_by("interaction_type").len()  # doctest: +SKIP
     """
     _check_timezone(timezone)
+    store = _store_dir(source)
+    if store is not None:
+        from ._store import load_store
+
+        return load_store(store, timezone=timezone)
     frames: list[pl.DataFrame] = []
     problems = Problems()
     for item in _expand(source):
@@ -197,6 +202,11 @@ def scan(
     >>> ok.channel_mix(lf.filter(pl.col("agent_type") == "USER"))  # doctest: +SKIP
     """
     _check_timezone(timezone)
+    store = _store_dir(source)
+    if store is not None:
+        from ._store import scan_store
+
+        return scan_store(store, timezone=timezone)  # one file per interaction: no de-duplication
     items = list(_expand(source))
     paths = [item for item in items if isinstance(item, Path) and item.suffix.lower() == ".parquet"]
     if not items or len(paths) != len(items):
@@ -217,6 +227,16 @@ def scan(
 
 # --------------------------------------------------------------------------------------------
 # Sources
+
+
+def _store_dir(source: Source) -> Path | None:
+    """The directory, when ``source`` is an ``omnikit fetch`` store (read by ``omnikit._store``)."""
+    if not isinstance(source, (str, os.PathLike)):
+        return None
+    from ._store import is_store
+
+    path = Path(source).expanduser()
+    return path if path.is_dir() and is_store(path) else None
 
 
 def _expand(source: Source) -> Iterable[Path | Mapping[str, Any] | list[Any]]:
