@@ -783,8 +783,7 @@ class Store:
             files = [p for p in files if _in_days(file_day(p.name), first, last)]
             if not files:
                 return pl.LazyFrame(schema=canonical_schema(self.timezone))
-        frames = [pl.scan_parquet(p) for p in files]
-        lazy = pl.concat(frames, how="diagonal_relaxed")
+        lazy = _scan_files(files)
         if start is not None and end is not None:
             s = pl.lit(start).dt.convert_time_zone(self.timezone)
             e = pl.lit(end).dt.convert_time_zone(self.timezone)
@@ -820,7 +819,7 @@ def scan_store(root: str | os.PathLike[str], *, timezone: str) -> pl.LazyFrame:
         files = list_day_files(directory)
         if not files:
             continue
-        frame = pl.concat([pl.scan_parquet(p) for p in files], how="diagonal_relaxed")
+        frame = _scan_files(files)
         frame = frame.with_columns(pl.col(DATETIME_COLUMNS).dt.convert_time_zone(timezone))
         if account is not None:
             frame = frame.with_columns(pl.lit(account, dtype=pl.String).alias(ACCOUNT_KEY))
@@ -831,6 +830,18 @@ def scan_store(root: str | os.PathLike[str], *, timezone: str) -> pl.LazyFrame:
             empty = empty.with_columns(pl.lit(None, dtype=pl.String).alias(ACCOUNT_KEY))
         return empty
     return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
+
+
+def _scan_files(files: list[Path]) -> pl.LazyFrame:
+    """One scan per distinct schema (usually one): a plan of hundreds of scans of one file each
+    is three times slower to run than one scan of them all."""
+    groups: dict[tuple[tuple[str, str], ...], list[Path]] = {}
+    for path in files:
+        with _failures("read the day file", path, "run the fetch again to check and repair"):
+            schema = pl.read_parquet_schema(path)
+        groups.setdefault(tuple((k, str(v)) for k, v in schema.items()), []).append(path)
+    scans = [pl.scan_parquet(paths) for paths in groups.values()]
+    return scans[0] if len(scans) == 1 else pl.concat(scans, how="diagonal_relaxed")
 
 
 def load_store(root: str | os.PathLike[str], *, timezone: str) -> pl.DataFrame:
