@@ -191,5 +191,44 @@ def test_a_migration_killed_at_any_step_loses_and_doubles_nothing(tmp_path, monk
     with Store(tmp_path, timezone=TZ) as store:
         assert store.check() == []
     assert not list(tmp_path.glob("*.parquet")) and not (tmp_path / "_journal.json").exists()
-    assert not [p for p in tmp_path.rglob(".*")]
+    assert not list(tmp_path.rglob(".*"))
     assert_frame_equal(by_id(ok.load(tmp_path, timezone=TZ)), by_id(held))
+
+
+# -- further on one machine: the streaming engine over a store ------------------------------------
+
+STREAMED = (
+    "channel_mix",
+    "wait_time_stats",
+    "wait_time_histogram",
+    "service_level",
+    "wait_time_survival",
+    "hourly_profile",
+    "journeys",
+    "channel_transitions",
+    "repeat_contacts",
+)
+
+
+@pytest.mark.parametrize("name", STREAMED)
+def test_every_function_gives_the_same_result_streaming_from_the_store(tmp_path, name):
+    fill(tmp_path)
+    function = getattr(ok, name)
+    with pl.Config(engine_affinity="in-memory"):
+        want = function(FRAME)  # the rows written, in memory
+    with pl.Config(engine_affinity="streaming"):
+        got = function(ok.scan(tmp_path, timezone=TZ))
+    assert want.height > 0
+    sort = [c for c, t in want.schema.items() if not t.is_nested()]
+    assert_frame_equal(got.sort(sort, nulls_last=True), want.sort(sort, nulls_last=True))
+
+
+def test_resolution_streaming_from_the_needed_columns_equals_the_eager_one(tmp_path):
+    fill(tmp_path)
+    want = ok.resolve_customers(FRAME).select("interaction_id", "customer_id")
+    with pl.Config(engine_affinity="streaming"):
+        lazy = ok.scan(tmp_path, timezone=TZ).select(
+            "interaction_id", "contact", "contact_id", "name", "start_date_time"
+        )
+        got = ok.resolve_customers(lazy).select("interaction_id", "customer_id").collect()
+    assert_frame_equal(by_id(got), by_id(want))
