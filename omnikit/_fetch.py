@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -315,7 +316,12 @@ def _fetch_accounts(
                         while thread.is_alive():
                             thread.join(timeout=0.2)  # the main thread sees Ctrl-C at once
                 except BaseException:
+                    # Ctrl-C: no account writes after this; one in the middle of a write gets
+                    # a moment to finish it before the stores' locks are let go.
                     stop.set()
+                    until = time.monotonic() + 1.0
+                    for thread in threads:
+                        thread.join(timeout=max(0.0, until - time.monotonic()))
                     raise
             for name in names:
                 if name in errors:

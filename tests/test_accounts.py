@@ -187,3 +187,46 @@ def test_account_names_and_their_variables():
         Credentials.for_account("acme-eu", {**env, "TALKDESK_ACME_EU_REGION": "mars"})
     with pytest.raises(ok.ParameterError, match="read the same TALKDESK_<ACCOUNT>_"):
         ok.fetch(START, END, store="x", accounts=["acme-eu", "acme.eu"], client={})
+
+
+def test_ctrl_c_stops_every_account_promptly_and_leaves_readable_stores(tmp_path, accounts):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    acme, eu = accounts
+    for standin in accounts:
+        standin.faults = Faults(slow_downloads=120.0)  # downloads that would take two minutes
+    env = {**os.environ, **acme.environ(prefixed=True), **eu.environ(prefixed=True)}
+    runner = (
+        "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from omnikit.cli import main; raise SystemExit(main())"
+    )
+    store = tmp_path / "store"
+    process = subprocess.Popen(
+        [sys.executable, "-c", runner, "fetch", "--from", START, "--to", END, "--timezone", TZ,
+         "--store", str(store), "--no-progress", "--account", "acme", "--account", "acme-eu"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not (acme.download_started.is_set() and eu.download_started.is_set()):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    try:
+        _, err = process.communicate(timeout=30)  # mid-download, not after two minutes
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130 and "omnikit fetch: interrupted" in err
+    for name in ("acme", "acme-eu"):
+        assert (
+            json.loads((store / f"account={name}" / "_manifest.json").read_text())["complete"] == []
+        )
+    assert ok.load(store, timezone=TZ).height == 0
+    for standin in accounts:
+        standin.faults = Faults()
+    assert fetch_cli(store, "--account", "acme", "--account", "acme-eu") == 0
+    assert ok.load(store, timezone=TZ).height == 2 * expected(acme).height
