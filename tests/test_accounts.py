@@ -230,3 +230,22 @@ def test_ctrl_c_stops_every_account_promptly_and_leaves_readable_stores(tmp_path
         standin.faults = Faults()
     assert fetch_cli(store, "--account", "acme", "--account", "acme-eu") == 0
     assert ok.load(store, timezone=TZ).height == 2 * expected(acme).height
+
+
+def test_accounts_credentials_from_a_named_file(tmp_path, accounts, monkeypatch, capsys):
+    acme, _eu = accounts
+    path = tmp_path / "talkdesk.env"
+    lines = [f"{k}={v}" for s in accounts for k, v in s.environ(prefixed=True).items()]
+    path.write_text("\n".join(lines) + "\n")
+    for standin in accounts:
+        for key in standin.environ(prefixed=True):
+            monkeypatch.delenv(key)
+    store = tmp_path / "store"
+    args = ("--account", "acme", "--account", "acme-eu", "--credentials", str(path))
+    assert fetch_cli(store, *args) == 0
+    assert ok.load(store, timezone=TZ).height == 2 * expected(acme).height
+    path.write_text("\n".join(line for line in lines if "ACME_EU_CLIENT_ID" not in line))
+    assert fetch_cli(tmp_path / "other", *args) == 1
+    err = capsys.readouterr().err
+    assert f"missing from {path}: set TALKDESK_ACME_EU_CLIENT_ID" in err
+    assert "eu-s3cret" not in err and "acme-s3cret" not in err
