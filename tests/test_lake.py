@@ -232,3 +232,10 @@ def test_resolution_streaming_from_the_needed_columns_equals_the_eager_one(tmp_p
         )
         got = ok.resolve_customers(lazy).select("interaction_id", "customer_id").collect()
     assert_frame_equal(by_id(got), by_id(want))
+
+
+def test_a_store_in_a_list_of_sources_is_read_with_the_others(tmp_path, vendor_sample):
+    held = fill(tmp_path / "store")
+    both = ok.load([tmp_path / "store", vendor_sample], timezone=TZ)
+    assert both.height == held.height + ok.load(vendor_sample, timezone=TZ).height
+    assert both.columns[: len(ok.CANONICAL_COLUMNS)] == list(ok.CANONICAL_COLUMNS)
