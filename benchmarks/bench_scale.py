@@ -160,6 +160,9 @@ def phase_journeys(store: Path, engine: str) -> dict[str, float]:
 def _spark(store: Path):  # type: ignore[no-untyped-def]
     from pyspark.sql import SparkSession
 
+    # Spark's Python workers (Arrow UDFs) run this interpreter, with this omnikit.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     session = (
         SparkSession.builder.master("local[2]")
         .appName("omnikit-bench-scale")
@@ -177,12 +180,15 @@ def _spark(store: Path):  # type: ignore[no-untyped-def]
 
 
 def _engines():  # type: ignore[no-untyped-def]
+    import omnikit
+
     try:
         from omnikit import _engines
-
-        return _engines
     except ImportError:
         return None
+    # Only the omnikit under test's own (an installed checkout elsewhere does not count).
+    package = Path(omnikit.__file__).resolve().parent
+    return _engines if package in Path(_engines.__file__).resolve().parents else None
 
 
 def phase_spark_metrics(store: Path) -> dict[str, float]:
