@@ -271,8 +271,9 @@ PHASES = {
 }
 
 
-def run_child(phase: str, store: Path, engine: str) -> tuple[dict[str, float], float]:
-    """Run ``phase`` in a fresh process; return its times and peak memory (GiB, tree)."""
+def run_child(phase: str, store: Path, engine: str) -> tuple[dict[str, float], float] | None:
+    """Run ``phase`` in a fresh process; return its times and peak memory (GiB, tree), or
+    None (said on stdout, with the child's last error line) when it failed."""
     import psutil
 
     env = {
@@ -283,11 +284,22 @@ def run_child(phase: str, store: Path, engine: str) -> tuple[dict[str, float], f
     child = subprocess.Popen(
         [sys.executable, __file__, "--phase", phase, "--store", str(store), "--engine", engine],
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env=env,
     )
     peak = 0
     process = psutil.Process(child.pid)
+    import threading
+
+    errors: list[str] = []
+    lines: list[str] = []
+    drains = [
+        threading.Thread(target=lambda: errors.extend(child.stderr or []), daemon=True),
+        threading.Thread(target=lambda: lines.extend(child.stdout or []), daemon=True),
+    ]
+    for drain in drains:  # the pipes never fill up (Spark's JVM writes to them too)
+        drain.start()
     while child.poll() is None:
         try:
             tree = [process, *process.children(recursive=True)]
@@ -295,10 +307,13 @@ def run_child(phase: str, store: Path, engine: str) -> tuple[dict[str, float], f
         except psutil.Error:
             pass
         time.sleep(0.1)
-    out, _ = child.communicate()
+    for drain in drains:
+        drain.join(timeout=5)
     if child.returncode != 0:
-        raise SystemExit(f"phase {phase} failed (exit {child.returncode})")
-    report = json.loads(out.strip().splitlines()[-1])
+        last = next((line.strip() for line in reversed(errors) if "Error" in line), "")
+        print(f"[FAILED] {phase}: exit status {child.returncode}; {last[:300]}", flush=True)
+        return None
+    report = json.loads(next(line for line in reversed(lines) if line.startswith("{")))
     peak = max(peak, report.pop("__maxrss", 0))
     return report, peak / GIB
 
@@ -341,7 +356,10 @@ def main() -> None:
 
     totals: dict[str, float] = {}
     for phase in ("metrics", "journeys"):
-        times, peak = run_child(phase, store, args.engine)
+        result = run_child(phase, store, args.engine)
+        if result is None:
+            continue
+        times, peak = result
         for name, seconds in times.items():
             print(f"  {phase:<16} {name:<20} {seconds:8.2f} s")
         totals[phase] = sum(times.values())
@@ -350,7 +368,10 @@ def main() -> None:
         return
     how = "omnikit._engines" if _engines() is not None else "plain PySpark count tables"
     for phase in ("metrics", "journeys"):
-        times, peak = run_child(f"spark-{phase}", store, args.engine)
+        result = run_child(f"spark-{phase}", store, args.engine)
+        if result is None or phase not in totals:
+            continue
+        times, peak = result
         for name, seconds in times.items():
             print(f"  spark-{phase:<10} {name:<20} {seconds:8.2f} s")
         spark = sum(times.values())
