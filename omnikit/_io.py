@@ -163,6 +163,11 @@ def load(
     >>> df.group_by("interaction_type").len()  # doctest: +SKIP
     """
     _check_timezone(timezone)
+    store = _store_dir(source)
+    if store is not None:
+        from ._store import load_store
+
+        return load_store(store, timezone=timezone)
     frames: list[pl.DataFrame] = []
     problems = Problems()
     for item in _expand(source):
@@ -197,6 +202,11 @@ def scan(
     >>> ok.channel_mix(lf.filter(pl.col("agent_type") == "USER"))  # doctest: +SKIP
     """
     _check_timezone(timezone)
+    store = _store_dir(source)
+    if store is not None:
+        from ._store import scan_store
+
+        return scan_store(store, timezone=timezone)  # one file per interaction: no de-duplication
     items = list(_expand(source))
     paths = [item for item in items if isinstance(item, Path) and item.suffix.lower() == ".parquet"]
     if not items or len(paths) != len(items):
@@ -217,6 +227,16 @@ def scan(
 
 # --------------------------------------------------------------------------------------------
 # Sources
+
+
+def _store_dir(source: Source) -> Path | None:
+    """The directory, when ``source`` is an ``omnikit fetch`` store (read by ``omnikit._store``)."""
+    if not isinstance(source, (str, os.PathLike)):
+        return None
+    from ._store import is_store
+
+    path = Path(source).expanduser()
+    return path if path.is_dir() and is_store(path) else None
 
 
 def _expand(source: Source) -> Iterable[Path | Mapping[str, Any] | list[Any]]:
@@ -251,7 +271,13 @@ def _expand(source: Source) -> Iterable[Path | Mapping[str, Any] | list[Any]]:
 
 def _expand_path(source: str | os.PathLike[str]) -> Iterable[Path]:
     path = Path(source).expanduser()
-    if path.is_dir():
+    if path.is_dir() and _store_dir(path) is not None:  # a store among other sources
+        from ._store import account_dir, list_day_files, store_accounts
+
+        accounts = store_accounts(path)
+        for directory in [account_dir(path, a) for a in accounts] or [path]:
+            yield from list_day_files(directory)
+    elif path.is_dir():
         files = sorted(
             p
             for p in path.iterdir()

@@ -56,7 +56,7 @@ def expected(standin: TalkdeskStandIn, start: str = START, end: str = END) -> pl
 def assert_store_holds(store: Path, want: pl.DataFrame) -> None:
     got = ok.load(store, timezone=TZ)
     ids = pl.concat(
-        [pl.read_parquet(p, columns=["interaction_id"]) for p in store.glob("*.parquet")]
+        [pl.read_parquet(p, columns=["interaction_id"]) for p in store.glob("**/*.parquet")]
     )
     assert ids.height == got.height, "an interaction is in two day files"
     assert_frame_equal(got.sort("interaction_id"), want.sort("interaction_id"))
@@ -82,9 +82,9 @@ def test_fetch_fills_the_store_and_a_rerun_fetches_nothing(tmp_path, talkdesk, c
     want = expected(talkdesk)
     assert f"3 job(s), {want.height:,} interactions into" in out
     assert_store_holds(store, want)
-    assert sorted(p.name for p in store.iterdir())[:2] == [
-        "2024-08-05.parquet",
-        "2024-08-06.parquet",
+    assert sorted(p.relative_to(store).as_posix() for p in store.glob("date=*/*"))[:2] == [
+        "date=2024-08-05/part-0.parquet",
+        "date=2024-08-06/part-0.parquet",
     ]
     manifest = json.loads((store / "_manifest.json").read_text())
     assert manifest["timezone"] == TZ and len(manifest["complete"]) == 3
@@ -130,7 +130,9 @@ def test_refetch_takes_the_later_state_without_duplicates(tmp_path, talkdesk):
     assert_store_holds(store, want)
     assert (
         first
-        in pl.read_parquet(store / "2024-08-09.parquet").get_column("interaction_id").to_list()
+        in pl.read_parquet(store / "date=2024-08-09/part-0.parquet")
+        .get_column("interaction_id")
+        .to_list()
     )
 
 
@@ -244,7 +246,11 @@ def test_ctrl_c_stops_promptly_and_leaves_a_readable_store(tmp_path, talkdesk):
             process.communicate()
     assert process.returncode == 130 and "omnikit fetch: interrupted" in err
     assert json.loads((store / "_manifest.json").read_text())["complete"] == []
-    assert not [p for p in store.iterdir() if p.name.startswith(".") or p.suffix == ".parquet"]
+    assert not [
+        p
+        for p in store.iterdir()
+        if p.name.startswith(".") or p.suffix == ".parquet" or p.name.startswith("date=")
+    ]
     talkdesk.faults = Faults()
     assert fetch_cli(store, "--no-progress") == 0
     assert_store_holds(store, expected(talkdesk))
@@ -253,7 +259,7 @@ def test_ctrl_c_stops_promptly_and_leaves_a_readable_store(tmp_path, talkdesk):
 def test_an_empty_span_is_complete_too(tmp_path, talkdesk):
     assert fetch_cli(tmp_path / "store", start="2024-01-01", end="2024-01-03") == 0
     assert len(json.loads((tmp_path / "store" / "_manifest.json").read_text())["complete"]) == 1
-    assert not list((tmp_path / "store").glob("*.parquet"))
+    assert not list((tmp_path / "store").glob("**/*.parquet"))
 
 
 def test_progress_bar_on_request(tmp_path, talkdesk, capsys):
@@ -318,13 +324,16 @@ def test_a_day_file_deleted_by_hand_is_fetched_again_and_the_run_says_so(
     store = tmp_path / "store"
     assert fetch_cli(store) == 0
     capsys.readouterr()
-    gone = store / "2024-08-10.parquet"
+    gone = store / "date=2024-08-10/part-0.parquet"
     lost = pl.read_parquet(gone).height
     gone.unlink()
     jobs = len(talkdesk.real_jobs())
     assert fetch_cli(store) == 0
     out = capsys.readouterr().out
-    assert "1 day file(s) missing or damaged" in out and "2024-08-10.parquet missing" in out
+    assert (
+        "1 day file(s) missing or damaged" in out
+        and "date=2024-08-10/part-0.parquet missing" in out
+    )
     assert "already complete in" not in out
     assert len(talkdesk.real_jobs()) == jobs + 1  # that day only
     assert pl.read_parquet(gone).height == lost
@@ -336,13 +345,15 @@ def test_a_day_file_deleted_by_hand_is_fetched_again_and_the_run_says_so(
 def test_a_garbage_day_file_is_set_aside_and_fetched_again(tmp_path, talkdesk, capsys):
     store = tmp_path / "store"
     assert fetch_cli(store) == 0
-    (store / "2024-08-12.parquet").write_bytes(b"this is not parquet at all")
-    with pytest.raises(ok.StoreError, match=r"cannot read the day file .*2024-08-12\.parquet"):
+    (store / "date=2024-08-12/part-0.parquet").write_bytes(b"this is not parquet at all")
+    with pytest.raises(
+        ok.StoreError, match=r"cannot read the day file .*date=2024-08-12/part-0\.parquet"
+    ):
         Store(store).read()
     capsys.readouterr()
     assert fetch_cli(store) == 0
     out = capsys.readouterr().out
-    assert "2024-08-12.parquet unreadable" in out
+    assert "date=2024-08-12/part-0.parquet unreadable" in out
     assert (store / "_damaged.2024-08-12.parquet.bad").read_bytes() == b"this is not parquet at all"
     assert_store_holds(store, expected(talkdesk))
     assert ok.load(store).height == expected(talkdesk).height  # readable, nothing twice
@@ -427,7 +438,7 @@ def test_a_missing_argument_and_a_store_that_is_a_file_are_one_line_and_status_2
 def test_ok_fetch_warns_about_a_damaged_store_and_repairs_it(tmp_path, talkdesk):
     store = tmp_path / "store"
     ok.fetch("2024-08-05", "2024-08-09", timezone=TZ, store=store, progress=False)
-    (store / "2024-08-06.parquet").unlink()
-    with pytest.warns(UserWarning, match=r"1 day file\(s\) missing or damaged \(2024-08-06"):
+    (store / "date=2024-08-06/part-0.parquet").unlink()
+    with pytest.warns(UserWarning, match=r"1 day file\(s\) missing or damaged \(date=2024-08-06"):
         got = ok.fetch("2024-08-05", "2024-08-09", timezone=TZ, store=store, progress=False)
     assert got.height == expected(talkdesk, "2024-08-05", "2024-08-09").height

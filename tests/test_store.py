@@ -56,7 +56,9 @@ def rows(*entries: tuple[str | None, str | None, str | None, str]) -> pl.DataFra
 def day_contents(store: Store) -> dict[str, list[tuple[str | None, str | None]]]:
     """{file name: [(interaction_id, status), ...]} for every day file."""
     return {
-        p.name: list(pl.read_parquet(p).select("interaction_id", "interaction_status").iter_rows())
+        p.relative_to(store.path).as_posix(): list(
+            pl.read_parquet(p).select("interaction_id", "interaction_status").iter_rows()
+        )
         for p in store.day_files()
     }
 
@@ -78,8 +80,8 @@ def test_rows_go_to_the_day_of_their_start_in_the_store_timezone(tmp_path):
             span_start=t("2024-09-01 23:00"),  # midnight of the 2nd in Lisbon
         )
     assert day_contents(store) == {
-        "2024-09-02.parquet": [("a", "FINISHED"), ("d", "MISSED")],
-        "2024-09-03.parquet": [("b", "FINISHED"), ("c", "ABANDONED")],
+        "date=2024-09-02/part-0.parquet": [("a", "FINISHED"), ("d", "MISSED")],
+        "date=2024-09-03/part-0.parquet": [("b", "FINISHED"), ("c", "ABANDONED")],
     }
 
 
@@ -100,7 +102,7 @@ def test_a_later_state_replaces_the_earlier_one_and_nothing_duplicates(tmp_path)
             span_start=t("2024-09-02 00:00"),
         )
     assert day_contents(store) == {
-        "2024-09-02.parquet": [("a", "FINISHED"), ("b", "FINISHED"), ("c", "MISSED")]
+        "date=2024-09-02/part-0.parquet": [("a", "FINISHED"), ("b", "FINISHED"), ("c", "MISSED")]
     }
     assert ok.load(tmp_path, timezone=TZ).height == 3
 
@@ -125,9 +127,9 @@ def test_an_interaction_that_changes_day_leaves_its_old_file(tmp_path):
             rows(("y", "2024-09-06 10:00", None, "FINISHED")), span_start=t("2024-09-05 00:00")
         )
     assert day_contents(store) == {
-        "2024-09-02.parquet": [("a", "FINISHED")],
-        "2024-09-04.parquet": [("z", "FINISHED")],
-        "2024-09-06.parquet": [("y", "FINISHED")],  # 2024-09-05 emptied and removed
+        "date=2024-09-02/part-0.parquet": [("a", "FINISHED")],
+        "date=2024-09-04/part-0.parquet": [("z", "FINISHED")],
+        "date=2024-09-06/part-0.parquet": [("y", "FINISHED")],  # 2024-09-05 emptied and removed
     }
 
 
@@ -142,8 +144,8 @@ def test_an_interaction_leaves_a_day_the_same_batch_also_writes(tmp_path):
             span_start=t("2024-09-02 00:00"),
         )
     assert day_contents(store) == {
-        "2024-09-02.parquet": [("b", "DONE")],
-        "2024-09-03.parquet": [("a", "MOVED")],
+        "date=2024-09-02/part-0.parquet": [("b", "DONE")],
+        "date=2024-09-03/part-0.parquet": [("a", "MOVED")],
     }
 
 
@@ -221,9 +223,11 @@ def test_a_full_disk_is_a_store_error_naming_the_file_and_changes_nothing(tmp_pa
                 span_start=t("2024-09-02 00:00"),
             )
         monkeypatch.undo()
-    assert "2024-09-02.parquet" in str(error.value) and "the store is unchanged" in str(error.value)
+    assert "date=2024-09-02/part-0.parquet" in str(error.value) and "the store is unchanged" in str(
+        error.value
+    )
     assert error.value.__suppress_context__  # one clear error, not a chain of tracebacks
-    assert day_contents(store) == {"2024-09-02.parquet": [("a", "FINISHED")]}
+    assert day_contents(store) == {"date=2024-09-02/part-0.parquet": [("a", "FINISHED")]}
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
     assert ok.load(tmp_path).height == 1  # still readable
 
@@ -406,9 +410,15 @@ def test_a_refetch_killed_at_any_step_never_reads_older_and_the_next_run_repairs
     if kill_at < 5:
         assert (tmp_path / "_journal.json").exists() is False
     assert day_contents(store) in (
-        {"2024-09-02.parquet": [("x", "NEW"), ("z", "NEW")], "2024-09-05.parquet": [("y", "NEW")]},
+        {
+            "date=2024-09-02/part-0.parquet": [("x", "NEW"), ("z", "NEW")],
+            "date=2024-09-05/part-0.parquet": [("y", "NEW")],
+        },
         # Killed before the journal was complete: nothing was put in place, the old state.
-        {"2024-09-02.parquet": [("y", "OLD"), ("z", "OLD")], "2024-09-05.parquet": [("x", "OLD")]},
+        {
+            "date=2024-09-02/part-0.parquet": [("y", "OLD"), ("z", "OLD")],
+            "date=2024-09-05/part-0.parquet": [("x", "OLD")],
+        },
     )
     with Store(tmp_path, timezone=TZ) as store:
         assert store.check() == []  # the manifest agrees with the files
@@ -420,18 +430,20 @@ def test_the_kill_window_is_real(tmp_path, monkeypatch):
         tmp_path, monkeypatch, 2
     )
     with Store(tmp_path, timezone=TZ) as store:
-        assert day_contents(store)["2024-09-02.parquet"] == [("x", "NEW"), ("z", "NEW")]
+        assert day_contents(store)["date=2024-09-02/part-0.parquet"] == [("x", "NEW"), ("z", "NEW")]
 
 
 def test_a_garbage_day_file_is_a_store_error_naming_it_when_written_to(tmp_path):
     with Store(tmp_path, timezone=TZ) as store:
         store.write(OLD, span_start=t("2024-09-01 00:00"))
-        (tmp_path / "2024-09-05.parquet").write_bytes(b"garbage")
-        with pytest.raises(ok.StoreError, match=r"2024-09-05\.parquet") as error:
+        (tmp_path / "date=2024-09-05/part-0.parquet").write_bytes(b"garbage")
+        with pytest.raises(ok.StoreError, match=r"date=2024-09-05/part-0\.parquet") as error:
             store.write(NEW, span_start=t("2024-09-01 00:00"))
         assert "Traceback" not in str(error.value)
         [line] = store.check()
-        assert line.startswith("2024-09-05.parquet unreadable (parquet: File out of spec")
+        assert line.startswith(
+            "date=2024-09-05/part-0.parquet unreadable (parquet: File out of spec"
+        )
         store.write(NEW, span_start=t("2024-09-01 00:00"))
     assert ok.load(tmp_path).height == 3
 
@@ -467,8 +479,8 @@ def test_a_really_full_disk_is_a_store_error_and_the_store_stays_readable(tiny_d
     assert [p.name for p in store_dir.iterdir() if p.name.startswith(".")] == []
     assert not (store_dir / "_journal.json").exists()
     assert day_contents(store) == {
-        "2024-09-02.parquet": [("y", "OLD"), ("z", "OLD")],
-        "2024-09-05.parquet": [("x", "OLD")],
+        "date=2024-09-02/part-0.parquet": [("y", "OLD"), ("z", "OLD")],
+        "date=2024-09-05/part-0.parquet": [("x", "OLD")],
     }
     with Store(store_dir, timezone=TZ) as store:
         assert store.check() == []

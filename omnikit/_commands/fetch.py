@@ -1,16 +1,19 @@
 """``omnikit fetch``: pull the report from Talkdesk's Explore API into a local Parquet store.
 
     omnikit fetch --from 2024-09-02 --to 2024-09-09 --timezone Europe/Lisbon
+    omnikit fetch --from 2024-09-02 --to 2024-09-09 --account acme --account acme-eu
 
 Credentials come from the environment (``TALKDESK_ACCOUNT``, ``TALKDESK_CLIENT_ID``,
 ``TALKDESK_CLIENT_SECRET``, optional ``TALKDESK_REGION``; ``TALKDESK_API_URL`` and
-``TALKDESK_TOKEN_URL`` override the endpoints) or from a file named with ``--credentials``;
-there is deliberately no option that takes a secret.
+``TALKDESK_TOKEN_URL`` override the endpoints; with ``--account NAME``, the same names with the
+account in them: ``TALKDESK_<NAME>_CLIENT_ID``, ...) or from a file named with
+``--credentials``; there is deliberately no option that takes a secret.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import math
 import sys
@@ -71,6 +74,17 @@ def _jobs(text: str) -> int:
     return value
 
 
+def _account(text: str) -> str:
+    from .._errors import ParameterError
+    from .._store import account_dir
+
+    try:
+        account_dir(".", text)
+    except ParameterError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def _one_line_error(prog: str) -> Callable[[str], NoReturn]:
     def error(message: str) -> NoReturn:
         print(f"{prog}: error: {message}", file=sys.stderr)
@@ -122,6 +136,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="store directory (default: data/omnikit-store)",
     )
     parser.add_argument(
+        "--account",
+        dest="accounts",
+        action="append",
+        type=_account,
+        metavar="NAME",
+        help=(
+            "a Talkdesk account to fetch (repeatable): each is fetched at the same time, with "
+            "its own job quota, into account=NAME/ in the store, with credentials from "
+            "TALKDESK_<NAME>_CLIENT_ID, TALKDESK_<NAME>_CLIENT_SECRET (optional _REGION, "
+            "_API_URL, _TOKEN_URL; NAME upper-cased, other characters than letters and digits "
+            "as _)"
+        ),
+    )
+    parser.add_argument(
         "--credentials",
         metavar="FILE",
         help="read the TALKDESK_* variables from this NAME=value file instead",
@@ -131,7 +159,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         type=_jobs,
         default=4,
         metavar="N",
-        help="report jobs to run at once (default: 4; Talkdesk allows 15 per account)",
+        help="report jobs to run at once per account (default: 4; Talkdesk allows 15 per account)",
     )
     parser.add_argument(
         "--timeout",
@@ -180,22 +208,36 @@ def run(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"omnikit fetch: error: {problem}", file=sys.stderr)
         return USAGE
-    credentials = (
-        Credentials.from_file(args.credentials) if args.credentials else Credentials.from_env()
-    )
+    names: list[str | None] = list(args.accounts) if args.accounts else [None]
+    credentials = {}
+    for name in names:  # every account's credentials before anything starts
+        if args.credentials:
+            credentials[name] = Credentials.from_file(args.credentials, account=name)
+        elif name is not None:
+            credentials[name] = Credentials.for_account(name)
+        else:
+            credentials[name] = Credentials.from_env()
     summary = FetchSummary(store, args.timezone, None, None)  # type: ignore[arg-type]  # fetch fills them
     timeout = max(0.001, args.timeout - (time.monotonic() - started))
-    with ExploreClient(credentials, max_concurrent_jobs=args.max_jobs, timeout=timeout) as client:
+    with contextlib.ExitStack() as stack:
+        clients = {
+            name: stack.enter_context(
+                ExploreClient(creds, max_concurrent_jobs=args.max_jobs, timeout=timeout)
+            )
+            for name, creds in credentials.items()
+        }
         fetch(
             args.start,
             args.end,
             timezone=args.timezone,
             store=args.store,
-            client=client,
+            client=clients if args.accounts else clients[None],
             refetch=args.refetch,
             progress=args.progress,
             summary=summary,
             read=False,  # the store is the result; nothing to read back
+            accounts=args.accounts,
         )
-    print(f"omnikit fetch: {summary}")
+    for line in str(summary).splitlines():
+        print(f"omnikit fetch: {line}")
     return 0

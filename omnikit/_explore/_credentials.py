@@ -1,5 +1,13 @@
 """Credentials: who to authenticate as and where, read from the environment or a file.
 
+One account reads ``TALKDESK_ACCOUNT``, ``TALKDESK_CLIENT_ID``, ``TALKDESK_CLIENT_SECRET`` and the
+optional ``TALKDESK_REGION``, ``TALKDESK_API_URL`` and ``TALKDESK_TOKEN_URL``. Several accounts
+(``omnikit fetch --account NAME ...``) read the same names with the account in them, upper-cased
+and with every character other than a letter or digit as ``_``: ``--account acme-eu`` reads
+``TALKDESK_ACME_EU_CLIENT_ID``, ``TALKDESK_ACME_EU_CLIENT_SECRET`` and, optionally,
+``TALKDESK_ACME_EU_REGION``, ``TALKDESK_ACME_EU_API_URL``, ``TALKDESK_ACME_EU_TOKEN_URL``
+(the account name itself is the one given).
+
 The secret is held in a :class:`Secret`, whose ``repr`` and ``str`` hide it, so it cannot leak
 into logs, exception messages or progress output by accident.
 """
@@ -8,13 +16,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from .._errors import AuthenticationError, ParameterError
 
-__all__ = ["REGIONS", "SCOPES", "Credentials", "Secret"]
+__all__ = ["REGIONS", "SCOPES", "Credentials", "Secret", "account_prefix"]
 
 #: OAuth scopes the client asks for.
 SCOPES = "data-reports:read data-reports:write"
@@ -25,6 +34,15 @@ REGIONS: dict[str, tuple[str, str]] = {
     "eu": ("https://{account}.talkdeskid.eu/oauth/token", "https://api.talkdeskapp.eu"),
     "ca": ("https://{account}.talkdeskidca.com/oauth/token", "https://api.talkdeskappca.com"),
 }
+
+
+def account_prefix(account: str) -> str:
+    """The prefix of the variables of ``account``: upper-cased, non-alphanumerics as ``_``.
+
+    >>> account_prefix("acme-eu")
+    'TALKDESK_ACME_EU_'
+    """
+    return "TALKDESK_" + re.sub(r"[^A-Z0-9]", "_", account.upper()) + "_"
 
 
 class Secret:
@@ -158,11 +176,55 @@ class Credentials:
         )
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str]) -> Credentials:
+    def for_account(
+        cls,
+        account: str,
+        environ: Mapping[str, str] | None = None,
+        *,
+        source: str = "the environment",
+    ) -> Credentials:
+        """Read the variables of one of several accounts (``TALKDESK_<ACCOUNT>_CLIENT_ID``, ...).
+
+        Raises :class:`~omnikit.AuthenticationError` naming the variables that are missing
+        (never a value).
+
+        >>> env = {"TALKDESK_ACME_EU_CLIENT_ID": "id", "TALKDESK_ACME_EU_CLIENT_SECRET": "s",
+        ...        "TALKDESK_ACME_EU_REGION": "eu"}
+        >>> Credentials.for_account("acme-eu", env).token_endpoint
+        'https://acme-eu.talkdeskid.eu/oauth/token'
+        """
+        env = os.environ if environ is None else environ
+        prefix = account_prefix(account)
+        missing = [
+            prefix + name for name in ("CLIENT_ID", "CLIENT_SECRET") if not env.get(prefix + name)
+        ]
+        if missing:
+            del env, environ  # the raised error's frames keep no credentials
+            raise AuthenticationError(
+                f"Talkdesk credentials of account {account!r} missing from {source}: set "
+                f"{', '.join(missing)} (and {prefix}REGION=eu or ca outside the US)"
+            )
+        region = (env.get(prefix + "REGION") or "us").strip().lower()
+        if region not in REGIONS:
+            raise ParameterError(
+                f"{prefix}REGION is {region!r}; use one of {', '.join(sorted(REGIONS))}"
+            )
+        return cls(
+            account=account,
+            client_id=env[prefix + "CLIENT_ID"],
+            client_secret=Secret(env[prefix + "CLIENT_SECRET"]),
+            region=region,
+            api_url=env.get(prefix + "API_URL") or None,
+            token_url=env.get(prefix + "TOKEN_URL") or None,
+        )
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str], *, account: str | None = None) -> Credentials:
         """Read the same ``TALKDESK_*`` names from a file of ``NAME=value`` lines.
 
         Blank lines, ``#`` comments, a leading ``export`` and quotes around values are allowed
         (a ``.env`` file). Variables set in the environment fill what the file leaves out.
+        With ``account``, the variables of that account (see :meth:`for_account`).
 
         >>> Credentials.from_file("talkdesk.env")  # doctest: +SKIP
         """
@@ -183,6 +245,8 @@ class Credentials:
         if problem is not None:
             raise AuthenticationError(problem)
         assert not isinstance(values, str)
+        if account is not None:
+            return cls.for_account(account, _with_environment(values), source=str(path))
         return cls.from_env(_with_environment(values), source=str(path))
 
 

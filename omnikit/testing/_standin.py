@@ -203,8 +203,25 @@ class TalkdeskStandIn:
         """Another origin (a second listener on another port) the redirect fault goes through."""
         return f"http://127.0.0.1:{self._foreign.server_address[1]}"
 
-    def environ(self) -> dict[str, str]:
-        """The ``TALKDESK_*`` variables that point a client at this stand-in."""
+    def environ(self, *, prefixed: bool = False) -> dict[str, str]:
+        """The ``TALKDESK_*`` variables that point a client at this stand-in.
+
+        ``prefixed=True``: the variables of this stand-in's account as one of several
+        (``TALKDESK_<ACCOUNT>_CLIENT_ID``, ..., for ``omnikit fetch --account ACCOUNT``).
+
+        >>> TalkdeskStandIn(frame, account="acme-eu").environ(prefixed=True)  # doctest: +SKIP
+        {'TALKDESK_ACME_EU_CLIENT_ID': ..., 'TALKDESK_ACME_EU_CLIENT_SECRET': ..., ...}
+        """
+        if prefixed:
+            from .._explore._credentials import account_prefix
+
+            prefix = account_prefix(self.account)
+            return {
+                f"{prefix}CLIENT_ID": self.client_id,
+                f"{prefix}CLIENT_SECRET": self.client_secret,
+                f"{prefix}API_URL": self.api_url,
+                f"{prefix}TOKEN_URL": self.token_url,
+            }
         return {
             "TALKDESK_ACCOUNT": self.account,
             "TALKDESK_CLIENT_ID": self.client_id,
