@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import ParameterError
-from ._time import check_duration, check_timezone, parse_date
-from ._validate import seconds
+from ._time import check_duration, check_timezone, duration_seconds, parse_date
 
 __all__ = ["list_reports"]
 
@@ -203,7 +202,7 @@ def _check_per_channel(key: str, value: Any) -> Any:
                     f"{where}: a target is a share between 0 and 1 (0.8 for 80%), got {entry!r}"
                 )
         else:
-            seconds(entry, where, "report")
+            duration_seconds(entry, name=where)
     return value
 
 

@@ -65,7 +65,8 @@ class ReportData:
 
     def _repr_markdown_(self) -> str:
         fresh = self.freshness
-        lines = [f"⚠️ {escape_text(fresh.warning)}"] if fresh and fresh.warning else []
+        # the freshness lines hold only dates and a checked timezone, never user text
+        lines = [f"⚠️ {fresh.warning}"] if fresh and fresh.warning else []
         # file names and the timezone come from the user: escaped, never markup
         lines.append(
             f"**Period:** {escape_text(self.period)} ({escape_text(self.timezone)}): "
@@ -80,7 +81,7 @@ class ReportData:
             f"**Data:** {escape_text(self.source_label)}, {self.loaded:,} interactions loaded"
         )
         if fresh:
-            lines.append(f"**Freshness:** {escape_text(fresh.line)}")
+            lines.append(f"**Freshness:** {fresh.line}")
         lines.append(
             "**Privacy:** customers appear only as pseudonymous customer ids; names, contacts, "
             "transcriptions and notes are removed."

@@ -170,7 +170,7 @@ def test_command_line_errors_are_one_clear_line(tmp_path, capsys):
     code = main(["report", "wait_times", "--out", str(tmp_path), "-p", "thresholds", "soon"])
     assert code == 2  # a bad argument (the exit-status table)
     err = capsys.readouterr().err
-    assert err.startswith("omnikit report: error: report: parameter 'thresholds'='soon' is not")
+    assert err.startswith("omnikit report: error: parameter 'thresholds'='soon' is not")
     assert main(["report", "wait_times", "-p", "gap", "1h", "-p", "gap", "2h"]) == 2
     assert "given twice" in capsys.readouterr().err
 
