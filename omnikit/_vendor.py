@@ -56,7 +56,7 @@ class EnvelopeWriter:
         self.fmt = fmt
         self.indent = indent if fmt == "json" else None
         self.total = 0
-        self._atomic = None if hasattr(out, "write") else AtomicFile(out)  # type: ignore[arg-type]
+        self._atomic = None if hasattr(out, "write") else AtomicFile(out)
         self.file: IO[bytes] = self._atomic.file if self._atomic else out  # type: ignore[assignment]
         self._started = False
         if fmt == "json":

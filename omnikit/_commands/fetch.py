@@ -19,9 +19,7 @@ import math
 import sys
 import time
 import zoneinfo
-from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
 
 __all__ = ["register"]
 
@@ -85,15 +83,7 @@ def _account(text: str) -> str:
     return text
 
 
-def _one_line_error(prog: str) -> Callable[[str], NoReturn]:
-    def error(message: str) -> NoReturn:
-        print(f"{prog}: error: {message}", file=sys.stderr)
-        raise SystemExit(USAGE)
-
-    return error
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``fetch`` subcommand."""
     parser = subparsers.add_parser(
         "fetch",
