@@ -999,10 +999,22 @@ def _guarded(
     if not explain:
         linking = long.lazy().filter(~pl.col("placeholder"))
         if max_contact_ids is not None:
-            blocked = counts.filter(
-                (pl.col("contact_ids") > max_contact_ids) | (pl.col("identities") > max_contact_ids)
-            ).select("kind", "key")
-            linking = linking.join(blocked, on=["kind", "key"], how="anti")
+            blocked = (
+                counts.filter(
+                    (pl.col("contact_ids") > max_contact_ids)
+                    | (pl.col("identities") > max_contact_ids)
+                )
+                .select("kind", "key")
+                .collect()
+            )
+            # Few identifiers are blocked: only the rows with one of their keys meet the join.
+            suspect = pl.col("key").is_in(blocked["key"].implode())
+            linking = pl.concat(
+                [
+                    linking.filter(~suspect),
+                    linking.filter(suspect).join(blocked.lazy(), on=["kind", "key"], how="anti"),
+                ]
+            )
         return linking.select("__t", "kind", "key", "cid", linked=pl.lit(True)).collect()
     counts_frame = counts.collect()
     reasons = [pl.col("placeholder")]
@@ -1060,13 +1072,16 @@ def _resolve(
 def _components(ids: pl.DataFrame, tuples: pl.DataFrame, linking: pl.DataFrame) -> pl.Series:
     """The ``customer_id`` of every row of ``ids`` from its tuples' ``linking`` identifiers
     (``__t, kind, key``)."""
-    long = linking.select("__t", "kind", "key")
-    nodes = long.select("kind", "key").unique().with_row_index("node")
-    edges = _node_numbers(long, nodes)
+    # One group-by numbers the distinct identifiers (``node``) and lists the tuples of each.
+    grouped = linking.group_by("kind", "key").agg("__t").with_row_index("node")
+    nodes = grouped.select("node", "kind", "key")
+    edges = grouped.select("node", "__t").explode("__t")
     # Each tuple links all of its identifiers to the smallest one (its anchor); ``__t`` is the
     # tuple's position, and ``k`` (no node) marks a tuple without a linking identifier.
     k = nodes.height
-    tuple_of, node = edges["__t"].to_numpy(), edges["node"].to_numpy()
+    # int64 throughout: ``np.minimum.at`` takes its fast path only when the dtypes match.
+    tuple_of = edges["__t"].to_numpy().astype(np.int64)
+    node = edges["node"].to_numpy().astype(np.int64)
     anchor = np.full(tuples.height, k, dtype=np.int64)
     np.minimum.at(anchor, tuple_of, node)
     graph = scipy.sparse.coo_matrix(
@@ -1094,26 +1109,6 @@ def _components(ids: pl.DataFrame, tuples: pl.DataFrame, linking: pl.DataFrame) 
     index[own["__row"].to_numpy()] = n_comp + own["__key"].to_numpy()
     names = _pseudonyms(smallest.to_list() + own_keys)
     return pl.Series("customer_id", names, dtype=pl.String).gather(index)
-
-
-def _node_numbers(long: pl.DataFrame, nodes: pl.DataFrame) -> pl.DataFrame:
-    """``__t, node``: the number in ``nodes`` of each identifier in ``long``.
-
-    The join is on a 64-bit hash of ``(kind, key)`` rather than on the strings when the hash
-    tells all of ``nodes`` apart (``nodes`` holds every identifier of ``long``, so each one then
-    meets exactly its own node); otherwise on the strings.
-    """
-    digest = pl.struct("kind", "key").hash()
-    numbered = nodes.select("node", __h=digest)
-    if numbered["__h"].n_unique() == numbered.height:
-        return (
-            long.select("__t", __h=digest)
-            .join(numbered, on="__h", how="inner")
-            .select("__t", "node")
-        )
-    return long.join(nodes, on=["kind", "key"], how="inner").select(
-        "__t", "node"
-    )  # pragma: no cover
 
 
 def _own_keys(ids: pl.DataFrame, unlinked: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
