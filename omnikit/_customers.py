@@ -396,11 +396,13 @@ def _tuples(ids: pl.DataFrame, link_by_name: bool) -> pl.DataFrame:
     )
 
 
-def _normalised(texts: pl.Series) -> pl.DataFrame:
-    """``text`` and its NFKC form without zero-width characters (``norm``), for distinct texts.
+def _normalised(texts: pl.Series, *, distinct: bool = False) -> pl.DataFrame:
+    """``text`` and its NFKC form without zero-width characters (``norm``), for distinct texts
+    (``distinct``: ``texts`` are already distinct and not null).
 
     Only non-ASCII texts change, so only they are normalised."""
-    frame = pl.DataFrame({"text": texts.drop_nulls().unique()}, schema={"text": pl.String})
+    values = texts if distinct else texts.drop_nulls().unique()
+    frame = pl.DataFrame({"text": values}, schema={"text": pl.String})
     text = pl.col("text")
     ascii_only = text.str.len_bytes() == text.str.len_chars()
     frame = frame.with_columns(ascii=ascii_only)
@@ -414,10 +416,17 @@ def _normalised(texts: pl.Series) -> pl.DataFrame:
     ).filter(pl.col("norm") != "")
 
 
-def _contact_keys(contacts: pl.Series, default_region: str | None) -> pl.DataFrame:
+def _contact_keys(
+    contacts: pl.Series, default_region: str | None, *, hashed: bool = False
+) -> pl.DataFrame:
     """Map distinct contact strings to ``kind`` (email or phone), normalised ``key`` and
-    ``placeholder`` (a withheld-number placeholder: an identifier that never links)."""
-    frame = _normalised(contacts).rename({"text": "contact"})
+    ``placeholder`` (a withheld-number placeholder: an identifier that never links).
+
+    With ``hashed``, also ``__h`` (the 64-bit hash of ``contact``) when that hash tells all the
+    distinct strings of ``contacts`` apart, so that a join on it (see ``_with_contact_keys``)
+    meets exactly the join on the strings."""
+    distinct = contacts.drop_nulls().unique()
+    frame = _normalised(distinct, distinct=True).rename({"text": "contact"})
     norm = pl.col("norm")
     # Contacts that start with a scheme (or www.): URLs are dropped, tel: and sip: URIs give the
     # number they carry (and a tel: URI its extension), the rest (mailto:) are read as usual.
@@ -441,7 +450,7 @@ def _contact_keys(contacts: pl.Series, default_region: str | None) -> pl.DataFra
     phone = phone.with_columns(parse=_parse_key(pl.col("raw"), default_region))
     numbers = _parse_phones(phone["parse"].unique(), default_region)
     phone = phone.join(numbers, left_on="parse", right_on="raw", how="inner")
-    return pl.concat(
+    keys = pl.concat(
         [
             emails.select(
                 "contact", kind=pl.lit(_KIND_EMAIL, pl.Int8), key="key", placeholder=pl.lit(False)
@@ -454,6 +463,25 @@ def _contact_keys(contacts: pl.Series, default_region: str | None) -> pl.DataFra
                 | _keypad_placeholder(pl.col("raw"), default_region),
             ),
         ]
+    )
+    if hashed and distinct.hash().n_unique() == distinct.len():
+        keys = keys.with_columns(__h=pl.col("contact").hash())
+    return keys
+
+
+def _with_contact_keys(frame: pl.DataFrame, contacts: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` (with a ``contact`` column) inner-joined with ``contacts`` (``_contact_keys``).
+
+    On the 64-bit hash of the contact when ``contacts`` has it (the hash tells apart all the
+    distinct contacts ``frame``'s come from, so the result is the same), else on the strings.
+    """
+    if "__h" not in contacts.columns:
+        return frame.join(contacts, on="contact", how="inner")
+    return (
+        frame.filter(pl.col("contact").is_not_null())  # a null's hash could be a contact's
+        .with_columns(__h=pl.col("contact").hash())
+        .join(contacts.drop("contact"), on="__h", how="inner")
+        .drop("__h")
     )
 
 
@@ -566,7 +594,7 @@ def _guarded_identifiers(
     with ``explain``, all of them with ``contact_ids, identities`` and ``blocked_by`` (an index
     into ``BLOCKED_BY``; null when the identifier links)."""
     tuples = _tuples(ids, link_by_name)
-    contacts = _contact_keys(tuples["contact"], default_region)
+    contacts = _contact_keys(tuples["contact"], default_region, hashed=True)
     names = _name_keys(tuples["name"]) if link_by_name else None
     long = _identifiers(tuples, contacts, names)
     others = _other_identities(ids, contacts, link_by_name)
@@ -585,9 +613,9 @@ def _identifiers(
             cid="contact_id",
             placeholder=pl.lit(False),
         ).drop_nulls("key"),
-        tuples.select("__t", "contact", cid="contact_id")
-        .join(contacts, on="contact", how="inner")
-        .select("__t", "kind", "key", "cid", "placeholder"),
+        _with_contact_keys(tuples.select("__t", "contact", cid="contact_id"), contacts).select(
+            "__t", "kind", "key", "cid", "placeholder"
+        ),
     ]
     if names is not None:
         parts.append(
@@ -622,7 +650,7 @@ def _other_identities(
         .collect()
     )
     pairs = (
-        rows.join(contacts, on="contact", how="inner")
+        _with_contact_keys(rows, contacts)
         .filter(~pl.col("placeholder"))
         .join(_name_keys(rows["name"]).rename({"key": "name_key"}), on="name", how="inner")
         .select("kind", "key", "name_key")
