@@ -366,7 +366,7 @@ def _identifier_frame(lazy: pl.LazyFrame, *, keep_customer: bool = False) -> pl.
     if keep_customer:
         columns.append(pl.col("customer_id").cast(pl.String))
     ids = lazy.select(columns).collect()
-    content = pl.Series("__content", [None] * ids.height, dtype=pl.String)
+    content = pl.repeat(None, ids.height, dtype=pl.String, eager=True).alias("__content")
     if ids["interaction_id"].null_count():
         everything = pl.concat_str(
             [
@@ -389,19 +389,20 @@ def _identifier_frame(lazy: pl.LazyFrame, *, keep_customer: bool = False) -> pl.
 def _tuples(ids: pl.DataFrame, link_by_name: bool) -> pl.DataFrame:
     """Distinct ``(contact_id, contact[, name])``: ``__t`` and the rows (``__rows``)."""
     keys = ["contact_id", "contact"] + (["name"] if link_by_name else [])
+    # ``with_row_index`` rather than ``pl.int_range`` in the select: the same numbers, and the
+    # group-by runs about 1.5x faster with them.
     return (
-        ids.select(*keys, __rows=pl.int_range(pl.len(), dtype=pl.UInt32))
-        .group_by(keys)
-        .agg("__rows")
-        .with_row_index("__t")
+        ids.select(keys).with_row_index("__rows").group_by(keys).agg("__rows").with_row_index("__t")
     )
 
 
-def _normalised(texts: pl.Series) -> pl.DataFrame:
-    """``text`` and its NFKC form without zero-width characters (``norm``), for distinct texts.
+def _normalised(texts: pl.Series, *, distinct: bool = False) -> pl.DataFrame:
+    """``text`` and its NFKC form without zero-width characters (``norm``), for distinct texts
+    (``distinct``: ``texts`` are already distinct and not null).
 
     Only non-ASCII texts change, so only they are normalised."""
-    frame = pl.DataFrame({"text": texts.drop_nulls().unique()}, schema={"text": pl.String})
+    values = texts if distinct else texts.drop_nulls().unique()
+    frame = pl.DataFrame({"text": values}, schema={"text": pl.String})
     text = pl.col("text")
     ascii_only = text.str.len_bytes() == text.str.len_chars()
     frame = frame.with_columns(ascii=ascii_only)
@@ -415,10 +416,17 @@ def _normalised(texts: pl.Series) -> pl.DataFrame:
     ).filter(pl.col("norm") != "")
 
 
-def _contact_keys(contacts: pl.Series, default_region: str | None) -> pl.DataFrame:
+def _contact_keys(
+    contacts: pl.Series, default_region: str | None, *, hashed: bool = False
+) -> pl.DataFrame:
     """Map distinct contact strings to ``kind`` (email or phone), normalised ``key`` and
-    ``placeholder`` (a withheld-number placeholder: an identifier that never links)."""
-    frame = _normalised(contacts).rename({"text": "contact"})
+    ``placeholder`` (a withheld-number placeholder: an identifier that never links).
+
+    With ``hashed``, also ``__h`` (the 64-bit hash of ``contact``) when that hash tells all the
+    distinct strings of ``contacts`` apart, so that a join on it (see ``_with_contact_keys``)
+    meets exactly the join on the strings."""
+    distinct = contacts.drop_nulls().unique()
+    frame = _normalised(distinct, distinct=True).rename({"text": "contact"})
     norm = pl.col("norm")
     # Contacts that start with a scheme (or www.): URLs are dropped, tel: and sip: URIs give the
     # number they carry (and a tel: URI its extension), the rest (mailto:) are read as usual.
@@ -442,7 +450,7 @@ def _contact_keys(contacts: pl.Series, default_region: str | None) -> pl.DataFra
     phone = phone.with_columns(parse=_parse_key(pl.col("raw"), default_region))
     numbers = _parse_phones(phone["parse"].unique(), default_region)
     phone = phone.join(numbers, left_on="parse", right_on="raw", how="inner")
-    return pl.concat(
+    keys = pl.concat(
         [
             emails.select(
                 "contact", kind=pl.lit(_KIND_EMAIL, pl.Int8), key="key", placeholder=pl.lit(False)
@@ -455,6 +463,25 @@ def _contact_keys(contacts: pl.Series, default_region: str | None) -> pl.DataFra
                 | _keypad_placeholder(pl.col("raw"), default_region),
             ),
         ]
+    )
+    if hashed and distinct.hash().n_unique() == distinct.len():
+        keys = keys.with_columns(__h=pl.col("contact").hash())
+    return keys
+
+
+def _with_contact_keys(frame: pl.DataFrame, contacts: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` (with a ``contact`` column) inner-joined with ``contacts`` (``_contact_keys``).
+
+    On the 64-bit hash of the contact when ``contacts`` has it (the hash tells apart all the
+    distinct contacts ``frame``'s come from, so the result is the same), else on the strings.
+    """
+    if "__h" not in contacts.columns:
+        return frame.join(contacts, on="contact", how="inner")
+    return (
+        frame.filter(pl.col("contact").is_not_null())  # a null's hash could be a contact's
+        .with_columns(__h=pl.col("contact").hash())
+        .join(contacts.drop("contact"), on="__h", how="inner")
+        .drop("__h")
     )
 
 
@@ -567,7 +594,7 @@ def _guarded_identifiers(
     with ``explain``, all of them with ``contact_ids, identities`` and ``blocked_by`` (an index
     into ``BLOCKED_BY``; null when the identifier links)."""
     tuples = _tuples(ids, link_by_name)
-    contacts = _contact_keys(tuples["contact"], default_region)
+    contacts = _contact_keys(tuples["contact"], default_region, hashed=True)
     names = _name_keys(tuples["name"]) if link_by_name else None
     long = _identifiers(tuples, contacts, names)
     others = _other_identities(ids, contacts, link_by_name)
@@ -586,9 +613,9 @@ def _identifiers(
             cid="contact_id",
             placeholder=pl.lit(False),
         ).drop_nulls("key"),
-        tuples.select("__t", "contact", cid="contact_id")
-        .join(contacts, on="contact", how="inner")
-        .select("__t", "kind", "key", "cid", "placeholder"),
+        _with_contact_keys(tuples.select("__t", "contact", cid="contact_id"), contacts).select(
+            "__t", "kind", "key", "cid", "placeholder"
+        ),
     ]
     if names is not None:
         parts.append(
@@ -623,7 +650,7 @@ def _other_identities(
         .collect()
     )
     pairs = (
-        rows.join(contacts, on="contact", how="inner")
+        _with_contact_keys(rows, contacts)
         .filter(~pl.col("placeholder"))
         .join(_name_keys(rows["name"]).rename({"key": "name_key"}), on="name", how="inner")
         .select("kind", "key", "name_key")
@@ -1000,10 +1027,22 @@ def _guarded(
     if not explain:
         linking = long.lazy().filter(~pl.col("placeholder"))
         if max_contact_ids is not None:
-            blocked = counts.filter(
-                (pl.col("contact_ids") > max_contact_ids) | (pl.col("identities") > max_contact_ids)
-            ).select("kind", "key")
-            linking = linking.join(blocked, on=["kind", "key"], how="anti")
+            blocked = (
+                counts.filter(
+                    (pl.col("contact_ids") > max_contact_ids)
+                    | (pl.col("identities") > max_contact_ids)
+                )
+                .select("kind", "key")
+                .collect()
+            )
+            # Few identifiers are blocked: only the rows with one of their keys meet the join.
+            suspect = pl.col("key").is_in(blocked["key"].implode())
+            linking = pl.concat(
+                [
+                    linking.filter(~suspect),
+                    linking.filter(suspect).join(blocked.lazy(), on=["kind", "key"], how="anti"),
+                ]
+            )
         return linking.select("__t", "kind", "key", "cid", linked=pl.lit(True)).collect()
     counts_frame = counts.collect()
     reasons = [pl.col("placeholder")]
@@ -1061,13 +1100,16 @@ def _resolve(
 def _components(ids: pl.DataFrame, tuples: pl.DataFrame, linking: pl.DataFrame) -> pl.Series:
     """The ``customer_id`` of every row of ``ids`` from its tuples' ``linking`` identifiers
     (``__t, kind, key``)."""
-    long = linking.select("__t", "kind", "key")
-    nodes = long.select("kind", "key").unique().with_row_index("node")
-    edges = _node_numbers(long, nodes)
+    # One group-by numbers the distinct identifiers (``node``) and lists the tuples of each.
+    grouped = linking.group_by("kind", "key").agg("__t").with_row_index("node")
+    nodes = grouped.select("node", "kind", "key")
+    edges = grouped.select("node", "__t").explode("__t")
     # Each tuple links all of its identifiers to the smallest one (its anchor); ``__t`` is the
     # tuple's position, and ``k`` (no node) marks a tuple without a linking identifier.
     k = nodes.height
-    tuple_of, node = edges["__t"].to_numpy(), edges["node"].to_numpy()
+    # int64 throughout: ``np.minimum.at`` takes its fast path only when the dtypes match.
+    tuple_of = edges["__t"].to_numpy().astype(np.int64)
+    node = edges["node"].to_numpy().astype(np.int64)
     anchor = np.full(tuples.height, k, dtype=np.int64)
     np.minimum.at(anchor, tuple_of, node)
     graph = scipy.sparse.coo_matrix(
@@ -1097,34 +1139,10 @@ def _components(ids: pl.DataFrame, tuples: pl.DataFrame, linking: pl.DataFrame) 
     return pl.Series("customer_id", names, dtype=pl.String).gather(index)
 
 
-def _node_numbers(long: pl.DataFrame, nodes: pl.DataFrame) -> pl.DataFrame:
-    """``__t, node``: the number in ``nodes`` of each identifier in ``long``.
-
-    The join is on a 64-bit hash of ``(kind, key)`` rather than on the strings when the hash
-    tells all of ``nodes`` apart (``nodes`` holds every identifier of ``long``, so each one then
-    meets exactly its own node); otherwise on the strings.
-    """
-    digest = pl.struct("kind", "key").hash()
-    numbered = nodes.select("node", __h=digest)
-    if numbered["__h"].n_unique() == numbered.height:
-        return (
-            long.select("__t", __h=digest)
-            .join(numbered, on="__h", how="inner")
-            .select("__t", "node")
-        )
-    return long.join(nodes, on=["kind", "key"], how="inner").select(
-        "__t", "node"
-    )  # pragma: no cover
-
-
 def _own_keys(ids: pl.DataFrame, unlinked: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
     """Rows of ``unlinked`` tuples with the index ``__key`` into their distinct own keys."""
-    rows = unlinked.select("__rows").explode("__rows").rename({"__rows": "__row"})
-    rows = rows.join(
-        ids.select("interaction_id", "__content", __row=pl.int_range(pl.len(), dtype=pl.UInt32)),
-        on="__row",
-        how="left",
-    )
+    row = unlinked["__rows"].explode().rename("__row")
+    rows = ids.select("interaction_id", "__content")[row].with_columns(row)
     content = pl.col("__content")
     # Identical rows without any id are told apart by their rank among themselves (order-free).
     occurrence = pl.int_range(pl.len()).over(content).cast(pl.String)

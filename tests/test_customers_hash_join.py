@@ -1,0 +1,65 @@
+"""Contacts meet their identifiers on a 64-bit hash only where that is the same as on strings."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+import omnikit as ok
+from omnikit import _customers
+
+CONTACTS = [
+    "(510) 876-9640",
+    "+1 510 876 9640",
+    "Ana <ANA@Example.com>",
+    "https://shop.example",
+    "0000000000",
+    "not a contact",
+]
+
+
+def frame() -> pl.DataFrame:
+    contacts = [*CONTACTS, None, "(510) 876-9640", "ana@example.com"]
+    return pl.DataFrame(
+        {
+            "interaction_id": [f"i{k}" for k in range(len(contacts))],
+            "contact": contacts,
+            "contact_id": [None, "k1", None, None, None, None, None, "k2", "k2"],
+            "name": [None, None, "Ana", None, "Bo", None, "Ana", None, None],
+        }
+    )
+
+
+def test_the_hash_join_meets_exactly_what_the_string_join_meets() -> None:
+    keys = _customers._contact_keys(pl.Series(CONTACTS), "US", hashed=True)
+    assert "__h" in keys.columns
+    plain = keys.drop("__h")
+    rows = pl.DataFrame({"contact": [*CONTACTS, None, "+15108769640", "ANA@example.com"]})
+    by_hash = _customers._with_contact_keys(rows, keys).sort("contact")
+    by_string = _customers._with_contact_keys(rows, plain).sort("contact")
+    assert by_hash.equals(by_string)
+    met = {"(510) 876-9640", "+1 510 876 9640", "Ana <ANA@Example.com>", "0000000000"}
+    assert set(by_hash["contact"]) == met  # not the URL, the text, the null or the unknown
+
+
+def test_a_null_contact_never_meets_a_contact_whose_hash_it_shares() -> None:
+    keys = _customers._contact_keys(pl.Series(["510-876-9640"]), "US", hashed=True)
+    null_hash = pl.Series([None], dtype=pl.String).hash()[0]
+    keys = keys.with_columns(__h=pl.lit(null_hash, pl.UInt64))
+    rows = pl.DataFrame({"contact": [None, "x"]}, schema={"contact": pl.String})
+    assert _customers._with_contact_keys(rows, keys).height == 0
+
+
+def test_colliding_hashes_fall_back_to_the_strings(monkeypatch: pytest.MonkeyPatch) -> None:
+    df = frame()
+    expected = ok.resolve_customers(df)["customer_id"]
+    expected_links = ok.customer_links(df)
+    # Every string hashes alike: the hash tells nothing apart, so the strings must decide.
+    monkeypatch.setattr(
+        pl.Series, "hash", lambda self, *a, **k: pl.Series([0] * len(self), dtype=pl.UInt64)
+    )
+    keys = _customers._contact_keys(pl.Series(CONTACTS), "US", hashed=True)
+    assert "__h" not in keys.columns
+    assert ok.resolve_customers(df)["customer_id"].equals(expected)
+    assert ok.customer_links(df).equals(expected_links)
+    assert expected.n_unique() == 5  # i0/i1/i7 (phone, k1, k2), i2/i8 (e-mail, k2), 3 alone
