@@ -14,7 +14,7 @@ import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import polars as pl
 
@@ -30,7 +30,7 @@ from ._schema import (
 
 __all__ = ["load", "scan"]
 
-Source = Union[str, os.PathLike, Mapping[str, Any], Sequence[Any]]
+Source = str | os.PathLike[str] | Mapping[str, Any] | Sequence[Any]
 
 _NAIVE_FORMATS = (
     "%Y-%m-%dT%H:%M:%S",
@@ -102,6 +102,8 @@ _WHY = {
     "start_date_time": "(not a date-time, or a time that does not exist in {timezone})",
     "end_date_time": "(not a date-time, or a time that does not exist in {timezone})",
     "interaction_id": "(missing: such rows are kept and never deduplicated)",
+    "total": "(the envelope's total differs from its number of entries: the download may be "
+    "cut short or padded)",
 }
 
 
@@ -159,7 +161,8 @@ def load(
     Examples
     --------
     >>> import omnikit as ok
-    >>> df = ok.load(["week1.json", "week2.json", "week3.csv"], timezone="Europe/Lisbon")  # doctest: +SKIP
+    >>> files = ["week1.json", "week2.json", "week3.csv"]
+    >>> df = ok.load(files, timezone="Europe/Lisbon")  # doctest: +SKIP
     >>> df.group_by("interaction_type").len()  # doctest: +SKIP
     """
     _check_timezone(timezone)
@@ -240,7 +243,8 @@ def _expand(source: Source) -> Iterable[Path | Mapping[str, Any] | list[Any]]:
                 yield from _expand(item)
             else:
                 raise ParameterError(
-                    f"cannot load {type(item).__name__!s} {item!r:.60}: expected a path or entry dicts"
+                    f"cannot load {type(item).__name__!s} {item!r:.60}: "
+                    "expected a path or entry dicts"
                 )
     else:
         raise ParameterError(
@@ -289,10 +293,11 @@ def _load_one(
     if not isinstance(item, Path):
         raw = _readers.read_entries(item, source="<entries>")
         frame, problems = _canonicalize(raw, timezone=timezone, source="<entries>")
+        _check_total(problems, _readers.envelope_total(item), raw.height, "<entries>")
         return deduplicate(frame), problems
     suffix = item.suffix.lower()
     reader = {
-        ".json": _readers.read_json,
+        ".json": _readers.read_json_report,
         ".jsonl": _readers.read_ndjson,
         ".ndjson": _readers.read_ndjson,
         ".csv": _readers.read_csv,
@@ -300,7 +305,8 @@ def _load_one(
     }.get(suffix)
     if reader is None:
         raise ReportFormatError(
-            f"cannot read '{item.suffix}' files; expected one of {', '.join(_readers.REPORT_SUFFIXES)}",
+            f"cannot read '{item.suffix}' files; expected one of "
+            f"{', '.join(_readers.REPORT_SUFFIXES)}",
             path=str(item),
         )
     use_cache = suffix != ".parquet" and (
@@ -312,11 +318,20 @@ def _load_one(
         if hit is not None:
             frame, meta = hit
             return frame, Problems.from_json(meta)
-    frame, problems = _canonicalize(reader(item), timezone=timezone, source=item.name)
+    read = reader(item)
+    raw, total = read if isinstance(read, tuple) else (read, None)
+    frame, problems = _canonicalize(raw, timezone=timezone, source=item.name)
+    _check_total(problems, total, raw.height, item.name)
     frame = deduplicate(frame)
     if key is not None:
         _cache.put(key, frame, problems.to_json())
     return frame, problems
+
+
+def _check_total(problems: Problems, total: int | None, entries: int, source: str) -> None:
+    """An envelope whose ``total`` is not its number of entries: a data quality problem."""
+    if total is not None and total != entries:
+        problems.add("total", 1, [f"{source} says total {total} but holds {entries} entries"])
 
 
 def _check_timezone(timezone: str) -> None:
@@ -388,14 +403,14 @@ def _canonicalize(
             f"all become column {clash[0]!r}",
             path=source,
         )
-    raw = raw.rename(dict(zip(raw.columns, names)))
+    raw = raw.rename(dict(zip(raw.columns, names, strict=True)))
     problems = Problems()
     if raw.height and "interaction_id" in raw.columns:
         missing = raw.get_column("interaction_id")
         missing = missing.is_null() | (missing.cast(pl.String) == "")
         count = int(missing.sum())
         if count:
-            rows = raw.with_row_index("_row").filter(missing).get_column("_row").head(_EXAMPLES)
+            rows = missing.arg_true().head(_EXAMPLES)
             problems.add("interaction_id", count, (f"row {r + 1} of {source}" for r in rows))
 
     schema = canonical_schema(timezone)
@@ -450,17 +465,30 @@ def _text(column: str, dtype: pl.DataType) -> pl.Expr:
 
 
 def _seconds(column: str, dtype: pl.DataType) -> pl.Expr:
+    """Whole, non-negative seconds as Int64; anything else is null (a bad cell).
+
+    Text is read exactly: plain integers as integers (never through a float), other numbers
+    (``12.0``, ``1e3``) when their value is whole and fits in Int64.
+    """
     expr = pl.col(column)
     if dtype.is_integer():
         return pl.when(expr >= 0).then(expr.cast(pl.Int64, strict=False))
     if dtype == pl.String:
-        number = expr.str.strip_chars().cast(pl.Float64, strict=False)
+        text = expr.str.strip_chars()
+        exact = text.cast(pl.Int64, strict=False)
+        number = text.cast(pl.Float64, strict=False)
     elif dtype.is_float():
+        exact = pl.lit(None, dtype=pl.Int64)
         number = expr.cast(pl.Float64)
     else:  # null, booleans, nested values: never a number of seconds
         return pl.lit(None, dtype=pl.Int64)
-    whole = number.is_finite() & (number >= 0) & (number == number.floor()) & (number < 2.0**53)
-    return pl.when(whole).then(number.cast(pl.Int64))
+    whole = number.is_finite() & (number >= 0) & (number == number.floor()) & (number < 2.0**63)
+    return (
+        pl.when(exact.is_not_null())
+        .then(pl.when(exact >= 0).then(exact))
+        .when(whole)
+        .then(number.cast(pl.Int64, strict=False))
+    )
 
 
 def _datetime(column: str, dtype: pl.DataType, timezone: str) -> pl.Expr:

@@ -1,19 +1,27 @@
 """Readers that turn one report file into a *raw* polars frame.
 
-A raw frame has one column per source field, named and ordered as in the source, with the
-values as the source wrote them (numbers, strings, nulls). ``omnikit._io.canonicalize`` turns it
-into the canonical frame. Every reader raises :class:`~omnikit.ReportFormatError` for a file that
-is not a report, naming the file and, for JSON, the line and column.
+A raw frame read from a file has one String column per source field, named and ordered as in
+the source, holding each value as text: a string as it reads, a number exactly as the source
+wrote it (``1e3`` stays ``"1e3"``, an id of 30 digits keeps every digit), ``true``/``false``,
+a nested value as compact JSON text (``{"k":[1,2]}``), and ``null`` as null.
+``omnikit._io.canonicalize`` turns it into the canonical frame. Every reader raises
+:class:`~omnikit.ReportFormatError` for a file that is not a report, naming the file and, for
+JSON, the line and column.
 
 JSON has two paths that give the same frame:
 
-- a fast path for JSON (compact, as the Explore API writes it, or pretty-printed) and NDJSON:
-  the file is read in chunks; in each chunk the entries are put one a line in place (compact:
-  ``},{`` becomes ``}\\n{``, the same length; pretty: newlines inside an entry become spaces),
-  and polars parses the chunk as NDJSON on a worker thread while the next chunk is read. Every chunk is checked against byte-level counts of keys, ``null``
-  values and entries, so an unknown field, a missing field, a duplicated key or a value polars would
-  read differently is never lost: any mismatch sends the whole file down the general path;
-- the general path: ``orjson`` decodes the document and each field becomes a column.
+- the fast path, for ``.json`` (an envelope with ``total`` before or after ``entries``, or a bare
+  array) and NDJSON in any layout (compact, ``json.dump``'s separators, any indent, tabs, CRLF):
+  the file is read in chunks, and numpy finds its structure (which quotes are escaped, which
+  bytes are inside strings, where each entry starts and ends, which strings are keys). The
+  bytes between entries become one line break and layout whitespace inside an entry a space, so
+  each entry is one line, and polars parses the chunk as NDJSON on a worker thread while the
+  next chunk is scanned. It vouches for a chunk only when every entry has exactly the first
+  entry's keys in the same order (compared byte for byte), no value is nested, and every number
+  is a plain integer (which polars keeps digit for digit); anything else sends the whole file
+  down the general path;
+- the general path: the document is decoded with numbers kept as their text, and each field
+  becomes a column.
 """
 
 from __future__ import annotations
@@ -29,17 +37,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 import polars as pl
 
 from ._errors import ReportFormatError
-from ._schema import SECONDS_COLUMNS, normalize_name
+from ._schema import normalize_name
+from ._structure import BOM, MAX_DEPTH, check_csv_records, check_nesting, in_string, string_quotes
 
 __all__ = [
     "REPORT_SUFFIXES",
     "read_csv",
     "read_entries",
     "read_json",
+    "read_json_report",
     "read_ndjson",
     "read_parquet",
 ]
@@ -49,19 +58,32 @@ REPORT_SUFFIXES: tuple[str, ...] = (".json", ".jsonl", ".ndjson", ".csv", ".parq
 
 #: Files at least this large try the fast JSON path (smaller ones decode faster in one go).
 FAST_PATH_MIN_BYTES = 1 << 20
-_CHUNK_BYTES = 24 << 20
+_CHUNK_BYTES = 16 << 20
+_PAD = 8  # spaces before every chunk, so an 8-byte word can end at any key's closing quote
+_MAX_GAP = 4096  # whitespace between entries, or around a colon, longer than this: general path
+_MAX_DIGITS = 38  # polars keeps integers of up to 38 digits exactly
 
-_QUOTE, _COLON, _COMMA, _LBRACE, _RBRACE, _BACKSLASH, _NEWLINE, _SPACE, _N = (
-    ord(c) for c in '":,{}\\\n n'
+_QUOTE, _COLON, _COMMA, _LBRACE, _RBRACE, _LBRACKET, _BACKSLASH = (ord(c) for c in '":,{}[\\')
+_NEWLINE, _RETURN, _TAB, _SPACE, _MINUS, _ZERO, _NINE = (ord(c) for c in "\n\r\t -09")
+_WS = rb"[ \t\r\n]*"
+_TOTAL = rb'"total"' + _WS + rb":" + _WS + rb"(-?(?:0|[1-9][0-9]*))" + _WS
+_ENVELOPE_HEAD = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?" + _WS + rb"\{" + _WS + rb"(?:" + _TOTAL + rb"," + _WS + rb")?"
+    rb'"entries"' + _WS + rb":" + _WS + rb"\[" + _WS
 )
-_ENVELOPE_HEAD = re.compile(rb'\A\s*\{\s*"entries"\s*:\s*\[\s*')
-_ENVELOPE_TAIL = re.compile(rb'\s*\]\s*(?:,\s*"total"\s*:\s*-?\d+\s*)?\}\s*\Z')
-_ARRAY_HEAD = re.compile(rb"\A\s*\[\s*")
-_ARRAY_TAIL = re.compile(rb"\s*\]\s*\Z")
+_ENVELOPE_TAIL = re.compile(_WS + rb"\]" + _WS + rb"(?:," + _WS + _TOTAL + rb")?\}" + _WS + rb"\Z")
+_ARRAY_HEAD = re.compile(rb"\A(?:\xef\xbb\xbf)?" + _WS + rb"\[" + _WS)
+_ARRAY_TAIL = re.compile(_WS + rb"\]" + _WS + rb"\Z")
 
 
 class _NotFast(Exception):
     """The fast path cannot vouch for this file; use the general path."""
+
+
+class _Number(str):
+    """A JSON number, kept as the text the source wrote."""
+
+    __slots__ = ()
 
 
 # --------------------------------------------------------------------------------------------
@@ -73,53 +95,121 @@ def read_json(path: str | os.PathLike[str], *, fast: bool | None = None) -> pl.D
 
     ``fast=None`` tries the fast path for files of at least 1 MiB; ``True``/``False`` force it
     on or off (the result is the same frame either way).
+
+    Examples
+    --------
+    >>> read_json("week1.json").columns[:2]  # doctest: +SKIP
+    ['interaction_id', 'waiting_time']
+    """
+    return read_json_report(path, fast=fast)[0]
+
+
+def read_json_report(
+    path: str | os.PathLike[str], *, fast: bool | None = None
+) -> tuple[pl.DataFrame, int | None]:
+    """Like :func:`read_json`, and also return the envelope's ``total`` (None if it has none).
+
+    Examples
+    --------
+    >>> frame, total = read_json_report("week1.json")  # doctest: +SKIP
+    >>> total == frame.height  # doctest: +SKIP
+    True
     """
     path = Path(path)
-    frame = _try_fast(path, fast, ndjson=False)
-    if frame is not None:
-        return frame
+    found = _try_fast(path, fast, ndjson=False)
+    if found is not None:
+        return found
     data = path.read_bytes()
-    try:
-        document = orjson.loads(data)
-    except orjson.JSONDecodeError as error:
-        raise ReportFormatError(
-            f"not valid JSON ({error.msg})", path=str(path), line=error.lineno, column=error.colno
-        ) from None
-    return read_entries(document, source=str(path), raw=data)
+    document = _decode(data, str(path))
+    total = None
+    if isinstance(document, dict):
+        value = document.get("total")
+        if isinstance(value, _Number) and value.lstrip("-").isdigit():
+            total = int(value)
+    return read_entries(document, source=str(path), raw=data), total
 
 
 def read_ndjson(path: str | os.PathLike[str], *, fast: bool | None = None) -> pl.DataFrame:
-    """Read a ``.jsonl``/``.ndjson`` report: one entry object a line (blank lines allowed)."""
+    """Read a ``.jsonl``/``.ndjson`` report: one entry object a line (blank lines allowed).
+
+    Examples
+    --------
+    >>> read_ndjson("week1.ndjson").height  # doctest: +SKIP
+    1200
+    """
     path = Path(path)
-    frame = _try_fast(path, fast, ndjson=True)
-    if frame is not None:
-        return frame
+    found = _try_fast(path, fast, ndjson=True)
+    if found is not None:
+        return found[0]
+    data = path.read_bytes()
+    check_nesting(data, path=str(path))
     entries: list[Any] = []
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                entry = orjson.loads(line)
-            except orjson.JSONDecodeError as error:
-                raise ReportFormatError(
-                    f"not valid JSON ({error.msg})", path=str(path), line=number, column=error.colno
-                ) from None
-            if not isinstance(entry, dict):
-                raise ReportFormatError(
-                    f"expected one entry object a line, found {_json_kind(entry)}",
-                    path=str(path),
-                    line=number,
-                    column=1,
-                )
-            entries.append(entry)
-    return _frame_from_entries(entries)
+    for number, line in enumerate(data.removeprefix(BOM).split(b"\n"), start=1):
+        if not line.strip(b" \t\r"):
+            continue
+        entry = _decode(line, str(path), line=number)
+        if not isinstance(entry, dict):
+            raise ReportFormatError(
+                f"expected one entry object a line, found {_json_kind(entry)}",
+                path=str(path),
+                line=number,
+                column=1,
+            )
+        entries.append(entry)
+    return _frame_from_entries(entries, str(path))
+
+
+def _decode(data: bytes, source: str, *, line: int | None = None) -> Any:
+    """Decode JSON with numbers kept as their text; bad JSON is a ReportFormatError."""
+    if line is None:
+        check_nesting(data, path=source)
+    try:
+        text = data.removeprefix(BOM).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ReportFormatError(
+            f"not UTF-8 text (byte {error.start}); save the file as UTF-8", path=source, line=line
+        ) from None
+    try:
+        return json.loads(text, parse_int=_Number, parse_float=_Number, parse_constant=_no_constant)
+    except json.JSONDecodeError as error:
+        raise ReportFormatError(
+            f"not valid JSON ({error.msg})",
+            path=source,
+            line=error.lineno if line is None else line,
+            column=error.colno,
+        ) from None
+    except _Constant as constant:
+        where, column = _locate(data, str(constant).encode())
+        raise ReportFormatError(
+            f"not valid JSON ({constant} is not a JSON value)",
+            path=source,
+            line=where if line is None else line,
+            column=column,
+        ) from None
+    except RecursionError:
+        raise ReportFormatError(
+            f"a value is nested more than {MAX_DEPTH} levels deep", path=source, line=line
+        ) from None
+
+
+class _Constant(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    raise _Constant(name)
 
 
 def read_entries(
     document: Any, *, source: str = "<data>", raw: bytes | None = None
 ) -> pl.DataFrame:
-    """Turn a decoded report (envelope dict or list of entry dicts) into a raw frame."""
+    """Turn a decoded report (envelope dict or list of entry dicts) into a raw frame.
+
+    Examples
+    --------
+    >>> read_entries({"entries": [{"interaction_id": "a", "duration": 5}]}).row(0)
+    ('a', '5')
+    """
     if isinstance(document, dict):
         if "entries" not in document:
             keys = ", ".join(repr(k) for k in list(document)[:5]) or "none"
@@ -155,11 +245,22 @@ def read_entries(
                 f"entry {index} (counting from 0) is {_json_kind(entry)}, not an object",
                 path=source,
             )
-    return _frame_from_entries(entries)
+    return _frame_from_entries(entries, source)
 
 
-def _frame_from_entries(entries: list[dict[str, Any]]) -> pl.DataFrame:
-    """Build a raw frame, one column per key in order of first appearance."""
+def envelope_total(document: Any) -> int | None:
+    """The ``total`` an in-memory envelope states, if it is a whole number."""
+    if isinstance(document, dict):
+        value = document.get("total")
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lstrip("-").isdigit():
+            return int(value)
+    return None
+
+
+def _frame_from_entries(entries: list[dict[str, Any]], source: str) -> pl.DataFrame:
+    """Build a raw frame: one String column per key, in order of first appearance."""
     keys: dict[str, None] = {}
     previous: Any = None
     for entry in entries:
@@ -170,33 +271,59 @@ def _frame_from_entries(entries: list[dict[str, Any]]) -> pl.DataFrame:
     columns = []
     for key in keys:
         values = [entry.get(key) for entry in entries]
-        columns.append(_series(key, values))
+        if not {type(v) for v in values} <= {str, _Number, type(None)}:
+            values = [_as_text(v, source) for v in values]
+        try:
+            columns.append(pl.Series(str(key), values, dtype=pl.String))
+        except (UnicodeEncodeError, pl.exceptions.PolarsError):
+            raise ReportFormatError(
+                f"field {key!r} holds text that is not valid Unicode (a lone surrogate escape "
+                "such as \\ud800); fix the file",
+                path=source,
+            ) from None
     return pl.DataFrame(columns, height=len(entries))
 
 
-def _series(name: str, values: list[Any]) -> pl.Series:
-    """A column of JSON values: numbers and strings as such; mixed or nested values as text."""
-    kinds = {type(v) for v in values} - {type(None)}
-    if kinds <= {str} or kinds <= {int} or kinds <= {int, float} or kinds <= {bool}:
-        try:
-            return pl.Series(name, values, dtype=pl.Float64 if float in kinds else None)
-        except (OverflowError, pl.exceptions.PolarsError):
-            pass  # integers beyond 64 bits: keep their digits as text
-    return pl.Series(name, [_as_text(v) for v in values], dtype=pl.String)
-
-
-def _as_text(value: Any) -> str | None:
+def _as_text(value: Any, source: str, depth: int = 0) -> str | None:
+    """A value as text: numbers as written, booleans as ``true``/``false``, nested as JSON."""
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
-        return repr(value)
-    # Nested values are kept as JSON text, written as polars writes them on the fast path.
-    return json.dumps(value, ensure_ascii=False)
+        return str(value) if isinstance(value, int) else repr(value)
+    if depth >= MAX_DEPTH:
+        raise ReportFormatError(
+            f"a value is nested more than {MAX_DEPTH} levels deep; a report entry holds flat "
+            "fields",
+            path=source,
+        )
+    if isinstance(value, dict):
+        inner = (
+            json.dumps(str(k), ensure_ascii=False) + ":" + _json_text(v, source, depth + 1)
+            for k, v in value.items()
+        )
+        return "{" + ",".join(inner) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_json_text(v, source, depth + 1) for v in value) + "]"
+    return str(value)
+
+
+def _json_text(value: Any, source: str, depth: int) -> str:
+    """A value nested in another, as compact JSON text (numbers as the source wrote them)."""
+    if value is None:
+        return "null"
+    if isinstance(value, _Number):
+        return str.__str__(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    text = _as_text(value, source, depth)
+    return "null" if text is None else text
 
 
 def _json_kind(value: Any) -> str:
+    if isinstance(value, _Number):
+        return "a number"
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
         type(value), "null" if value is None else "a number"
     )
@@ -217,8 +344,10 @@ def _locate(raw: bytes | None, needle: bytes) -> tuple[int | None, int | None]:
 # The fast path
 
 
-def _try_fast(path: Path, fast: bool | None, *, ndjson: bool) -> pl.DataFrame | None:
-    """The fast path's frame, or None when it is off or cannot vouch for this file."""
+def _try_fast(
+    path: Path, fast: bool | None, *, ndjson: bool
+) -> tuple[pl.DataFrame, int | None] | None:
+    """The fast path's frame and total, or None when it is off or cannot vouch for the file."""
     if fast is None:
         fast = path.stat().st_size >= FAST_PATH_MIN_BYTES
     if not fast:
@@ -229,42 +358,38 @@ def _try_fast(path: Path, fast: bool | None, *, ndjson: bool) -> pl.DataFrame | 
         return None
 
 
-def _read_fast(path: Path, *, ndjson: bool) -> pl.DataFrame:
-    """Parse compact JSON or NDJSON in chunks on worker threads (see the module docstring)."""
+def _read_fast(path: Path, *, ndjson: bool) -> tuple[pl.DataFrame, int | None]:
+    """Parse JSON or NDJSON in chunks on worker threads (see the module docstring)."""
     size = path.stat().st_size
+    total: int | None = None
     with path.open("rb") as handle:
         head = handle.read(min(size, 4096))
         if ndjson:
-            start, end = 0, size
+            start, end = (len(BOM) if head.startswith(BOM) else 0), size
         else:
             tail_len = min(size, 4096)
             handle.seek(size - tail_len)
             tail = handle.read(tail_len)
-            head_match = _ENVELOPE_HEAD.match(head) or _ARRAY_HEAD.match(head)
-            tail_match = (
-                _ENVELOPE_TAIL.search(tail)
-                if head_match and head_match.re is _ENVELOPE_HEAD
-                else _ARRAY_TAIL.search(tail)
-            )
+            head_match = _ENVELOPE_HEAD.match(head)
+            tail_match = _ENVELOPE_TAIL.search(tail) if head_match else None
+            if head_match is None:
+                head_match, tail_match = _ARRAY_HEAD.match(head), _ARRAY_TAIL.search(tail)
             if head_match is None or tail_match is None:
                 raise _NotFast
+            totals = [t for t in (head_match.groups() + tail_match.groups()) if t is not None]
+            if len(totals) > 1:
+                raise _NotFast  # "total" twice: leave the duplicate key to the general path
+            total = int(totals[0]) if totals else None
             start, end = head_match.end(), size - (tail_len - tail_match.start())
-            if end <= start:
-                raise _NotFast
+        if end <= start:
+            raise _NotFast
         handle.seek(start)
-        first = _first_object(handle.read(min(end - start, 1 << 16)))
-        schema = {
-            key: pl.Float64 if normalize_name(key) in SECONDS_COLUMNS else pl.String
-            for key in first
-        }
-        handle.seek(start)
-        separator = _NEWLINE if ndjson else _COMMA
         frames: list[pl.DataFrame] = []
         pending: deque[Future[pl.DataFrame]] = deque()
         with ThreadPoolExecutor(max_workers=2) as pool:
             try:
-                for chunk in _chunks(handle, end - start, separator):
-                    pending.append(pool.submit(_parse_chunk, chunk, schema, ndjson))
+                for job in _chunks(handle, end - start, ndjson):
+                    pending.append(pool.submit(_parse_chunk, *job))
                     if len(pending) > 2:  # at most three chunks in memory at once
                         frames.append(pending.popleft().result())
                 while pending:
@@ -274,153 +399,257 @@ def _read_fast(path: Path, *, ndjson: bool) -> pl.DataFrame:
                     future.cancel()
     if not frames:
         raise _NotFast
-    return pl.concat(frames, how="vertical", rechunk=False)
+    return pl.concat(frames, how="vertical", rechunk=False), total
 
 
-def _first_object(data: bytes) -> dict[str, Any]:
-    depth, in_string, escaped = 0, False, False
-    for index, byte in enumerate(data):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == _BACKSLASH:
-                escaped = True
-            elif byte == _QUOTE:
-                in_string = False
-        elif byte == _QUOTE:
-            in_string = True
-        elif byte == _LBRACE:
-            depth += 1
-        elif byte == _RBRACE:
-            depth -= 1
-            if depth == 0:
-                try:
-                    first = orjson.loads(data[: index + 1])
-                except orjson.JSONDecodeError:
-                    raise _NotFast from None
-                if not isinstance(first, dict) or not first:
-                    raise _NotFast
-                return first
-    raise _NotFast
+class _Template:
+    """The first entry's keys: their names, and their bytes as 8-byte words to compare.
 
-
-def _chunks(handle: io.BufferedReader, length: int, separator: int) -> Iterator[bytearray]:
-    """Yield bytearrays of whole entries, cut after a ``}`` that ends an entry.
-
-    In NDJSON an entry ends at ``}\\n{``; in a JSON array at ``},{`` (compact) or ``},\\n``
-    (pretty: a raw newline is never inside a JSON string, so this is always structure).
+    Each key is covered by words read at fixed offsets from its opening quote (the last word
+    ending at its closing quote); a key of up to 6 bytes by one word ending at its closing
+    quote, masked to the key and its quotes.
     """
-    boundaries = (b"}\n{",) if separator == _NEWLINE else (b"},{", b"},\n")
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self.schema = dict.fromkeys(names, pl.String)
+        self.lengths = np.array([len(n.encode()) for n in names], dtype=np.int64)
+        columns, offsets, masks, words = [], [], [], []
+        keys = len(names)
+        for column, name in enumerate(names):
+            raw = b'"' + name.encode() + b'"'
+            if len(raw) <= 8:
+                pad = 8 - len(raw)
+                columns.append(keys + column)  # measured from the closing quote
+                offsets.append(-7)
+                masks.append(((1 << (8 * len(raw))) - 1) << (8 * pad))
+                words.append(int.from_bytes(b"\0" * pad + raw, "little"))
+            else:
+                for offset in [*range(0, len(raw) - 8, 8), len(raw) - 8]:
+                    columns.append(column)  # measured from the opening quote
+                    offsets.append(offset)
+                    masks.append((1 << 64) - 1)
+                    words.append(int.from_bytes(raw[offset : offset + 8], "little"))
+        self.columns = np.array(columns, dtype=np.intp)
+        self.offsets = np.array(offsets, dtype=np.int64)
+        self.masks = np.array(masks, dtype=np.uint64)
+        self.words = np.array(words, dtype=np.uint64)
+
+
+_SPACE_TABLE = np.zeros(256, dtype=bool)
+_SPACE_TABLE[[_SPACE, _NEWLINE, _RETURN, _TAB]] = True
+
+
+def _chunks(
+    handle: io.BufferedReader, length: int, ndjson: bool
+) -> Iterator[tuple[bytearray, int, np.ndarray, np.ndarray, bool, bool, _Template]]:
+    """Read the entries in chunks; yield each with the structure found in it.
+
+    Each chunk is ``_PAD`` spaces, then the bytes from the end of the previous chunk's last
+    entry to the end of this chunk's last entry (what follows is carried over). Found here:
+    the quotes that delimit strings, and the ``}`` outside strings (each one ends an entry: a
+    nested object is caught when the bytes after its ``}`` do not start a new entry).
+    """
     carry = b""
     remaining = length
+    first = True
+    template: _Template | None = None
     while remaining > 0:
         size = min(_CHUNK_BYTES, remaining)
-        buffer = bytearray(len(carry) + size)  # read straight after the carried-over bytes
-        buffer[: len(carry)] = carry
-        if handle.readinto(memoryview(buffer)[len(carry) :]) != size:
+        buffer = bytearray(_PAD + len(carry) + size)
+        buffer[:_PAD] = b" " * _PAD
+        buffer[_PAD : _PAD + len(carry)] = carry
+        if handle.readinto(memoryview(buffer)[_PAD + len(carry) :]) != size:
             raise _NotFast  # the file shrank while we read it
         remaining -= size
-        if remaining == 0:
-            yield buffer
-            return
-        cut = max(buffer.rfind(boundary) for boundary in boundaries)
-        if cut < 0:
-            carry = bytes(buffer)
+        final = remaining == 0
+        data = np.frombuffer(buffer, dtype=np.uint8)
+        quotes = string_quotes(data)
+        closes = np.flatnonzero(data == _RBRACE)
+        closes = closes[~in_string(quotes, closes)]
+        if not closes.size:
+            if final:
+                raise _NotFast
+            carry = bytes(buffer[_PAD:])
             continue
-        carry = bytes(buffer[cut + 2 :])
-        del buffer[cut + 1 :]
-        yield buffer
-    if carry.strip():
-        yield bytearray(carry)
-
-
-def _parse_chunk(buffer: bytearray, schema: dict[str, Any], ndjson: bool) -> pl.DataFrame:
-    """Parse one chunk of entries, or raise ``_NotFast`` if the counts do not vouch for it."""
-    data = np.frombuffer(buffer, dtype=np.uint8)
-    if not ndjson and buffer.find(b"\n") < 0:
-        # Compact: "},{" -> "}\n{" in place (same length, no copy). A match inside a string value
-        # breaks that string over two lines, which polars rejects (and we fall back).
-        braces = np.flatnonzero(data[:-2] == _RBRACE)
-        between = braces[(data[braces + 1] == _COMMA) & (data[braces + 2] == _LBRACE)] + 1
-        data[between] = _NEWLINE
-        entries = between.size + 1
-    elif not ndjson:
-        entries = _one_entry_a_line(buffer, data)
-    else:
-        newlines = np.flatnonzero(data[:-1] == _NEWLINE)
-        entries = int(np.count_nonzero(data[newlines + 1] == _LBRACE))
-        entries += int(_first_non_space(data) == _LBRACE)
-    # Every key ends in '":'. Inside a string a quote is escaped, so '":' there reads '\":', which
-    # we do not try to tell apart (such files take the general path). An explicit null is '":null'
-    # (or '": null'). Counting 2- and 4-byte patterns through wide views is one pass each.
-    if _follows_backslash(data, b'":'):
+        cut = int(closes[-1]) + 1
+        if final and bytes(buffer[cut:]).strip(b" \t\r\n"):
+            raise _NotFast
+        quotes = quotes[: np.searchsorted(quotes, cut)]
+        if quotes.size % 2:
+            raise _NotFast
+        if template is None:
+            start = buffer.find(b"{", _PAD)
+            template = _template(buffer, start, int(closes[0]))
+        carry = bytes(buffer[cut:])
+        yield buffer, cut, quotes, closes, first, ndjson, template
+        first = False
+    if carry.strip(b" \t\r\n"):
         raise _NotFast
-    keys = _count(buffer, '":')
+
+
+def _template(buffer: bytearray, open_: int, close: int) -> _Template:
+    """The first entry's keys, if the fast path can compare every entry's keys with them."""
+    if open_ < 0 or open_ > close:
+        raise _NotFast
     try:
-        frame = pl.read_ndjson(io.BytesIO(buffer), schema=schema)
+        pairs = json.loads(bytes(buffer[open_ : close + 1]), object_pairs_hook=list)
+    except (ValueError, RecursionError):
+        raise _NotFast from None
+    if not isinstance(pairs, list):
+        raise _NotFast
+    names = [key for key, _ in pairs]
+    if not names or len(set(names)) != len(names):
+        raise _NotFast
+    for name in names:
+        if not name or any(c in name for c in '"\\') or any(ord(c) < 32 for c in name):
+            raise _NotFast  # written with escapes (or empty): the general path decides
+    return _Template(names)
+
+
+def _skip_whitespace(data: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """For each position, the first position at or after it that is not JSON whitespace."""
+    positions = positions.copy()
+    todo = np.flatnonzero(_SPACE_TABLE[data[positions]])
+    steps = 0
+    while todo.size:
+        steps += 1
+        if steps > _MAX_GAP:
+            raise _NotFast
+        positions[todo] += 1
+        todo = todo[_SPACE_TABLE[data[positions[todo]]]]
+    return positions
+
+
+def _parse_chunk(
+    buffer: bytearray,
+    cut: int,
+    quotes: np.ndarray,
+    closes: np.ndarray,
+    first: bool,
+    ndjson: bool,
+    template: _Template,
+) -> pl.DataFrame:
+    """Vouch for one chunk of entries, put them one a line in place, and parse them."""
+    data = np.frombuffer(buffer, dtype=np.uint8)
+    opens = _lay_out_gaps(data, closes, first=first, ndjson=ndjson)
+    entries = opens.size
+
+    # Line breaks inside an entry: layout (outside strings) becomes a space. A raw line break
+    # inside a string is not JSON: polars rejects the broken line and the general path says so.
+    breaks = np.flatnonzero(data[:cut] == _NEWLINE)  # the gaps are all spaces by now
+    if breaks.size:
+        if ndjson:
+            raise _NotFast  # an NDJSON entry over several lines: the general path names it
+        data[breaks[~in_string(quotes, breaks)]] = _SPACE
+    data[closes[:-1] + 1] = _NEWLINE  # one entry a line
+
+    # Escapes of UTF-16 surrogates (\ud83d...) are decoded differently by polars: general path.
+    if buffer.find(b"\\u", 0, cut) >= 0 and (
+        buffer.find(b"\\ud", 0, cut) >= 0 or buffer.find(b"\\uD", 0, cut) >= 0
+    ):
+        raise _NotFast
+
+    # Keys: strings followed by a colon. Every entry must have the template's keys, in order.
+    opening, closing = quotes[0::2], quotes[1::2]
+    colons = _skip_whitespace(data, closing + 1)
+    is_key = data[colons] == _COLON
+    keys = template.lengths.size
+    key_open, key_close, colons = opening[is_key], closing[is_key], colons[is_key]
+    if key_open.size != entries * keys or not np.array_equal(
+        np.searchsorted(key_open, opens), np.arange(0, entries * keys, keys)
+    ):
+        raise _NotFast
+    bounds = np.concatenate(
+        [key_open.reshape(entries, keys), key_close.reshape(entries, keys)], axis=1
+    )
+    if not np.array_equal(
+        bounds[:, keys:] - bounds[:, :keys] - 1, np.broadcast_to(template.lengths, (entries, keys))
+    ):
+        raise _NotFast
+    words = np.ndarray(shape=(len(buffer) - 7,), dtype="<u8", buffer=buffer, strides=(1,))
+    got = words[bounds[:, template.columns] + template.offsets] & template.masks
+    if not np.array_equal(got, np.broadcast_to(template.words, got.shape)):
+        raise _NotFast
+
+    # Values: no nesting, and numbers that polars keeps exactly as written (plain integers).
+    starts = _skip_whitespace(data, colons + 1)
+    first_bytes = data[starts]
+    if np.any((first_bytes == _LBRACE) | (first_bytes == _LBRACKET)):
+        raise _NotFast
+    negative = first_bytes == _MINUS
+    numbers = starts[negative | ((first_bytes >= _ZERO) & (first_bytes <= _NINE))]
+    if numbers.size:
+        _check_integers(data, numbers + (data[numbers] == _MINUS), bool(negative.any()))
+
+    try:
+        frame = pl.read_ndjson(io.BytesIO(memoryview(buffer)[:cut]), schema=template.schema)
     except pl.exceptions.PolarsError:
         raise _NotFast from None
-    if frame.height != entries or keys != frame.height * len(schema):
+    if frame.height != entries:
         raise _NotFast
-    nulls = sum(frame.null_count().row(0))
-    if nulls:
-        compact = _count(buffer, '":nu')
-        if nulls != compact and nulls != compact + _count(buffer, '": n'):
-            raise _NotFast  # a field missing from an entry, or a value polars could not read
     return frame
 
 
-def _one_entry_a_line(buffer: bytearray, data: np.ndarray) -> int:
-    """Pretty-printed entries -> one entry a line, in place; return how many entries.
+def _lay_out_gaps(data: np.ndarray, closes: np.ndarray, *, first: bool, ndjson: bool) -> np.ndarray:
+    """Check the bytes before each entry, make them spaces (in place); return each ``{``.
 
-    In valid JSON a raw newline is whitespace, never part of a string, so every newline becomes
-    a space except those after an entry's ``},``, whose comma becomes a space instead. That a
-    newline is not inside a string is checked: every line must hold an even number of unescaped
-    quotes.
+    Before an entry of an array there must be whitespace and exactly one comma; before an
+    NDJSON entry whitespace with at least one line break. Before the chunk's first entry is the
+    previous chunk's separator (nothing but whitespace before the file's first entry).
     """
-    if _follows_backslash(data, b'\\"'):
-        raise _NotFast  # an escaped backslash before a quote: leave it to the general path
-    newlines = np.flatnonzero(data == _NEWLINE)
-    quotes = np.flatnonzero(data == _QUOTE)
-    quotes = quotes[data[np.maximum(quotes - 1, 0)] != _BACKSLASH]  # drop escaped quotes
-    if quotes.size % 2 or np.any(np.diff(np.searchsorted(quotes, newlines), prepend=0) % 2):
-        raise _NotFast  # a line with an odd number of quotes: not JSON we can vouch for
-    inner = newlines[newlines >= 2]
-    ends = inner[(data[inner - 1] == _COMMA) & (data[inner - 2] == _RBRACE)]
-    data[newlines] = _SPACE
-    data[ends] = _NEWLINE
-    data[ends - 1] = _SPACE
-    return ends.size + 1
+    starts = np.concatenate([[_PAD], closes[:-1] + 1])
+    position = starts.copy()
+    commas = np.zeros(starts.size, dtype=np.int64)
+    breaks = np.zeros(starts.size, dtype=np.int64)
+    todo = np.arange(starts.size)
+    steps = 0
+    while todo.size:
+        values = data[position[todo]]
+        space = _SPACE_TABLE[values]
+        comma = values == _COMMA
+        commas[todo] += comma
+        breaks[todo] += values == _NEWLINE
+        step = space | comma
+        data[position[todo[step]]] = _SPACE
+        todo = todo[step]
+        position[todo] += 1
+        steps += 1
+        if steps > _MAX_GAP:
+            raise _NotFast
+    if not np.all(data[position] == _LBRACE):
+        raise _NotFast  # not a new entry: a nested object, or something that is not JSON
+    if ndjson:
+        if np.any(commas) or np.any(breaks[int(first) :] == 0):
+            raise _NotFast
+    else:
+        expected = np.ones(starts.size, dtype=np.int64)
+        expected[0] = 0 if first else 1
+        if not np.array_equal(commas, expected):
+            raise _NotFast
+    return position
 
 
-def _follows_backslash(data: np.ndarray, pattern: bytes) -> bool:
-    """Whether a backslash followed by ``pattern`` occurs (backslashes are rare: look there)."""
-    at = np.flatnonzero(data[: data.size - len(pattern)] == _BACKSLASH)
-    found = np.ones(at.size, dtype=bool)
-    for offset, byte in enumerate(pattern, start=1):
-        found &= data[at + offset] == byte
-    return bool(found.any())
-
-
-def _count(buffer: bytearray, pattern: str) -> int:
-    """Occurrences of a 2- or 4-byte ASCII pattern, at every alignment."""
-    width = len(pattern)
-    target = int.from_bytes(pattern.encode(), "little")
-    dtype = "<u2" if width == 2 else "<u4"
-    total = 0
-    for offset in range(width):
-        words = np.frombuffer(
-            buffer, dtype=dtype, count=(len(buffer) - offset) // width, offset=offset
-        )
-        total += int(np.count_nonzero(words == target))
-    return total
-
-
-def _first_non_space(data: np.ndarray) -> int:
-    for byte in data[:64]:
-        if byte not in b" \t\r\n":
-            return int(byte)
-    return -1
+def _check_integers(data: np.ndarray, digits: np.ndarray, signed: bool) -> None:
+    """Numbers must be plain integers of at most 38 digits (``-0`` and ``1e3`` do not pass)."""
+    lead = data[digits]
+    if np.any((lead < _ZERO) | (lead > _NINE)):
+        raise _NotFast
+    if signed and np.any((lead == _ZERO) & (data[digits - 1] == _MINUS)):
+        raise _NotFast
+    ends = digits + 1
+    todo = np.arange(digits.size)
+    for _ in range(_MAX_DIGITS):
+        values = data[ends[todo]]
+        todo = todo[(values >= _ZERO) & (values <= _NINE)]
+        if not todo.size:
+            break
+        ends[todo] += 1
+    else:
+        raise _NotFast
+    after = data[ends]
+    if not np.all(_SPACE_TABLE[after] | (after == _COMMA) | (after == _RBRACE)):
+        raise _NotFast  # a fraction or an exponent: kept as written by the general path
 
 
 # --------------------------------------------------------------------------------------------
@@ -428,8 +657,19 @@ def _first_non_space(data: np.ndarray) -> int:
 
 
 def read_csv(path: str | os.PathLike[str]) -> pl.DataFrame:
-    """Read a ``.csv`` report download: one header row with the report's field names."""
+    """Read a ``.csv`` report download: one header row with the report's field names.
+
+    Every row must have as many fields as the header (a cell holding a comma or a line break is
+    quoted); otherwise :class:`~omnikit.ReportFormatError` names the line. Blank lines are
+    skipped. A UTF-8 byte-order mark is accepted.
+
+    Examples
+    --------
+    >>> read_csv("week3.csv").columns[0]  # doctest: +SKIP
+    'interaction_id'
+    """
     path = Path(path)
+    blank = check_csv_records(path)
     try:
         frame = pl.read_csv(path, infer_schema=False, encoding="utf8", raise_if_empty=False)
     except pl.exceptions.PolarsError as error:
@@ -447,6 +687,12 @@ def read_csv(path: str | os.PathLike[str]) -> pl.DataFrame:
             path=str(path),
             line=1,
         )
+    if blank:  # polars makes an empty row of a blank line: a blank line is no interaction
+        rows = np.array(blank, dtype=np.int64) - 1
+        rows = rows[(rows >= 0) & (rows < frame.height)]
+        keep = np.ones(frame.height, dtype=bool)
+        keep[rows] = False
+        frame = frame.filter(pl.Series(keep))
     return frame.rename({old: old.strip() for old in frame.columns})
 
 
