@@ -426,9 +426,12 @@ def _canonicalize(
             exprs.append(_datetime(column, raw.schema[column], timezone).alias(column))
             checked.append(column)
         else:
-            exprs.append(_text(column, raw.schema[column]).alias(column))
+            exprs.append(_text(pl.col(column), raw.schema[column]).alias(column))
+    # Extra fields by position: a field may be named "" (which pl.col cannot select).
     exprs.extend(
-        _text(c, raw.schema[c]).alias(c) for c in raw.columns if c not in CANONICAL_COLUMNS
+        _text(pl.nth(index), dtype).alias(name)
+        for index, (name, dtype) in enumerate(raw.schema.items())
+        if name not in CANONICAL_COLUMNS
     )
     # A cell is bad when the source had a value and the canonical column has none.
     frame = raw.select(exprs)
@@ -453,8 +456,7 @@ def _canonicalize(
     return frame, problems
 
 
-def _text(column: str, dtype: pl.DataType) -> pl.Expr:
-    expr = pl.col(column)
+def _text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     if dtype == pl.String:
         return pl.when(expr.str.len_bytes() > 0).then(expr)
     if isinstance(dtype, pl.Struct):

@@ -274,14 +274,16 @@ def _frame_from_entries(entries: list[dict[str, Any]], source: str) -> pl.DataFr
         if not {type(v) for v in values} <= {str, _Number, type(None)}:
             values = [_as_text(v, source) for v in values]
         try:
-            columns.append(pl.Series(str(key), values, dtype=pl.String))
+            columns.append(pl.Series(f"_{len(columns)}", values, dtype=pl.String))
         except (UnicodeEncodeError, pl.exceptions.PolarsError):
             raise ReportFormatError(
                 f"field {key!r} holds text that is not valid Unicode (a lone surrogate escape "
                 "such as \\ud800); fix the file",
                 path=source,
             ) from None
-    return pl.DataFrame(columns, height=len(entries))
+    frame = pl.DataFrame(columns, height=len(entries))
+    frame.columns = [str(key) for key in keys]  # set afterwards: a key may be "" (kept as is)
+    return frame
 
 
 def _as_text(value: Any, source: str, depth: int = 0) -> str | None:
@@ -544,11 +546,10 @@ def _parse_chunk(
         data[breaks[~in_string(quotes, breaks)]] = _SPACE
     data[closes[:-1] + 1] = _NEWLINE  # one entry a line
 
-    # Escapes of UTF-16 surrogates (\ud83d...) are decoded differently by polars: general path.
-    if buffer.find(b"\\u", 0, cut) >= 0 and (
-        buffer.find(b"\\ud", 0, cut) >= 0 or buffer.find(b"\\uD", 0, cut) >= 0
-    ):
-        raise _NotFast
+    # A UTF-16 surrogate escape must be half of a pair (\ud83d\ude00): polars reads a lone
+    # one as a NUL character, where the general path rejects it.
+    if buffer.find(b"\\u", 0, cut) >= 0:
+        _check_surrogates(data[:cut])
 
     # Keys: strings followed by a colon. Every entry must have the template's keys, in order.
     opening, closing = quotes[0::2], quotes[1::2]
@@ -628,6 +629,21 @@ def _lay_out_gaps(data: np.ndarray, closes: np.ndarray, *, first: bool, ndjson: 
         if not np.array_equal(commas, expected):
             raise _NotFast
     return position
+
+
+def _check_surrogates(data: np.ndarray) -> None:
+    """Every ``\\uD800``-``\\uDBFF`` escape must be followed by a ``\\uDC00``-``\\uDFFF`` one."""
+    slashes = np.flatnonzero(data[:-5] == _BACKSLASH)
+    escapes = slashes[(data[slashes + 1] == ord("u")) & ((data[slashes + 2] | 0x20) == ord("d"))]
+    if not escapes.size:
+        return
+    third = data[escapes + 3] | 0x20  # lower case
+    high = escapes[
+        (third == ord("8")) | (third == ord("9")) | (third == ord("a")) | (third == ord("b"))
+    ]
+    low = escapes[(third >= ord("c")) & (third <= ord("f"))]
+    if high.size != low.size or not np.array_equal(high + 6, low):
+        raise _NotFast
 
 
 def _check_integers(data: np.ndarray, digits: np.ndarray, signed: bool) -> None:
