@@ -421,7 +421,7 @@ def test_wrong_envelope_is_a_format_error(tmp_path: Path) -> None:
     with pytest.raises(ok.ReportFormatError, match=r"line 2, column 3: 'entries' must be a list"):
         ok.load(path)
     path.write_text('{"entries": [1, 2]}')
-    with pytest.raises(ok.ReportFormatError, match="entry 0 .* is a number, not an object"):
+    with pytest.raises(ok.ReportFormatError, match=r"entry 0 .* is a number, not an object"):
         ok.load(path)
     path.write_text('"just a string"')
     with pytest.raises(ok.ReportFormatError, match="found a string"):
@@ -447,7 +447,7 @@ def test_csv_without_interaction_id_is_a_format_error(tmp_path: Path) -> None:
 def test_unsupported_suffix_and_missing_paths(tmp_path: Path) -> None:
     odd = tmp_path / "r.xlsx"
     odd.write_text("x")
-    with pytest.raises(ok.ReportFormatError, match="cannot read '.xlsx' files"):
+    with pytest.raises(ok.ReportFormatError, match=r"cannot read '\.xlsx' files"):
         ok.load(odd)
     with pytest.raises(FileNotFoundError, match="no such file"):
         ok.load(tmp_path / "nope.json")
