@@ -153,10 +153,18 @@ def load(
     Raises
     ------
     ReportFormatError
-        A file is not a report (not JSON, no ``entries`` list, a CSV without ``interaction_id``);
-        the message names the file and, for JSON, the line and column.
+        A file is not a report (not JSON or not UTF-8, no ``entries`` list, a value nested more
+        than 64 levels deep, a CSV without ``interaction_id``, a CSV row whose number of fields
+        differs from the header); the message names the file, the line and, for JSON, the
+        column.
     ReportValidationError
-        ``strict=True`` and some cells are bad.
+        ``strict=True`` and some cells are bad, or an envelope's ``total`` differs from its
+        number of entries (with ``strict=False`` both are one ``DataQualityWarning``).
+
+    Notes
+    -----
+    String fields keep the exact text the source wrote: a number keeps its digits (``1e3``
+    stays ``"1e3"``, an id beyond 2**53 is never rounded); a nested value is compact JSON text.
 
     Examples
     --------

@@ -59,7 +59,7 @@ def string_quotes(data: np.ndarray) -> np.ndarray:
         run[todo] += 1
         position[todo] -= 1
     escaped = suspects[run % 2 == 1]
-    return np.delete(quotes, escaped)
+    return np.delete(quotes, escaped) if escaped.size else quotes
 
 
 def in_string(quotes: np.ndarray, positions: np.ndarray) -> np.ndarray:
