@@ -41,7 +41,15 @@ import polars as pl
 
 from ._errors import ReportFormatError
 from ._schema import normalize_name
-from ._structure import BOM, MAX_DEPTH, check_csv_records, check_nesting, in_string, string_quotes
+from ._structure import (
+    BOM,
+    MAX_DEPTH,
+    check_csv_records,
+    check_nesting,
+    in_string,
+    positions_of,
+    string_quotes,
+)
 
 __all__ = [
     "REPORT_SUFFIXES",
@@ -438,13 +446,14 @@ class _Template:
         self.words = np.array(words, dtype=np.uint64)
 
 
+_ALL_BITS = np.uint64((1 << 64) - 1)
 _SPACE_TABLE = np.zeros(256, dtype=bool)
 _SPACE_TABLE[[_SPACE, _NEWLINE, _RETURN, _TAB]] = True
 
 
 def _chunks(
     handle: io.BufferedReader, length: int, ndjson: bool
-) -> Iterator[tuple[bytearray, int, np.ndarray, np.ndarray, bool, bool, _Template]]:
+) -> Iterator[tuple[bytearray, int, np.ndarray, np.ndarray, np.ndarray, bool, bool, _Template]]:
     """Read the entries in chunks; yield each with the structure found in it.
 
     Each chunk is ``_PAD`` spaces, then the bytes from the end of the previous chunk's last
@@ -456,6 +465,7 @@ def _chunks(
     remaining = length
     first = True
     template: _Template | None = None
+    scratch = np.empty(0, dtype=bool)  # reused for every byte comparison: no fresh pages
     while remaining > 0:
         size = min(_CHUNK_BYTES, remaining)
         buffer = bytearray(_PAD + len(carry) + size)
@@ -466,8 +476,11 @@ def _chunks(
         remaining -= size
         final = remaining == 0
         data = np.frombuffer(buffer, dtype=np.uint8)
-        quotes = string_quotes(data)
-        closes = np.flatnonzero(data == _RBRACE)
+        if scratch.size < data.size:
+            scratch = np.empty(data.size, dtype=bool)
+        slashes = positions_of(data, _BACKSLASH, scratch)
+        quotes = string_quotes(data, slashes, scratch)
+        closes = positions_of(data, _RBRACE, scratch)
         closes = closes[~in_string(quotes, closes)]
         if not closes.size:
             if final:
@@ -484,7 +497,8 @@ def _chunks(
             start = buffer.find(b"{", _PAD)
             template = _template(buffer, start, int(closes[0]))
         carry = bytes(buffer[cut:])
-        yield buffer, cut, quotes, closes, first, ndjson, template
+        slashes = slashes[: np.searchsorted(slashes, cut)]
+        yield buffer, cut, quotes, closes, slashes, first, ndjson, template
         first = False
     if carry.strip(b" \t\r\n"):
         raise _NotFast
@@ -528,6 +542,7 @@ def _parse_chunk(
     cut: int,
     quotes: np.ndarray,
     closes: np.ndarray,
+    slashes: np.ndarray,
     first: bool,
     ndjson: bool,
     template: _Template,
@@ -546,27 +561,47 @@ def _parse_chunk(
         data[breaks[~in_string(quotes, breaks)]] = _SPACE
     data[closes[:-1] + 1] = _NEWLINE  # one entry a line
 
+    # A UTF-16 surrogate escape must be half of a pair (\ud83d\ude00): polars reads a lone one
+    # as a NUL character, where the general path rejects it.
+    if slashes.size:
+        _check_surrogates(data, slashes)
+
     # Keys: strings followed by a colon. Every entry must have the template's keys, in order.
     opening, closing = quotes[0::2], quotes[1::2]
-    colons = _skip_whitespace(data, closing + 1)
-    is_key = data[colons] == _COLON
+    colons = closing + 1
+    after = data[colons]
+    spaced = np.flatnonzero(_SPACE_TABLE[after])  # "key" : value, or a value at a line's end
+    if spaced.size:
+        colons[spaced] = _skip_whitespace(data, colons[spaced])
+        after[spaced] = data[colons[spaced]]
+    is_key = np.flatnonzero(after == _COLON)
     keys = template.lengths.size
+    if is_key.size != entries * keys:
+        raise _NotFast
     key_open, key_close, colons = opening[is_key], closing[is_key], colons[is_key]
-    if key_open.size != entries * keys or not np.array_equal(
-        np.searchsorted(key_open, opens), np.arange(0, entries * keys, keys)
-    ):
+    if not np.array_equal(np.searchsorted(key_open, opens), np.arange(0, entries * keys, keys)):
         raise _NotFast
-    bounds = np.concatenate(
-        [key_open.reshape(entries, keys), key_close.reshape(entries, keys)], axis=1
-    )
+    key_open, key_close = key_open.reshape(entries, keys), key_close.reshape(entries, keys)
     if not np.array_equal(
-        bounds[:, keys:] - bounds[:, :keys] - 1, np.broadcast_to(template.lengths, (entries, keys))
+        key_close - key_open - 1, np.broadcast_to(template.lengths, (entries, keys))
     ):
         raise _NotFast
+    # Column by column: a key's words are gathered from contiguous rows of positions.
+    starts_of = (key_open.T.copy(), key_close.T.copy())
     words = np.ndarray(shape=(len(buffer) - 7,), dtype="<u8", buffer=buffer, strides=(1,))
-    got = words[bounds[:, template.columns] + template.offsets] & template.masks
-    if not np.array_equal(got, np.broadcast_to(template.words, got.shape)):
-        raise _NotFast
+    for column, offset, mask, word in zip(
+        template.columns.tolist(),
+        template.offsets.tolist(),
+        template.masks,
+        template.words,
+        strict=True,
+    ):
+        base = starts_of[column >= keys][column % keys]
+        got = words[base + offset]
+        if mask != _ALL_BITS:
+            got &= mask
+        if not np.all(got == word):
+            raise _NotFast
 
     # Values: no nesting, and numbers that polars keeps exactly as written (plain integers).
     starts = _skip_whitespace(data, colons + 1)
@@ -584,11 +619,6 @@ def _parse_chunk(
         raise _NotFast from None
     if frame.height != entries:
         raise _NotFast
-    # polars reads a lone UTF-16 surrogate escape (\ud800) as a NUL character where the general
-    # path rejects it; so where a NUL appears, look for one (a \u0000 escape is fine).
-    nul = frame.select(pl.any_horizontal(pl.all().str.contains("\x00", literal=True).any()))
-    if nul.item():
-        _check_surrogates(data[:cut])
     return frame
 
 
@@ -631,17 +661,15 @@ def _lay_out_gaps(data: np.ndarray, closes: np.ndarray, *, first: bool, ndjson: 
     return position
 
 
-def _check_surrogates(data: np.ndarray) -> None:
+def _check_surrogates(data: np.ndarray, slashes: np.ndarray) -> None:
     """Every ``\\uD800``-``\\uDBFF`` escape must be followed by a ``\\uDC00``-``\\uDFFF`` one."""
-    slashes = np.flatnonzero(data[:-5] == _BACKSLASH)
+    slashes = slashes[slashes + 5 < data.size]
     escapes = slashes[(data[slashes + 1] == ord("u")) & ((data[slashes + 2] | 0x20) == ord("d"))]
     if not escapes.size:
         return
     third = data[escapes + 3] | 0x20  # lower case
-    high = escapes[
-        (third == ord("8")) | (third == ord("9")) | (third == ord("a")) | (third == ord("b"))
-    ]
-    low = escapes[(third >= ord("c")) & (third <= ord("f"))]
+    high = escapes[np.isin(third, np.frombuffer(b"89ab", dtype=np.uint8))]
+    low = escapes[np.isin(third, np.frombuffer(b"cdef", dtype=np.uint8))]
     if high.size != low.size or not np.array_equal(high + 6, low):
         raise _NotFast
 

@@ -22,6 +22,7 @@ __all__ = [
     "check_csv_records",
     "check_nesting",
     "in_string",
+    "positions_of",
     "string_quotes",
 ]
 
@@ -35,23 +36,35 @@ _QUOTE, _BACKSLASH, _NEWLINE, _COMMA = (ord(c) for c in '"\\\n,')
 _CSV_BLOCK = 16 << 20
 
 
-def string_quotes(data: np.ndarray) -> np.ndarray:
+def positions_of(data: np.ndarray, byte: int, scratch: np.ndarray | None = None) -> np.ndarray:
+    """Positions of ``byte`` in ``data`` (``scratch``: a reusable bool array as long as data)."""
+    if scratch is None:
+        return np.flatnonzero(data == byte)
+    found = np.equal(data, byte, out=scratch[: data.size])
+    return np.flatnonzero(found)
+
+
+def string_quotes(
+    data: np.ndarray, slashes: np.ndarray | None = None, scratch: np.ndarray | None = None
+) -> np.ndarray:
     """Positions of the quotes that open or close a JSON string (escaped quotes left out).
 
     A quote is escaped when the run of backslashes just before it is odd (``\\"`` is a quote
-    inside a string, ``\\\\"`` an escaped backslash and then the closing quote).
+    inside a string, ``\\\\"`` an escaped backslash and then the closing quote). ``slashes``
+    are the positions of the backslashes, if already known.
     """
-    quotes = np.flatnonzero(data == _QUOTE)
-    if not quotes.size:
+    quotes = positions_of(data, _QUOTE, scratch)
+    if slashes is None:
+        slashes = positions_of(data, _BACKSLASH, scratch)
+    slashes = slashes[slashes + 1 < data.size]
+    if not quotes.size or not slashes.size:
         return quotes
     # Only a quote right after a backslash can be escaped; runs of backslashes are short.
-    suspects = np.flatnonzero(data[quotes - 1] == _BACKSLASH)  # quotes[0] - 1 may wrap: checked
-    if suspects.size and quotes[suspects[0]] == 0:
-        suspects = suspects[1:]
+    suspects = slashes[data[slashes + 1] == _QUOTE] + 1
     if not suspects.size:
         return quotes
     run = np.ones(suspects.size, dtype=np.int64)
-    position = quotes[suspects] - 2
+    position = suspects - 2
     todo = np.arange(suspects.size)
     while todo.size:
         todo = todo[position[todo] >= 0]
@@ -59,7 +72,9 @@ def string_quotes(data: np.ndarray) -> np.ndarray:
         run[todo] += 1
         position[todo] -= 1
     escaped = suspects[run % 2 == 1]
-    return np.delete(quotes, escaped) if escaped.size else quotes
+    if not escaped.size:
+        return quotes
+    return np.delete(quotes, np.searchsorted(quotes, escaped))
 
 
 def in_string(quotes: np.ndarray, positions: np.ndarray) -> np.ndarray:
