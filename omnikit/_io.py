@@ -11,7 +11,7 @@ from __future__ import annotations
 import glob as globlib
 import os
 import zoneinfo
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -304,13 +304,14 @@ def _load_one(
         _check_total(problems, _readers.envelope_total(item), raw.height, "<entries>")
         return deduplicate(frame), problems
     suffix = item.suffix.lower()
-    reader = {
+    readers: dict[str, Callable[[Path], Any]] = {
         ".json": _readers.read_json_report,
         ".jsonl": _readers.read_ndjson,
         ".ndjson": _readers.read_ndjson,
         ".csv": _readers.read_csv,
         ".parquet": _readers.read_parquet,
-    }.get(suffix)
+    }
+    reader = readers.get(suffix)
     if reader is None:
         raise ReportFormatError(
             f"cannot read '{item.suffix}' files; expected one of "

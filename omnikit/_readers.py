@@ -276,7 +276,7 @@ def _frame_from_entries(entries: list[dict[str, Any]], source: str) -> pl.DataFr
         if entry_keys != previous:
             keys.update(dict.fromkeys(entry_keys))
             previous = entry_keys
-    columns = []
+    columns: list[pl.Series] = []
     for key in keys:
         values = [entry.get(key) for entry in entries]
         if not {type(v) for v in values} <= {str, _Number, type(None)}:
@@ -451,9 +451,7 @@ _SPACE_TABLE = np.zeros(256, dtype=bool)
 _SPACE_TABLE[[_SPACE, _NEWLINE, _RETURN, _TAB]] = True
 
 
-def _chunks(
-    handle: io.BufferedReader, length: int, ndjson: bool
-) -> Iterator[tuple[bytearray, int, np.ndarray, np.ndarray, np.ndarray, bool, bool, _Template]]:
+def _chunks(handle: io.BufferedReader, length: int, ndjson: bool) -> Iterator[tuple[Any, ...]]:
     """Read the entries in chunks; yield each with the structure found in it.
 
     Each chunk is ``_PAD`` spaces, then the bytes from the end of the previous chunk's last
@@ -498,7 +496,8 @@ def _chunks(
             template = _template(buffer, start, int(closes[0]))
         carry = bytes(buffer[cut:])
         slashes = slashes[: np.searchsorted(slashes, cut)]
-        yield buffer, cut, quotes, closes, slashes, first, ndjson, template
+        breaks = positions_of(data[:cut], _NEWLINE, scratch)
+        yield buffer, cut, quotes, closes, slashes, breaks, first, ndjson, template
         first = False
     if carry.strip(b" \t\r\n"):
         raise _NotFast
@@ -543,6 +542,7 @@ def _parse_chunk(
     quotes: np.ndarray,
     closes: np.ndarray,
     slashes: np.ndarray,
+    breaks: np.ndarray,
     first: bool,
     ndjson: bool,
     template: _Template,
@@ -554,7 +554,7 @@ def _parse_chunk(
 
     # Line breaks inside an entry: layout (outside strings) becomes a space. A raw line break
     # inside a string is not JSON: polars rejects the broken line and the general path says so.
-    breaks = np.flatnonzero(data[:cut] == _NEWLINE)  # the gaps are all spaces by now
+    breaks = breaks[data[breaks] == _NEWLINE]  # those between entries are spaces by now
     if breaks.size:
         if ndjson:
             raise _NotFast  # an NDJSON entry over several lines: the general path names it
