@@ -53,28 +53,23 @@ def string_quotes(
     inside a string, ``\\\\"`` an escaped backslash and then the closing quote). ``slashes``
     are the positions of the backslashes, if already known.
     """
-    quotes = positions_of(data, _QUOTE, scratch)
+    found = data == _QUOTE if scratch is None else np.equal(data, _QUOTE, out=scratch[: data.size])
     if slashes is None:
-        slashes = positions_of(data, _BACKSLASH, scratch)
+        slashes = np.flatnonzero(data == _BACKSLASH)
     slashes = slashes[slashes + 1 < data.size]
-    if not quotes.size or not slashes.size:
-        return quotes
-    # Only a quote right after a backslash can be escaped; runs of backslashes are short.
-    suspects = slashes[data[slashes + 1] == _QUOTE] + 1
-    if not suspects.size:
-        return quotes
-    run = np.ones(suspects.size, dtype=np.int64)
-    position = suspects - 2
-    todo = np.arange(suspects.size)
-    while todo.size:
-        todo = todo[position[todo] >= 0]
-        todo = todo[data[position[todo]] == _BACKSLASH]
-        run[todo] += 1
-        position[todo] -= 1
-    escaped = suspects[run % 2 == 1]
-    if not escaped.size:
-        return quotes
-    return np.delete(quotes, np.searchsorted(quotes, escaped))
+    if slashes.size:
+        # Only a quote right after a backslash can be escaped; runs of backslashes are short.
+        suspects = slashes[data[slashes + 1] == _QUOTE] + 1
+        run = np.ones(suspects.size, dtype=np.int64)
+        position = suspects - 2
+        todo = np.arange(suspects.size)
+        while todo.size:
+            todo = todo[position[todo] >= 0]
+            todo = todo[data[position[todo]] == _BACKSLASH]
+            run[todo] += 1
+            position[todo] -= 1
+        found[suspects[run % 2 == 1]] = False
+    return np.flatnonzero(found)
 
 
 def in_string(quotes: np.ndarray, positions: np.ndarray) -> np.ndarray:
