@@ -53,6 +53,7 @@ from ._structure import (
 
 __all__ = [
     "REPORT_SUFFIXES",
+    "envelope_total",
     "read_csv",
     "read_entries",
     "read_json",
@@ -257,7 +258,13 @@ def read_entries(
 
 
 def envelope_total(document: Any) -> int | None:
-    """The ``total`` an in-memory envelope states, if it is a whole number."""
+    """The ``total`` an in-memory envelope states, if it is a whole number.
+
+    Examples
+    --------
+    >>> envelope_total({"entries": [], "total": 3})
+    3
+    """
     if isinstance(document, dict):
         value = document.get("total")
         if isinstance(value, int) and not isinstance(value, bool):
