@@ -33,6 +33,7 @@ import re
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ from ._structure import (
     MAX_DEPTH,
     check_csv_records,
     check_nesting,
+    escapes,
     in_string,
     positions_of,
     string_quotes,
@@ -401,12 +403,16 @@ def _read_fast(path: Path, *, ndjson: bool) -> tuple[pl.DataFrame, int | None]:
         if end <= start:
             raise _NotFast
         handle.seek(start)
+        first = handle.read(min(end - start, _HEAD_BYTES))
+        skip = len(first) - len(first.lstrip(b" \t\r\n"))  # blank lines before an NDJSON entry
+        layout = _layout(first[skip:], ndjson=ndjson)
+        handle.seek(start + skip)
         frames: list[pl.DataFrame] = []
         pending: deque[Future[pl.DataFrame]] = deque()
         with ThreadPoolExecutor(max_workers=2) as pool:
             try:
-                for job in _chunks(handle, end - start, ndjson):
-                    pending.append(pool.submit(_parse_chunk, *job))
+                for chunk in _chunks(handle, end - start - skip, layout):
+                    pending.append(pool.submit(_parse_chunk, chunk))
                     if len(pending) > 2:  # at most three chunks in memory at once
                         frames.append(pending.popleft().result())
                 while pending:
@@ -456,21 +462,131 @@ class _Template:
 _ALL_BITS = np.uint64((1 << 64) - 1)
 _SPACE_TABLE = np.zeros(256, dtype=bool)
 _SPACE_TABLE[[_SPACE, _NEWLINE, _RETURN, _TAB]] = True
+_NO_NEWLINES = bytes.maketrans(b"\n", b" ")
+_LITERALS = np.zeros(256, dtype=bool)  # first bytes of a value that is no string and no null
+_LITERALS[[*range(_ZERO, _NINE + 1), _MINUS, ord("t"), ord("f")]] = True
+_HEAD_BYTES = 1 << 20  # the first entry and the gap after it must lie within this
+_MAX_CUT_TRIES = 64  # '}' inside strings at the end of a chunk tried before giving up
+_MAX_ESCAPE_ROUNDS = 64
+_TOKEN = re.compile(
+    rb'[ \t\r\n]*(?:("(?:[^"\\\x00-\x1f]|\\.)*")|([{}\[\]:,])|([^ \t\r\n{}\[\]:,"]+))'
+)
+_ARRAY_GAP = re.compile(rb"[ \t\r\n]*,[ \t\r\n]*(?=\{)")
+_LINE_GAP = re.compile(rb"[ \t\r\n]*\n[ \t\r\n]*(?=\{)")
 
 
-def _chunks(handle: io.BufferedReader, length: int, ndjson: bool) -> Iterator[tuple[Any, ...]]:
-    """Read the entries in chunks; yield each with the structure found in it.
+def _pattern(piece: bytes) -> list[tuple[int, np.uint64, np.uint64]]:
+    """``piece`` as (offset, mask, word) triples: 8-byte words that cover it from its start.
+
+    A piece shorter than 8 bytes is one word ending where it ends (the bytes before it masked
+    off); a longer one is words at 0, 8, ... and a last one ending where it ends.
+    """
+    if len(piece) < 8:
+        pad = 8 - len(piece)
+        mask = ((1 << (8 * len(piece))) - 1) << (8 * pad)
+        word = int.from_bytes(b"\0" * pad + piece, "little")
+        return [(-pad, np.uint64(mask), np.uint64(word))]
+    offsets = [*range(0, len(piece) - 8, 8), len(piece) - 8]
+    return [(o, _ALL_BITS, np.uint64(int.from_bytes(piece[o : o + 8], "little"))) for o in offsets]
+
+
+def _matches(words: np.ndarray, positions: np.ndarray, pattern: Any) -> np.ndarray:
+    """Whether the bytes at each position are the pattern's piece."""
+    found = np.ones(positions.size, dtype=bool)
+    for offset, mask, word in pattern:
+        got = words[positions + offset]
+        if mask != _ALL_BITS:
+            got &= mask
+        found &= got == word
+    return found
+
+
+class _Layout:
+    """How the first entry is written: the bytes around its values, and the gap after it.
+
+    An entry written the same way is ``pieces[0]``, the first value, ``pieces[1]``, the second
+    value, ..., ``pieces[-1]`` (which ends with ``}``): each piece holds the whitespace, the
+    commas and the next key with its colon. ``gap`` is what separates two entries (``,`` and
+    whitespace in an array, whitespace with a line break in NDJSON), None if unknown.
+    """
+
+    def __init__(
+        self, template: _Template, pieces: list[bytes], gap: bytes | None, ndjson: bool
+    ) -> None:
+        self.template = template
+        self.ndjson = ndjson
+        self.pieces = [len(p) for p in pieces]
+        self.patterns = [_pattern(p) for p in pieces]
+        self.entry_newlines = sum(p.count(b"\n") for p in pieces)
+        self.gap = gap
+        self.gap_pattern = _pattern(gap + b"{") if gap else []
+        self.gap_newlines = gap.count(b"\n") if gap else 0
+        self.comma = gap.find(b",") if gap else -1
+
+
+def _layout(head: bytes, *, ndjson: bool) -> _Layout:
+    """Learn the layout from the first entry (``head`` starts with it)."""
+    if not head.startswith(b"{"):
+        raise _NotFast
+    pieces: list[bytes] = []
+    names: list[bytes] = []
+    mark = 0  # where the current piece starts
+    position = 1
+    while True:
+        key = _TOKEN.match(head, position)
+        if key is None or key.group(1) is None:
+            raise _NotFast  # an empty entry, or one cut off by the end of the head
+        colon = _TOKEN.match(head, key.end())
+        value = _TOKEN.match(head, colon.end()) if colon and colon.group(2) == b":" else None
+        if value is None or value.group(2) is not None:
+            raise _NotFast  # a nested value (or not JSON): the general path decides
+        names.append(key.group(1))
+        begin = value.start(1) if value.group(1) is not None else value.start(3)
+        pieces.append(head[mark:begin])
+        mark = value.end()
+        after = _TOKEN.match(head, mark)
+        if after is None or after.group(2) not in (b",", b"}"):
+            raise _NotFast
+        position = after.end()
+        if after.group(2) == b"}":
+            break
+    pieces.append(head[mark:position])
+    template = _template(bytearray(head), 0, position - 1)
+    if [n[1:-1].decode() for n in names] != template.names:
+        raise _NotFast
+    if ndjson and any(b"\n" in p for p in pieces):
+        raise _NotFast  # an NDJSON entry over several lines: the general path names it
+    gap = (_LINE_GAP if ndjson else _ARRAY_GAP).match(head, position)
+    return _Layout(template, pieces, gap.group() if gap else None, ndjson)
+
+
+@dataclass
+class _Chunk:
+    """Entries read from the file: ``buffer[_PAD:cut]``, and what the main thread found."""
+
+    buffer: bytearray
+    cut: int  # just after the last entry's '}'
+    first: bool  # the file's first chunk (no gap before its first entry)
+    layout: _Layout
+    slashes: np.ndarray  # positions of the backslashes
+    escapes: np.ndarray  # positions of the escapes' backslashes
+    extra: np.ndarray  # bytes each escape adds (see _structure.escapes)
+    escaped: np.ndarray  # positions of the escaped quotes
+    quotes: int  # quotes that open or close a string
+
+
+def _chunks(handle: io.BufferedReader, length: int, layout: _Layout) -> Iterator[_Chunk]:
+    """Read the entries in chunks, each cut just after the last ``}`` outside strings.
 
     Each chunk is ``_PAD`` spaces, then the bytes from the end of the previous chunk's last
-    entry to the end of this chunk's last entry (what follows is carried over). Found here:
-    the quotes that delimit strings, and the ``}`` outside strings (each one ends an entry: a
-    nested object is caught when the bytes after its ``}`` do not start a new entry).
+    entry to the end of this chunk's last entry (what follows is carried over). A ``}`` is
+    outside strings when an even number of (unescaped) quotes precede it in the chunk.
     """
     carry = b""
     remaining = length
     first = True
-    template: _Template | None = None
     scratch = np.empty(0, dtype=bool)  # reused for every byte comparison: no fresh pages
+    none = np.empty(0, dtype=np.int64)
     while remaining > 0:
         size = min(_CHUNK_BYTES, remaining)
         buffer = bytearray(_PAD + len(carry) + size)
@@ -483,31 +599,229 @@ def _chunks(handle: io.BufferedReader, length: int, ndjson: bool) -> Iterator[tu
         data = np.frombuffer(buffer, dtype=np.uint8)
         if scratch.size < data.size:
             scratch = np.empty(data.size, dtype=bool)
-        slashes = positions_of(data, _BACKSLASH, scratch)
-        quotes = string_quotes(data, slashes, scratch)
-        closes = positions_of(data, _RBRACE, scratch)
-        closes = closes[~in_string(quotes, closes)]
-        if not closes.size:
+        slashes = none
+        if buffer.find(b"\\", _PAD) >= 0:
+            slashes = positions_of(data, _BACKSLASH, scratch)
+        starts, extra, escaped = escapes(data, slashes)
+        quote = np.equal(data, _QUOTE, out=scratch[: data.size])
+        cut, quotes = -1, 0
+        close = buffer.rfind(b"}", _PAD)
+        for _ in range(_MAX_CUT_TRIES):
+            if close < 0:
+                break
+            quotes = int(np.count_nonzero(quote[:close])) - int(np.searchsorted(escaped, close))
+            if quotes % 2 == 0:
+                cut = close + 1
+                break
+            close = buffer.rfind(b"}", _PAD, close)
+        else:
+            raise _NotFast
+        if cut < 0:
             if final:
                 raise _NotFast
             carry = bytes(buffer[_PAD:])
             continue
-        cut = int(closes[-1]) + 1
         if final and bytes(buffer[cut:]).strip(b" \t\r\n"):
             raise _NotFast
-        quotes = quotes[: np.searchsorted(quotes, cut)]
-        if quotes.size % 2:
-            raise _NotFast
-        if template is None:
-            start = buffer.find(b"{", _PAD)
-            template = _template(buffer, start, int(closes[0]))
         carry = bytes(buffer[cut:])
-        slashes = slashes[: np.searchsorted(slashes, cut)]
-        breaks = positions_of(data[:cut], _NEWLINE, scratch)
-        yield buffer, cut, quotes, closes, slashes, breaks, first, ndjson, template
+        count = int(np.searchsorted(starts, cut))
+        yield _Chunk(
+            buffer,
+            cut,
+            first,
+            layout,
+            slashes[: np.searchsorted(slashes, cut)],
+            starts[:count],
+            extra[:count],
+            escaped[: np.searchsorted(escaped, cut)],
+            quotes,
+        )
         first = False
     if carry.strip(b" \t\r\n"):
         raise _NotFast
+
+
+class _Retry(Exception):
+    """The layout walk cannot vouch for this chunk; scan its structure instead."""
+
+
+def _parse_chunk(chunk: _Chunk) -> pl.DataFrame:
+    """Parse one chunk: by the first entry's layout if every entry follows it, else by a scan."""
+    try:
+        return _parse_by_layout(chunk)
+    except _Retry:
+        pass
+    buffer, cut = chunk.buffer, chunk.cut
+    data = np.frombuffer(buffer, dtype=np.uint8)[:cut]
+    quotes = string_quotes(data, chunk.slashes)
+    if quotes.size % 2:
+        raise _NotFast
+    closes = np.flatnonzero(data == _RBRACE)
+    closes = closes[~in_string(quotes, closes)]
+    breaks = np.flatnonzero(data == _NEWLINE)
+    layout = chunk.layout
+    return _scan_chunk(
+        buffer,
+        cut,
+        quotes,
+        closes,
+        chunk.slashes,
+        breaks,
+        chunk.first,
+        layout.ndjson,
+        layout.template,
+    )
+
+
+def _parse_by_layout(chunk: _Chunk) -> pl.DataFrame:
+    """Parse a chunk whose entries are all written as the first one; else raise ``_Retry``.
+
+    Entries are split at each ``}`` followed by the gap and ``{``; polars parses them one a
+    line (rejecting a line cut inside a string or a nested value). Then each entry is walked
+    from its ``{`` with the lengths of the values polars read: the bytes between values must
+    be the layout's pieces (so the keys, their order and the whitespace are the first entry's),
+    a string must end with a quote there, and the quotes counted in the chunk must be exactly
+    those of the keys and string values walked (so no entry holds another key).
+    """
+    layout, buffer, cut = chunk.layout, chunk.buffer, chunk.cut
+    gap = layout.gap
+    if gap is None:
+        raise _Retry
+    data = np.frombuffer(buffer, dtype=np.uint8)
+    first = _PAD if chunk.first else _PAD + len(gap)
+    if not chunk.first and buffer[_PAD:first] != gap:
+        raise _Retry
+    if first >= cut or data[first] != _LBRACE:
+        raise _Retry
+    words = np.ndarray(shape=(len(buffer) - 7,), dtype="<u8", buffer=buffer, strides=(1,))
+    closes = np.flatnonzero(data[first : cut - 1 - len(gap)] == _RBRACE) + first
+    closes = closes[_matches(words, closes + 1, layout.gap_pattern)]
+    starts = np.concatenate([[first], closes + 1 + len(gap)])
+    ends = np.append(closes, cut - 1)
+    entries = starts.size
+    gaps = entries - 1 + (0 if chunk.first else 1)
+    newlines = buffer.count(b"\n", _PAD, cut) if buffer.find(b"\n", _PAD, cut) >= 0 else 0
+    if newlines != gaps * layout.gap_newlines + entries * layout.entry_newlines:
+        raise _Retry  # a line break inside a string, or whitespace laid out another way
+
+    text = buffer
+    if not layout.ndjson:  # one entry a line: each gap's comma becomes a line break
+        if newlines:
+            text = buffer.translate(_NO_NEWLINES)
+        lines = np.frombuffer(text, dtype=np.uint8)
+        commas = closes + 1 + layout.comma
+        lines[commas] = _NEWLINE
+        if not chunk.first:
+            lines[_PAD + layout.comma] = _SPACE
+    try:
+        frame = pl.read_ndjson(io.BytesIO(memoryview(text)[:cut]), schema=layout.template.schema)
+    except pl.exceptions.PolarsError:
+        frame = None
+    if text is buffer and not layout.ndjson:  # put the commas back for the scan
+        lines[commas] = _COMMA
+        if not chunk.first:
+            lines[_PAD + layout.comma] = _COMMA
+    if frame is None or frame.height != entries:
+        raise _Retry
+    _walk(chunk, data, words, frame, starts, ends)
+    return frame
+
+
+def _walk(
+    chunk: _Chunk,
+    data: np.ndarray,
+    words: np.ndarray,
+    frame: pl.DataFrame,
+    starts: np.ndarray,
+    ends: np.ndarray,
+) -> None:
+    """Walk every entry from its ``{`` to its ``}`` (see :func:`_parse_by_layout`)."""
+    layout = chunk.layout
+    lengths = frame.select(pl.all().str.len_bytes().fill_null(0)).to_numpy()
+    nulls = frame.select(pl.all().is_null()).to_numpy()
+    cumulative = np.concatenate([[0], np.cumsum(chunk.extra)])
+    # The entries that hold an escape (most hold none)
+    escaping = np.flatnonzero(
+        np.searchsorted(chunk.escapes, ends) > np.searchsorted(chunk.escapes, starts)
+    )
+    if not np.all(_matches(words, starts, layout.patterns[0])):
+        raise _Retry
+    position = starts + layout.pieces[0]
+    strings = 0
+    numbers = []
+    for column in range(len(layout.template.names)):
+        value = position
+        first = data[value]
+        is_string = first == _QUOTE
+        length = lengths[:, column] + 2 * is_string  # int64
+        null = nulls[:, column]
+        if null.any():
+            if not np.all(first[null] == ord("n")):
+                raise _Retry
+            length[null] = 4
+        other = ~(is_string | null)
+        if other.any():
+            if not np.all(_LITERALS[first[other]]):
+                raise _Retry  # a nested value
+            numbers.append(
+                value[other & ((first == _MINUS) | ((first >= _ZERO) & (first <= _NINE)))]
+            )
+        if escaping.size:
+            _add_escapes(chunk.escapes, cumulative, value, length, escaping[is_string[escaping]])
+        closing = (value + length - 1)[is_string]
+        if not np.all(data[closing] == _QUOTE):
+            raise _Retry
+        if chunk.escaped.size:  # a string must not end at an escaped quote
+            found = np.minimum(np.searchsorted(chunk.escaped, closing), chunk.escaped.size - 1)
+            if np.any(chunk.escaped[found] == closing):
+                raise _Retry
+        strings += int(np.count_nonzero(is_string))
+        position = value + length
+        if np.any(position + (layout.pieces[column + 1] - 1) > ends):
+            raise _Retry  # walked past the entry's end
+        if not np.all(_matches(words, position, layout.patterns[column + 1])):
+            raise _Retry
+        position = position + layout.pieces[column + 1]
+    if not np.array_equal(position, ends + 1):
+        raise _Retry
+    if chunk.quotes != starts.size * 2 * len(layout.template.names) + 2 * strings:
+        raise _Retry  # a string the walk did not see: another key
+    if chunk.slashes.size:
+        _check_surrogates(data, chunk.slashes)
+    if numbers:
+        digits = np.concatenate(numbers)
+        signed = bool(np.any(data[digits] == _MINUS))
+        _check_integers(data, digits + (data[digits] == _MINUS), signed)
+
+
+def _add_escapes(
+    escapes_at: np.ndarray,
+    cumulative: np.ndarray,
+    value: np.ndarray,
+    length: np.ndarray,
+    at: np.ndarray,
+) -> None:
+    """Lengthen (in place) the string values ``at`` by the bytes their escapes add as written.
+
+    The closing quote is where the decoded text, grown escape by escape, ends: repeat until
+    the escapes before it add up.
+    """
+    opening = value[at]
+    base = opening + length[at] - 1  # the closing quote without escapes
+    low = np.searchsorted(escapes_at, opening)
+    touched = np.flatnonzero(np.searchsorted(escapes_at, base) > low)
+    if not touched.size:
+        return
+    opening, base, low = opening[touched], base[touched], low[touched]
+    closing = base
+    for _ in range(_MAX_ESCAPE_ROUNDS):
+        grown = base + cumulative[np.searchsorted(escapes_at, closing)] - cumulative[low]
+        if np.array_equal(grown, closing):
+            break
+        closing = grown
+    else:
+        raise _Retry
+    length[at[touched]] = closing - opening + 1
 
 
 def _template(buffer: bytearray, open_: int, close: int) -> _Template:
@@ -543,7 +857,7 @@ def _skip_whitespace(data: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return positions
 
 
-def _parse_chunk(
+def _scan_chunk(
     buffer: bytearray,
     cut: int,
     quotes: np.ndarray,
@@ -554,7 +868,7 @@ def _parse_chunk(
     ndjson: bool,
     template: _Template,
 ) -> pl.DataFrame:
-    """Vouch for one chunk of entries, put them one a line in place, and parse them."""
+    """Vouch for one chunk by scanning its structure, put its entries one a line, parse them."""
     data = np.frombuffer(buffer, dtype=np.uint8)
     opens = _lay_out_gaps(data, closes, first=first, ndjson=ndjson)
     entries = opens.size

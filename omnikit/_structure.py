@@ -21,6 +21,7 @@ __all__ = [
     "MAX_DEPTH",
     "check_csv_records",
     "check_nesting",
+    "escapes",
     "in_string",
     "positions_of",
     "string_quotes",
@@ -34,6 +35,10 @@ MAX_DEPTH = 64
 
 _QUOTE, _BACKSLASH, _NEWLINE, _COMMA = (ord(c) for c in '"\\\n,')
 _CSV_BLOCK = 16 << 20
+_LOWER_U = ord("u")
+_HEX = np.zeros(256, dtype=np.int64)  # hex digit values (polars rejects anything else)
+for _digit in b"0123456789abcdef":
+    _HEX[_digit] = _HEX[ord(chr(_digit).upper())] = int(chr(_digit), 16)
 
 
 def positions_of(data: np.ndarray, byte: int, scratch: np.ndarray | None = None) -> np.ndarray:
@@ -70,6 +75,49 @@ def string_quotes(
             position[todo] -= 1
         found[suspects[run % 2 == 1]] = False
     return np.flatnonzero(found)
+
+
+def escapes(data: np.ndarray, slashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The escapes of JSON strings, from the positions of the backslashes.
+
+    Returns the position of each escape's backslash, how many bytes longer each escape is
+    written than the UTF-8 text it stands for (``\\n`` is 1 byte longer, ``\\u00e9`` 4,
+    ``\\u4e2d`` 3, a surrogate pair's halves 6 and 2), and the positions of the
+    escaped quotes. A backslash escapes the next byte unless it is itself escaped, so in a run
+    of backslashes every other one starts an escape.
+
+    Examples
+    --------
+    >>> raw = rb'"a\\"b\\\\c\\u00e9"'
+    >>> data = np.frombuffer(raw, dtype=np.uint8)
+    >>> starts, extra, quotes = escapes(data, np.flatnonzero(data == ord("\\\\")))
+    >>> starts.tolist(), extra.tolist(), quotes.tolist()
+    ([2, 5, 8], [1, 1, 4], [3])
+    """
+    if not slashes.size:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, empty
+    run_start = np.ones(slashes.size, dtype=bool)
+    run_start[1:] = np.diff(slashes) != 1
+    firsts = np.flatnonzero(run_start)
+    index = np.arange(slashes.size) - firsts[np.cumsum(run_start) - 1]
+    starts = slashes[index % 2 == 0]
+    last = data.size - 1
+    kind = data[np.minimum(starts + 1, last)]
+    extra = np.ones(starts.size, dtype=np.int64)
+    unicode = np.flatnonzero(kind == _LOWER_U)
+    if unicode.size:
+        at = starts[unicode]
+        code = np.zeros(unicode.size, dtype=np.int64)
+        for digit in range(2, 6):
+            code = code * 16 + _HEX[data[np.minimum(at + digit, last)]]
+        # A surrogate pair's 4 bytes are counted on its second half, so a string's length
+        # written, grown escape by escape from its start, never stops between the halves.
+        high = (code >= 0xD800) & (code < 0xDC00)
+        low = (code >= 0xDC00) & (code < 0xE000)
+        written = np.select([code < 0x80, code < 0x800, high, low], [1, 2, 0, 4], 3)
+        extra[unicode] = 6 - written
+    return starts, extra, starts[kind == _QUOTE] + 1
 
 
 def in_string(quotes: np.ndarray, positions: np.ndarray) -> np.ndarray:
