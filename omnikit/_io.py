@@ -429,8 +429,12 @@ def _canonicalize(
         if column not in raw.columns:
             exprs.append(pl.repeat(None, raw.height, dtype=schema[column]).alias(column))
         elif column in SECONDS_COLUMNS:
-            exprs.append(_seconds(column, raw.schema[column]).alias(column))
-            checked.append(column)
+            plain = _plain_seconds(raw.get_column(column))
+            if plain is not None:
+                exprs.append(pl.lit(plain).alias(column))
+            else:
+                exprs.append(_seconds(column, raw.schema[column]).alias(column))
+                checked.append(column)
         elif column in DATETIME_COLUMNS:
             exprs.append(_datetime(column, raw.schema[column], timezone).alias(column))
             checked.append(column)
@@ -500,6 +504,23 @@ def _seconds(column: str, dtype: pl.DataType) -> pl.Expr:
         .when(whole)
         .then(number.cast(pl.Int64, strict=False))
     )
+
+
+def _plain_seconds(text: pl.Series) -> pl.Series | None:
+    """The column as Int64 if every value is a plain non-negative integer, else None.
+
+    The common case, read with one cast instead of :func:`_seconds`'s exact-or-whole rules
+    (which give the same numbers for such a column).
+    """
+    if text.dtype != pl.String:
+        return None
+    exact = text.cast(pl.Int64, strict=False)
+    if exact.null_count() != text.null_count():
+        return None  # some value is not a plain integer
+    smallest = exact.min()
+    if smallest is not None and smallest < 0:  # type: ignore[operator]
+        return None
+    return exact
 
 
 def _datetime(column: str, dtype: pl.DataType, timezone: str) -> pl.Expr:

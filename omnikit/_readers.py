@@ -30,6 +30,7 @@ import io
 import json
 import os
 import re
+import threading
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -468,6 +469,7 @@ _LITERALS[[*range(_ZERO, _NINE + 1), _MINUS, ord("t"), ord("f")]] = True
 _HEAD_BYTES = 1 << 20  # the first entry and the gap after it must lie within this
 _MAX_CUT_TRIES = 64  # '}' inside strings at the end of a chunk tried before giving up
 _MAX_ESCAPE_ROUNDS = 64
+_FEW_BACKSLASHES = 20_000  # more in a chunk: found with numpy
 _TOKEN = re.compile(
     rb'[ \t\r\n]*(?:("(?:[^"\\\x00-\x1f]|\\.)*")|([{}\[\]:,])|([^ \t\r\n{}\[\]:,"]+))'
 )
@@ -586,7 +588,6 @@ def _chunks(handle: io.BufferedReader, length: int, layout: _Layout) -> Iterator
     remaining = length
     first = True
     scratch = np.empty(0, dtype=bool)  # reused for every byte comparison: no fresh pages
-    none = np.empty(0, dtype=np.int64)
     while remaining > 0:
         size = min(_CHUNK_BYTES, remaining)
         buffer = bytearray(_PAD + len(carry) + size)
@@ -599,9 +600,7 @@ def _chunks(handle: io.BufferedReader, length: int, layout: _Layout) -> Iterator
         data = np.frombuffer(buffer, dtype=np.uint8)
         if scratch.size < data.size:
             scratch = np.empty(data.size, dtype=bool)
-        slashes = none
-        if buffer.find(b"\\", _PAD) >= 0:
-            slashes = positions_of(data, _BACKSLASH, scratch)
+        slashes = _backslashes(buffer, data, scratch)
         starts, extra, escaped = escapes(data, slashes)
         quote = np.equal(data, _QUOTE, out=scratch[: data.size])
         cut, quotes = -1, 0
@@ -639,6 +638,18 @@ def _chunks(handle: io.BufferedReader, length: int, layout: _Layout) -> Iterator
         first = False
     if carry.strip(b" \t\r\n"):
         raise _NotFast
+
+
+def _backslashes(buffer: bytearray, data: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+    """Positions of the backslashes: found one by one (at memchr speed) while they are few."""
+    found: list[int] = []
+    at = buffer.find(b"\\", _PAD)
+    while at >= 0:
+        if len(found) >= _FEW_BACKSLASHES:
+            return positions_of(data, _BACKSLASH, scratch)
+        found.append(at)
+        at = buffer.find(b"\\", at + 1)
+    return np.array(found, dtype=np.int64)
 
 
 class _Retry(Exception):
@@ -694,7 +705,8 @@ def _parse_by_layout(chunk: _Chunk) -> pl.DataFrame:
     if first >= cut or data[first] != _LBRACE:
         raise _Retry
     words = np.ndarray(shape=(len(buffer) - 7,), dtype="<u8", buffer=buffer, strides=(1,))
-    closes = np.flatnonzero(data[first : cut - 1 - len(gap)] == _RBRACE) + first
+    span = data[first : cut - 1 - len(gap)]
+    closes = np.flatnonzero(np.equal(span, _RBRACE, out=_scratch(span.size))) + first
     closes = closes[_matches(words, closes + 1, layout.gap_pattern)]
     starts = np.concatenate([[first], closes + 1 + len(gap)])
     ends = np.append(closes, cut - 1)
@@ -725,6 +737,17 @@ def _parse_by_layout(chunk: _Chunk) -> pl.DataFrame:
         raise _Retry
     _walk(chunk, data, words, frame, starts, ends)
     return frame
+
+
+_local = threading.local()
+
+
+def _scratch(size: int) -> np.ndarray:
+    """A bool array of ``size`` for this thread, reused from chunk to chunk (no fresh pages)."""
+    array = getattr(_local, "scratch", None)
+    if array is None or array.size < size:
+        array = _local.scratch = np.empty(size, dtype=bool)
+    return array[:size]
 
 
 def _walk(
