@@ -469,7 +469,7 @@ _LITERALS[[*range(_ZERO, _NINE + 1), _MINUS, ord("t"), ord("f")]] = True
 _HEAD_BYTES = 1 << 20  # the first entry and the gap after it must lie within this
 _MAX_CUT_TRIES = 64  # '}' inside strings at the end of a chunk tried before giving up
 _MAX_ESCAPE_ROUNDS = 64
-_FEW_BACKSLASHES = 20_000  # more in a chunk: found with numpy
+_FEW_BACKSLASHES = 1000  # more in a chunk: found with numpy
 _TOKEN = re.compile(
     rb'[ \t\r\n]*(?:("(?:[^"\\\x00-\x1f]|\\.)*")|([{}\[\]:,])|([^ \t\r\n{}\[\]:,"]+))'
 )
@@ -492,15 +492,36 @@ def _pattern(piece: bytes) -> list[tuple[int, np.uint64, np.uint64]]:
     return [(o, _ALL_BITS, np.uint64(int.from_bytes(piece[o : o + 8], "little"))) for o in offsets]
 
 
-def _matches(words: np.ndarray, positions: np.ndarray, pattern: Any) -> np.ndarray:
-    """Whether the bytes at each position are the pattern's piece."""
+def _matches(buffer: bytearray, positions: np.ndarray, pattern: Any) -> np.ndarray:
+    """Whether the bytes of ``buffer`` at each position are the pattern's piece."""
     found = np.ones(positions.size, dtype=bool)
     for offset, mask, word in pattern:
-        got = words[positions + offset]
+        got = _words_at(buffer, positions, offset)
         if mask != _ALL_BITS:
             got &= mask
         found &= got == word
     return found
+
+
+def _all_match(buffer: bytearray, positions: np.ndarray, pattern: Any) -> bool:
+    """Whether the bytes of ``buffer`` at every position are the pattern's piece."""
+    for offset, mask, word in pattern:
+        got = _words_at(buffer, positions, offset)
+        if mask != _ALL_BITS:
+            got &= mask
+        if not np.all(got == word):
+            return False
+    return True
+
+
+def _words_at(buffer: bytearray, positions: np.ndarray, offset: int) -> np.ndarray:
+    """The 8-byte little-endian word at each position + ``offset``."""
+    if offset < 0:
+        positions, offset = positions + offset, 0
+    view = np.ndarray(
+        shape=(len(buffer) - 7 - offset,), dtype="<u8", buffer=buffer, offset=offset, strides=(1,)
+    )
+    return view[positions]
 
 
 class _Layout:
@@ -704,15 +725,16 @@ def _parse_by_layout(chunk: _Chunk) -> pl.DataFrame:
         raise _Retry
     if first >= cut or data[first] != _LBRACE:
         raise _Retry
-    words = np.ndarray(shape=(len(buffer) - 7,), dtype="<u8", buffer=buffer, strides=(1,))
     span = data[first : cut - 1 - len(gap)]
     closes = np.flatnonzero(np.equal(span, _RBRACE, out=_scratch(span.size))) + first
-    closes = closes[_matches(words, closes + 1, layout.gap_pattern)]
+    closes = closes[_matches(buffer, closes + 1, layout.gap_pattern)]
     starts = np.concatenate([[first], closes + 1 + len(gap)])
     ends = np.append(closes, cut - 1)
     entries = starts.size
     gaps = entries - 1 + (0 if chunk.first else 1)
-    newlines = buffer.count(b"\n", _PAD, cut) if buffer.find(b"\n", _PAD, cut) >= 0 else 0
+    newlines = 0
+    if buffer.find(b"\n", _PAD, cut) >= 0:
+        newlines = int(np.count_nonzero(np.equal(data[:cut], _NEWLINE, out=_scratch(cut))))
     if newlines != gaps * layout.gap_newlines + entries * layout.entry_newlines:
         raise _Retry  # a line break inside a string, or whitespace laid out another way
 
@@ -735,7 +757,7 @@ def _parse_by_layout(chunk: _Chunk) -> pl.DataFrame:
             lines[_PAD + layout.comma] = _COMMA
     if frame is None or frame.height != entries:
         raise _Retry
-    _walk(chunk, data, words, frame, starts, ends)
+    _walk(chunk, data, frame, starts, ends)
     return frame
 
 
@@ -753,7 +775,6 @@ def _scratch(size: int) -> np.ndarray:
 def _walk(
     chunk: _Chunk,
     data: np.ndarray,
-    words: np.ndarray,
     frame: pl.DataFrame,
     starts: np.ndarray,
     ends: np.ndarray,
@@ -767,7 +788,7 @@ def _walk(
     escaping = np.flatnonzero(
         np.searchsorted(chunk.escapes, ends) > np.searchsorted(chunk.escapes, starts)
     )
-    if not np.all(_matches(words, starts, layout.patterns[0])):
+    if not _all_match(chunk.buffer, starts, layout.patterns[0]):
         raise _Retry
     position = starts + layout.pieces[0]
     strings = 0
@@ -802,7 +823,7 @@ def _walk(
         position = value + length
         if np.any(position + (layout.pieces[column + 1] - 1) > ends):
             raise _Retry  # walked past the entry's end
-        if not np.all(_matches(words, position, layout.patterns[column + 1])):
+        if not _all_match(chunk.buffer, position, layout.patterns[column + 1]):
             raise _Retry
         position = position + layout.pieces[column + 1]
     if not np.array_equal(position, ends + 1):
