@@ -48,6 +48,7 @@ from ._structure import (
     MAX_DEPTH,
     check_csv_records,
     check_nesting,
+    count_byte,
     escapes,
     in_string,
     positions_of,
@@ -1078,13 +1079,16 @@ def read_csv(path: str | os.PathLike[str]) -> pl.DataFrame:
     'interaction_id'
     """
     path = Path(path)
-    blank = check_csv_records(path)
     try:
         frame = pl.read_csv(path, infer_schema=False, encoding="utf8", raise_if_empty=False)
     except pl.exceptions.PolarsError as error:
+        check_csv_records(path)  # a row with more fields than the header: name its line
         raise ReportFormatError(
             f"not a readable CSV report ({_first_line(error)})", path=str(path)
         ) from None
+    blank: list[int] = []
+    if not _fields_add_up(path, frame):
+        blank = check_csv_records(path)  # raises, naming the line of a row with too few fields
     if frame.width and frame.columns[0].startswith("\ufeff"):
         frame = frame.rename({frame.columns[0]: frame.columns[0].removeprefix("\ufeff")})
     names = [normalize_name(c.strip()) for c in frame.columns]
@@ -1103,6 +1107,22 @@ def read_csv(path: str | os.PathLike[str]) -> pl.DataFrame:
         keep[rows] = False
         frame = frame.filter(pl.Series(keep))
     return frame.rename({old: old.strip() for old in frame.columns})
+
+
+def _fields_add_up(path: Path, frame: pl.DataFrame) -> bool:
+    """Whether every record of the CSV file polars read has as many fields as the header.
+
+    polars refuses a row with more fields than the header but pads one with fewer. The commas
+    that separate fields are those of the file less those inside cells (which polars read as
+    part of the text), so when they number ``(rows + 1) * (fields - 1)`` and no row has more
+    fields than the header, none has fewer either (nor is any line blank).
+    """
+    if frame.width < 2:
+        return False  # a blank line reads as a row of one empty field: scan the records
+    inside = sum(name.count(",") for name in frame.columns)
+    counts = frame.select(pl.all().str.count_matches(",", literal=True).sum()).row(0)
+    inside += sum(int(c or 0) for c in counts)
+    return count_byte(path, _COMMA) - inside == (frame.height + 1) * (frame.width - 1)
 
 
 def read_parquet(path: str | os.PathLike[str]) -> pl.DataFrame:
