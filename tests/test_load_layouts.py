@@ -109,6 +109,52 @@ def test_fast_path_spans_many_chunks_in_every_layout(
     assert_frame_equal(fast, general)
 
 
+# Escapes the layout walk must measure (written length != decoded length), with no '}' inside a
+# string (which makes a chunk take the structural scan instead).
+ESCAPED = [entry(f"e{i}", waiting_time=i) for i in range(30)] + [
+    entry("u1", name="Zoë 李 😀", notes="ends with an emoji 😀"),
+    entry("u2", notes='quote at the end "', agent_name="\\", contact="a\\\\b"),
+    entry("u3", notes="tab\there\nand\r\u0000 nul", groups="/", name="\u2028 é"),
+    entry("u4", notes="😀" * 30 + '"\\"', external_id=-1234567890123456789),
+    entry("u5", **{"end_date-time": None}, notes=None, duration=0, contact_id=True),
+]
+
+
+@pytest.mark.parametrize("layout", [*LAYOUTS, *NDJSON_LAYOUTS])
+def test_uniform_layouts_are_walked_without_the_structural_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str
+) -> None:
+    def no_scan(*args: Any) -> None:
+        raise AssertionError("the chunk took the structural scan")
+
+    monkeypatch.setattr(_readers, "_scan_chunk", no_scan)
+    monkeypatch.setattr(_readers, "_CHUNK_BYTES", 1500)  # several chunks, escapes at their edges
+    ndjson = layout in NDJSON_LAYOUTS
+    path = tmp_path / ("r.ndjson" if ndjson else "r.json")
+    path.write_bytes((NDJSON_LAYOUTS if ndjson else LAYOUTS)[layout](ESCAPED * 3))
+    fast, _ = _readers._read_fast(path, ndjson=ndjson)
+    monkeypatch.undo()
+    general = (_readers.read_ndjson if ndjson else _readers.read_json)(path, fast=False)
+    assert_frame_equal(fast, general)
+    assert fast.filter(pl.col("interaction_id") == "u1")["name"].to_list() == ["Zoë 李 😀"] * 3
+
+
+def test_a_brace_inside_a_string_sends_only_its_chunk_to_the_structural_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scanned = []
+    scan = _readers._scan_chunk
+    monkeypatch.setattr(_readers, "_scan_chunk", lambda *a: scanned.append(1) or scan(*a))
+    monkeypatch.setattr(_readers, "_CHUNK_BYTES", 4000)
+    rows = ESCAPED * 4
+    rows[70] = entry("brace", notes='he said "},{" twice')
+    path = tmp_path / "r.json"
+    path.write_bytes(orjson.dumps(envelope(rows)))
+    fast, _ = _readers._read_fast(path, ndjson=False)
+    assert_frame_equal(fast, _readers.read_json(path, fast=False))
+    assert len(scanned) == 1
+
+
 # ---------------------------------------------------------------------------------------------
 # What the fast path cannot vouch for falls back, and both paths agree
 
@@ -123,6 +169,12 @@ FALLBACKS: dict[str, list[dict[str, Any]] | bytes] = {
     "nested value": [entry("a"), {**entry("b"), "notes": {"k": [1, {"x": None}]}}],
     "empty key": [{**entry("a"), "": "x"}, {**entry("b"), "": None}],
     "escaped key": b'{"entries": [{"interaction_id": "a", "n\\u0061me": "x"}]}',
+    # An unknown key in place of a known one of the same length, both null: the values and
+    # lengths all agree, only the key's own bytes differ.
+    "unknown field in place of another": [
+        entry("a", name=None),
+        {("nome" if k == "name" else k): v for k, v in entry("b", name=None).items()},
+    ],
     # A duplicated key whose second value is null, in an entry missing another field: the
     # byte counts balance, so only comparing the keys themselves catches it.
     "duplicated key": b'{"entries": [{"interaction_id": "a", "notes": "n", "name": "A"}, '
