@@ -251,8 +251,21 @@ def bench_layout(layout: str, n: int, repeat: int) -> list[tuple[str, bool, str]
     target = 1.0 if layout == "csv" else 1.5
     memory = peaks[FIRST] / size
     cached = first / seconds[AGAIN] if AGAIN in seconds else 0.0
-    return [
+    lines = [
         (f"{layout}: ok.load vs {fastest} >= {target:g}x", speed >= target, f"{speed:.2f}x"),
+    ]
+    if layout == "ndjson":
+        # The issue names "msgspec/orjson decode + pl.DataFrame, pl.read_json, DuckDB read_json";
+        # pl.read_json cannot read NDJSON, so the line above holds ok.load to pl.read_ndjson,
+        # the very parser the fast path calls. This line holds it to the issue's list as written.
+        named = [b for b in done if b != "pl.read_ndjson"]
+        if named:
+            best = min(named, key=seconds.__getitem__)
+            ratio = seconds[best] / first
+            text = f"{layout}: ok.load vs {best} (issue's list) >= {target:g}x"
+            lines.append((text, ratio >= target, f"{ratio:.2f}x"))
+    return [
+        *lines,
         (f"{layout}: ok.load peak memory <= 2x the file", memory <= 2.0, f"{memory:.2f}x"),
         (f"{layout}: cached re-load >= 20x the first load", cached >= 20.0, f"{cached:.1f}x"),
     ]

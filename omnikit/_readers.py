@@ -12,14 +12,21 @@ JSON has two paths that give the same frame:
 
 - the fast path, for ``.json`` (an envelope with ``total`` before or after ``entries``, or a bare
   array) and NDJSON in any layout (compact, ``json.dump``'s separators, any indent, tabs, CRLF):
-  the file is read in chunks, and numpy finds its structure (which quotes are escaped, which
-  bytes are inside strings, where each entry starts and ends, which strings are keys). The
-  bytes between entries become one line break and layout whitespace inside an entry a space, so
-  each entry is one line, and polars parses the chunk as NDJSON on a worker thread while the
-  next chunk is scanned. It vouches for a chunk only when every entry has exactly the first
-  entry's keys in the same order (compared byte for byte), no value is nested, and every number
-  is a plain integer (which polars keeps digit for digit); anything else sends the whole file
-  down the general path;
+  the file is read in chunks, each cut after a ``}`` outside strings (an even number of
+  unescaped quotes before it), and polars parses each chunk as NDJSON, one entry a line, on a
+  worker thread while the next chunk is read. The first entry sets the layout: the bytes
+  between its values (whitespace, commas, each key with its colon) and the gap between two
+  entries. A chunk is split at each ``}`` followed by that gap and ``{`` (the gap's comma
+  becomes a line break, line breaks inside entries spaces); after polars has parsed it, each
+  entry is walked from its ``{`` with the lengths of the values polars read (a string's
+  escapes measured from its backslashes): the bytes between values must be the first entry's,
+  byte for byte, and the quotes in the chunk exactly those of the keys and strings walked. A
+  chunk laid out otherwise (a ``}`` and the gap inside a string, say) is vouched for by a
+  slower numpy scan of its structure (which quotes are escaped, which bytes lie inside
+  strings, which strings are keys). Either way a chunk goes fast only when every entry has
+  exactly the first entry's keys in the same order, no value is nested, and every number is a
+  plain integer (which polars keeps digit for digit); anything else sends the whole file down
+  the general path;
 - the general path: the document is decoded with numbers kept as their text, and each field
   becomes a column.
 """
