@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import glob as globlib
 import os
-import zoneinfo
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import polars as pl
 
@@ -27,10 +26,11 @@ from ._schema import (
     canonical_schema,
     normalize_name,
 )
+from ._time import check_timezone
 
 __all__ = ["load", "scan"]
 
-Source = Union[str, os.PathLike, Mapping[str, Any], Sequence[Any]]
+Source = str | os.PathLike[str] | Mapping[str, Any] | Sequence[Any]
 
 _NAIVE_FORMATS = (
     "%Y-%m-%dT%H:%M:%S",
@@ -102,6 +102,8 @@ _WHY = {
     "start_date_time": "(not a date-time, or a time that does not exist in {timezone})",
     "end_date_time": "(not a date-time, or a time that does not exist in {timezone})",
     "interaction_id": "(missing: such rows are kept and never deduplicated)",
+    "total": "(the envelope's total differs from its number of entries: the download may be "
+    "cut short or padded)",
 }
 
 
@@ -151,18 +153,27 @@ def load(
     Raises
     ------
     ReportFormatError
-        A file is not a report (not JSON, no ``entries`` list, a CSV without ``interaction_id``);
-        the message names the file and, for JSON, the line and column.
+        A file is not a report (not JSON or not UTF-8, no ``entries`` list, a value nested more
+        than 64 levels deep, a CSV without ``interaction_id``, a CSV row whose number of fields
+        differs from the header); the message names the file, the line and, for JSON, the
+        column.
     ReportValidationError
-        ``strict=True`` and some cells are bad.
+        ``strict=True`` and some cells are bad, or an envelope's ``total`` differs from its
+        number of entries (with ``strict=False`` both are one ``DataQualityWarning``).
+
+    Notes
+    -----
+    String fields keep the exact text the source wrote: a number keeps its digits (``1e3``
+    stays ``"1e3"``, an id beyond 2**53 is never rounded); a nested value is compact JSON text.
 
     Examples
     --------
     >>> import omnikit as ok
-    >>> df = ok.load(["week1.json", "week2.json", "week3.csv"], timezone="Europe/Lisbon")  # doctest: +SKIP
+    >>> files = ["week1.json", "week2.json", "week3.csv"]
+    >>> df = ok.load(files, timezone="Europe/Lisbon")  # doctest: +SKIP
     >>> df.group_by("interaction_type").len()  # doctest: +SKIP
     """
-    _check_timezone(timezone)
+    check_timezone(timezone)
     store = _store_dir(source)
     if store is not None:
         from ._store import load_store
@@ -201,7 +212,7 @@ def scan(
     >>> lf = ok.scan("data/omnikit-store", timezone="Europe/Lisbon")  # doctest: +SKIP
     >>> ok.channel_mix(lf.filter(pl.col("agent_type") == "USER"))  # doctest: +SKIP
     """
-    _check_timezone(timezone)
+    check_timezone(timezone)
     store = _store_dir(source)
     if store is not None:
         from ._store import scan_store
@@ -260,7 +271,8 @@ def _expand(source: Source) -> Iterable[Path | Mapping[str, Any] | list[Any]]:
                 yield from _expand(item)
             else:
                 raise ParameterError(
-                    f"cannot load {type(item).__name__!s} {item!r:.60}: expected a path or entry dicts"
+                    f"cannot load {type(item).__name__!s} {item!r:.60}: "
+                    "expected a path or entry dicts"
                 )
     else:
         raise ParameterError(
@@ -315,18 +327,21 @@ def _load_one(
     if not isinstance(item, Path):
         raw = _readers.read_entries(item, source="<entries>")
         frame, problems = _canonicalize(raw, timezone=timezone, source="<entries>")
+        _check_total(problems, _readers.envelope_total(item), raw.height, "<entries>")
         return deduplicate(frame), problems
     suffix = item.suffix.lower()
-    reader = {
-        ".json": _readers.read_json,
+    readers: dict[str, Callable[[Path], Any]] = {
+        ".json": _readers.read_json_report,
         ".jsonl": _readers.read_ndjson,
         ".ndjson": _readers.read_ndjson,
         ".csv": _readers.read_csv,
         ".parquet": _readers.read_parquet,
-    }.get(suffix)
+    }
+    reader = readers.get(suffix)
     if reader is None:
         raise ReportFormatError(
-            f"cannot read '{item.suffix}' files; expected one of {', '.join(_readers.REPORT_SUFFIXES)}",
+            f"cannot read '{item.suffix}' files; expected one of "
+            f"{', '.join(_readers.REPORT_SUFFIXES)}",
             path=str(item),
         )
     use_cache = suffix != ".parquet" and (
@@ -338,20 +353,20 @@ def _load_one(
         if hit is not None:
             frame, meta = hit
             return frame, Problems.from_json(meta)
-    frame, problems = _canonicalize(reader(item), timezone=timezone, source=item.name)
+    read = reader(item)
+    raw, total = read if isinstance(read, tuple) else (read, None)
+    frame, problems = _canonicalize(raw, timezone=timezone, source=item.name)
+    _check_total(problems, total, raw.height, item.name)
     frame = deduplicate(frame)
     if key is not None:
         _cache.put(key, frame, problems.to_json())
     return frame, problems
 
 
-def _check_timezone(timezone: str) -> None:
-    try:
-        zoneinfo.ZoneInfo(timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ParameterError(
-            f"unknown timezone {timezone!r}: use an IANA name such as 'UTC' or 'Europe/Lisbon'"
-        ) from None
+def _check_total(problems: Problems, total: int | None, entries: int, source: str) -> None:
+    """An envelope whose ``total`` is not its number of entries: a data quality problem."""
+    if total is not None and total != entries:
+        problems.add("total", 1, [f"{source} says total {total} but holds {entries} entries"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -365,7 +380,7 @@ def canonicalize(
 
     Bad cells are nulled and reported as in :func:`load`; rows are not deduplicated.
     """
-    _check_timezone(timezone)
+    check_timezone(timezone)
     frame, problems = _canonicalize(raw, timezone=timezone, source=source)
     problems.report(timezone, strict=strict)
     return frame
@@ -414,14 +429,14 @@ def _canonicalize(
             f"all become column {clash[0]!r}",
             path=source,
         )
-    raw = raw.rename(dict(zip(raw.columns, names)))
+    raw = raw.rename(dict(zip(raw.columns, names, strict=True)))
     problems = Problems()
     if raw.height and "interaction_id" in raw.columns:
         missing = raw.get_column("interaction_id")
         missing = missing.is_null() | (missing.cast(pl.String) == "")
         count = int(missing.sum())
         if count:
-            rows = raw.with_row_index("_row").filter(missing).get_column("_row").head(_EXAMPLES)
+            rows = missing.arg_true().head(_EXAMPLES)
             problems.add("interaction_id", count, (f"row {r + 1} of {source}" for r in rows))
 
     schema = canonical_schema(timezone)
@@ -431,15 +446,22 @@ def _canonicalize(
         if column not in raw.columns:
             exprs.append(pl.repeat(None, raw.height, dtype=schema[column]).alias(column))
         elif column in SECONDS_COLUMNS:
-            exprs.append(_seconds(column, raw.schema[column]).alias(column))
-            checked.append(column)
+            plain = _plain_seconds(raw.get_column(column))
+            if plain is not None:
+                exprs.append(pl.lit(plain).alias(column))
+            else:
+                exprs.append(_seconds(column, raw.schema[column]).alias(column))
+                checked.append(column)
         elif column in DATETIME_COLUMNS:
             exprs.append(_datetime(column, raw.schema[column], timezone).alias(column))
             checked.append(column)
         else:
-            exprs.append(_text(column, raw.schema[column]).alias(column))
+            exprs.append(_text(pl.col(column), raw.schema[column]).alias(column))
+    # Extra fields by position: a field may be named "" (which pl.col cannot select).
     exprs.extend(
-        _text(c, raw.schema[c]).alias(c) for c in raw.columns if c not in CANONICAL_COLUMNS
+        _text(pl.nth(index), dtype).alias(name)
+        for index, (name, dtype) in enumerate(raw.schema.items())
+        if name not in CANONICAL_COLUMNS
     )
     # A cell is bad when the source had a value and the canonical column has none.
     frame = raw.select(exprs)
@@ -464,8 +486,7 @@ def _canonicalize(
     return frame, problems
 
 
-def _text(column: str, dtype: pl.DataType) -> pl.Expr:
-    expr = pl.col(column)
+def _text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     if dtype == pl.String:
         return pl.when(expr.str.len_bytes() > 0).then(expr)
     if isinstance(dtype, pl.Struct):
@@ -476,17 +497,47 @@ def _text(column: str, dtype: pl.DataType) -> pl.Expr:
 
 
 def _seconds(column: str, dtype: pl.DataType) -> pl.Expr:
+    """Whole, non-negative seconds as Int64; anything else is null (a bad cell).
+
+    Text is read exactly: plain integers as integers (never through a float), other numbers
+    (``12.0``, ``1e3``) when their value is whole and fits in Int64.
+    """
     expr = pl.col(column)
     if dtype.is_integer():
         return pl.when(expr >= 0).then(expr.cast(pl.Int64, strict=False))
     if dtype == pl.String:
-        number = expr.str.strip_chars().cast(pl.Float64, strict=False)
+        text = expr.str.strip_chars()
+        exact = text.cast(pl.Int64, strict=False)
+        number = text.cast(pl.Float64, strict=False)
     elif dtype.is_float():
+        exact = pl.lit(None, dtype=pl.Int64)
         number = expr.cast(pl.Float64)
     else:  # null, booleans, nested values: never a number of seconds
         return pl.lit(None, dtype=pl.Int64)
-    whole = number.is_finite() & (number >= 0) & (number == number.floor()) & (number < 2.0**53)
-    return pl.when(whole).then(number.cast(pl.Int64))
+    whole = number.is_finite() & (number >= 0) & (number == number.floor()) & (number < 2.0**63)
+    return (
+        pl.when(exact.is_not_null())
+        .then(pl.when(exact >= 0).then(exact))
+        .when(whole)
+        .then(number.cast(pl.Int64, strict=False))
+    )
+
+
+def _plain_seconds(text: pl.Series) -> pl.Series | None:
+    """The column as Int64 if every value is a plain non-negative integer, else None.
+
+    The common case, read with one cast instead of :func:`_seconds`'s exact-or-whole rules
+    (which give the same numbers for such a column).
+    """
+    if text.dtype != pl.String:
+        return None
+    exact = text.cast(pl.Int64, strict=False)
+    if exact.null_count() != text.null_count():
+        return None  # some value is not a plain integer
+    smallest = exact.min()
+    if smallest is not None and smallest < 0:  # type: ignore[operator]
+        return None
+    return exact
 
 
 def _datetime(column: str, dtype: pl.DataType, timezone: str) -> pl.Expr:

@@ -421,7 +421,7 @@ def test_wrong_envelope_is_a_format_error(tmp_path: Path) -> None:
     with pytest.raises(ok.ReportFormatError, match=r"line 2, column 3: 'entries' must be a list"):
         ok.load(path)
     path.write_text('{"entries": [1, 2]}')
-    with pytest.raises(ok.ReportFormatError, match="entry 0 .* is a number, not an object"):
+    with pytest.raises(ok.ReportFormatError, match=r"entry 0 .* is a number, not an object"):
         ok.load(path)
     path.write_text('"just a string"')
     with pytest.raises(ok.ReportFormatError, match="found a string"):
@@ -447,7 +447,7 @@ def test_csv_without_interaction_id_is_a_format_error(tmp_path: Path) -> None:
 def test_unsupported_suffix_and_missing_paths(tmp_path: Path) -> None:
     odd = tmp_path / "r.xlsx"
     odd.write_text("x")
-    with pytest.raises(ok.ReportFormatError, match="cannot read '.xlsx' files"):
+    with pytest.raises(ok.ReportFormatError, match=r"cannot read '\.xlsx' files"):
         ok.load(odd)
     with pytest.raises(FileNotFoundError, match="no such file"):
         ok.load(tmp_path / "nope.json")
@@ -499,12 +499,13 @@ def test_fast_path_equals_general_path(tmp_path: Path, case: str, fmt: str) -> N
 @pytest.mark.parametrize("case", ["clean", "quoted notes", "unicode", "null everywhere"])
 def test_fast_path_is_taken_for_ordinary_json(tmp_path: Path, indent: bool, case: str) -> None:
     path = write(tmp_path / "r.json", FAST_CASES[case], indent=indent)
-    frame = _readers._read_fast(path, ndjson=False)  # raises _NotFast if it would fall back
+    frame, _ = _readers._read_fast(path, ndjson=False)  # raises _NotFast if it would fall back
     assert frame.height == len(FAST_CASES[case])
 
 
 def test_fast_path_is_taken_for_the_vendor_sample(vendor_sample: Path) -> None:
-    frame = _readers._read_fast(vendor_sample, ndjson=False)
+    frame, total = _readers._read_fast(vendor_sample, ndjson=False)
+    assert total == 8
     assert_frame_equal(canonicalize(frame), ok.load(vendor_sample, cache=False))
 
 
@@ -513,7 +514,7 @@ def test_fast_path_spans_many_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyP
     rows = [entry(f"id{i}", waiting_time=i % 7, notes="x" * (i % 13)) for i in range(300)]
     for fmt in ("json", "pretty", "ndjson"):
         path = write(tmp_path / f"r.{fmt.replace('pretty', 'json')}", rows, indent=fmt == "pretty")
-        fast = _readers._read_fast(path, ndjson=fmt == "ndjson")
+        fast, _ = _readers._read_fast(path, ndjson=fmt == "ndjson")
         assert fast.height == 300
         reader = _readers.read_ndjson if fmt == "ndjson" else _readers.read_json
         assert_frame_equal(canonicalize(fast), canonicalize(reader(path, fast=False)))
@@ -598,16 +599,17 @@ def test_an_empty_fetch_store_loads_as_an_empty_frame(tmp_path: Path) -> None:
     assert ok.scan(tmp_path).collect().height == 0
 
 
-def test_backslash_patterns_are_found_at_any_position() -> None:
+def test_escaped_quotes_are_told_apart_by_the_run_of_backslashes_before_them() -> None:
     import numpy as np
 
-    for text, pattern, expected in [
-        (b'ab\\":c', b'":', True),
-        (b'ab\\"c', b'":', False),
-        (b'\\":', b'":', True),
-        (b'x\\\\"', b'\\"', True),
-        (b'x\\"', b'\\"', False),
-        (b"tail\\", b'":', False),
+    from omnikit._structure import string_quotes
+
+    for text, expected in [
+        (b'"a"', [0, 2]),
+        (b'"a\\"b"', [0, 5]),  # one backslash: an escaped quote inside the string
+        (b'"a\\\\"', [0, 4]),  # two: an escaped backslash, then the closing quote
+        (b'"\\\\\\"x"', [0, 6]),  # three: an escaped backslash and an escaped quote
+        (b'"x" "y\\\\" "z"', [0, 2, 4, 8, 10, 12]),
     ]:
         data = np.frombuffer(bytearray(text), dtype=np.uint8)
-        assert _readers._follows_backslash(data, pattern) is expected, text
+        assert string_quotes(data).tolist() == expected, text
