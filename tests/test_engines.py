@@ -132,9 +132,9 @@ def edge_rows() -> pl.DataFrame:
         interaction_type=["VOICE", None, "CHAT", "VOICE", "EMAIL", "VOICE", "CHAT", "VOICE"],
         interaction_status=[
             "ABANDONED",
-            "FINISHED",
+            "finished",  # statuses match OUTCOMES without regard to case
             "TRANSFERRED",  # unknown to OUTCOMES
-            "MISSED",
+            "Missed",
             None,
             "SHORT_ABANDONED",
             "OFFERED",

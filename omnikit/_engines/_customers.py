@@ -5,16 +5,21 @@ The rules are those of :func:`omnikit.resolve_customers`, run by the same code:
 Spark
     1. The distinct ``(contact_id, contact, name)`` tuples go through
        :func:`identifiers` inside Spark (``mapInArrow``: Arrow batches become polars frames and
-       the normalisation functions of ``omnikit._customers`` -- phone numbers through
-       phonenumbers, e-mail addresses, names -- run in the Python workers).
-    2. The ``max_contact_ids`` guard is a group-by in Spark.
+       the functions of ``omnikit._customers`` run in the Python workers: valid phone numbers
+       through phonenumbers, extensions kept, placeholders marked; e-mail addresses; names; and
+       the (phone or email, name) pairs of rows without a contact id).
+    2. The hub guard runs as group-bys in Spark (``_hubs``): placeholders never link; a phone,
+       email or name does not link with more than ``max_contact_ids`` distinct contact ids, or
+       identities (those plus the distinct names of its rows without a contact id; for a name,
+       the distinct phones and emails), counted from the pairs of step 1.
     3. Connected components run as DataFrame joins with the *large-star / small-star* algorithm
        (Kiveris et al., "Connected Components in MapReduce and Beyond", SoCC 2014), iterated
        until every component is a star around its smallest node: that node, ``kind:key``, is
        the identifier the polars path names the customer after. (GraphFrames needs a Maven
        download at start-up, so it is not used.)
     4. ``customer_id`` is the keyed BLAKE2b pseudonym of that identifier (or of the row's own
-       key), computed in the workers by ``omnikit._customers``. Rows without an
+       key), computed in the workers by ``omnikit._customers`` (its 32-byte fallback after a
+       64-bit collision applies per Arrow batch). Rows without an
        ``interaction_id`` and without a linking identifier are keyed by their whole content,
        as in polars: those few rows are read into polars to build the key.
 DuckDB
