@@ -646,3 +646,28 @@ def test_large_star_small_star_finds_the_components(spark):
     for node in {n for pair in pairs for n in pair}:
         smallest = min(n for n in names if labels[index[n]] == labels[index[node]])
         assert got.get(node, node) == smallest, node
+
+
+def test_a_hive_partitioned_store_reads_as_it_is(tmp_path, spark, duck, frame: pl.DataFrame):
+    # The store's layout (date=YYYY-MM-DD/ folders): Spark and DuckDB add the partition column
+    # `date`, which omnikit ignores.
+    frame.with_columns(date=pl.col("start_date_time").dt.date().cast(pl.String)).write_parquet(
+        tmp_path / "store", partition_by="date"
+    )
+    folder = str(tmp_path / "store")
+    from_spark = spark.read.parquet(folder)
+    from_duckdb = duck.read_parquet(f"{folder}/**/*.parquet", hive_partitioning=True)
+    assert "date" in from_spark.columns and "date" in from_duckdb.columns
+    with pytest.warns(ok.DataQualityWarning):
+        expected = ok.service_level(frame, threshold=ok.DEFAULT_THRESHOLDS, by="interaction_type")
+    for rows in (from_spark, from_duckdb):
+        with pytest.warns(ok.DataQualityWarning):  # the edge rows' unknown status
+            got = ok.service_level(rows, threshold=ok.DEFAULT_THRESHOLDS, by="interaction_type")
+        assert_frame_equal(got, expected)
+
+
+def test_journey_flow_of_an_engine_journeys_frame(to_engine, resolved: pl.DataFrame):
+    journeys = ok.journeys(resolved)
+    assert_frame_equal(
+        ok.journey_flow(to_engine(journeys), steps=3), ok.journey_flow(journeys, steps=3)
+    )
