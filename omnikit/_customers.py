@@ -74,6 +74,7 @@ import polars as pl
 import scipy.sparse
 from scipy.sparse.csgraph import connected_components
 
+from . import _engines
 from ._errors import ParameterError
 
 __all__ = ["PLACEHOLDER_CONTACTS", "customer_links", "resolve_customers"]
@@ -137,6 +138,7 @@ _REQUIRED = ("interaction_id", "contact", "contact_id", "name")
 _OPTIONS = frozenset({"default_region", "link_by_name", "max_contact_ids"})
 
 
+@_engines.engine_aware
 def resolve_customers(
     df: pl.DataFrame | pl.LazyFrame,
     *,
@@ -197,6 +199,7 @@ def resolve_customers(
     )
 
 
+@_engines.engine_aware
 def customer_links(
     df: pl.DataFrame | pl.LazyFrame,
     *,
@@ -638,6 +641,20 @@ def _other_identities(
     """``kind, key, others``: on rows without a contact id, the distinct names seen with each
     phone and email (and, with ``link_by_name``, the distinct phones and emails seen with each
     name). With its contact ids, this is what the hub guard counts."""
+    pairs = _identity_pairs(ids, contacts)
+    parts = [pairs.group_by("kind", "key").agg(others=pl.len())]
+    if link_by_name:
+        parts.append(
+            pairs.group_by("name_key")
+            .agg(others=pl.len())
+            .select(kind=pl.lit(_KIND_NAME, pl.Int8), key="name_key", others="others")
+        )
+    return pl.concat(parts).with_columns(pl.col("others").cast(pl.UInt32))
+
+
+def _identity_pairs(ids: pl.DataFrame, contacts: pl.DataFrame) -> pl.DataFrame:
+    """``kind, key, name_key``: distinct (phone or email, name) pairs of rows without a contact
+    id (placeholders left out), from which ``_other_identities`` counts."""
     rows = (
         ids.lazy()
         .filter(
@@ -649,21 +666,13 @@ def _other_identities(
         .unique()
         .collect()
     )
-    pairs = (
+    return (
         _with_contact_keys(rows, contacts)
         .filter(~pl.col("placeholder"))
         .join(_name_keys(rows["name"]).rename({"key": "name_key"}), on="name", how="inner")
         .select("kind", "key", "name_key")
         .unique()
     )
-    parts = [pairs.group_by("kind", "key").agg(others=pl.len())]
-    if link_by_name:
-        parts.append(
-            pairs.group_by("name_key")
-            .agg(others=pl.len())
-            .select(kind=pl.lit(_KIND_NAME, pl.Int8), key="name_key", others="others")
-        )
-    return pl.concat(parts).with_columns(pl.col("others").cast(pl.UInt32))
 
 
 def _parse_chunk(texts: list[str], region: str | None) -> list[str | None]:

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from . import _engines
 from ._customers import resolve_customers
 from ._errors import ParameterError
 from ._metrics import OUTCOMES as _OUTCOMES
@@ -61,6 +62,7 @@ _STEP_COLUMNS = (
 )
 
 
+@_engines.engine_aware
 def journeys(
     df: FrameLike,
     *,
@@ -165,6 +167,7 @@ def _journey_rows(steps: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+@_engines.engine_aware
 def channel_transitions(
     df: FrameLike,
     *,
@@ -211,6 +214,7 @@ def channel_transitions(
     )
 
 
+@_engines.engine_aware
 def repeat_contacts(
     df: FrameLike,
     *,
@@ -295,6 +299,7 @@ def repeat_contacts(
     return summary.drop("__all").collect()
 
 
+@_engines.engine_aware
 def top_paths(
     df: FrameLike,
     *,
@@ -351,6 +356,7 @@ def top_paths(
     )
 
 
+@_engines.engine_aware
 def bot_containment(
     df: FrameLike,
     *,
@@ -434,6 +440,7 @@ def bot_containment(
     return summary.collect()
 
 
+@_engines.engine_aware
 def journey_flow(
     df: FrameLike,
     *,

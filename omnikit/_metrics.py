@@ -32,6 +32,7 @@ from typing import Literal, cast
 
 import polars as pl
 
+from . import _engines
 from ._errors import ParameterError, warn_data_quality
 from ._time import DAY, HOUR, check_duration, localize, wall_clock
 from ._validate import (
@@ -184,6 +185,7 @@ def _percentile_name(q: float) -> str:
 # channel mix
 
 
+@_engines.engine_aware
 def channel_mix(df: FrameLike, *, by: By = None, every: Duration | None = None) -> pl.DataFrame:
     """Count interactions per channel and their share of each period and group.
 
@@ -259,6 +261,7 @@ def channel_mix(df: FrameLike, *, by: By = None, every: Duration | None = None) 
 # waiting times
 
 
+@_engines.engine_aware
 def wait_time_stats(
     df: FrameLike,
     *,
@@ -398,6 +401,7 @@ LOG_WAIT_EDGES: tuple[float, ...] = (
 )
 
 
+@_engines.engine_aware
 def wait_time_histogram(
     df: FrameLike,
     *,
@@ -684,6 +688,7 @@ def _service_level_query(
     return _sorted(out, keys), _unknown_statuses(table, known)
 
 
+@_engines.engine_aware
 def service_level(
     df: FrameLike,
     *,
@@ -873,6 +878,8 @@ def wait_time_survival(
         up_to, name = threshold, "threshold"
     else:
         name = "up_to"
+    if _engines.is_foreign(df):  # after the old name's warning, which points at the caller
+        return _engines.dispatch("wait_time_survival", df, by=by, up_to=up_to, outcomes=outcomes)
     lf = lazy_frame(df, func)
     keys = by_columns(by, func)
     check_columns(
@@ -994,6 +1001,7 @@ _SURVIVAL_COLUMNS = ("time", "at_risk", "events", "censored", "survival")
 # hour of week
 
 
+@_engines.engine_aware
 def hourly_profile(
     df: FrameLike,
     *,

@@ -4,9 +4,9 @@ Every metric and journey function runs on a DuckDB relation and on a local PySpa
 (``local[2]``), and its polars result is compared, exactly, with the polars path's on the same
 rows: a synthetic report of a few thousand interactions over the October DST change in
 Europe/Lisbon, plus hand-made edge rows (nulls, unknown statuses, OUTBOUND, no start time, the
-March DST gap). Definitions of the contract that the polars path does not implement yet are
-checked on small hand-made frames, and their comparisons with polars are marked ``xfail``
-("waits for the polars side") until it does.
+March DST gap). The public functions are called as users call them (``ok.service_level(rel)``);
+the contract's definitions are also checked on small hand-made frames, and identity resolution
+on rows with placeholders, extensions, invalid numbers and hubs.
 
 Spark needs Java: without ``java`` on the PATH the Spark tests are skipped, saying so.
 """
@@ -33,9 +33,8 @@ pytest.importorskip("narwhals")
 
 TZ = "Europe/Lisbon"
 
-#: Whether omnikit's public functions hand engine frames to ``omnikit._engines`` yet. Until
-#: they do, the engine side is called through the dispatch helper they will use.
-WIRED = False
+#: Whether omnikit's public functions hand engine frames to ``omnikit._engines`` (they do).
+WIRED = True
 
 
 def run(name: str, frame: Any, **kwargs: Any) -> Any:
@@ -62,6 +61,8 @@ def spark() -> Iterator[Any]:
         SparkSession.builder.master("local[2]")
         .appName("omnikit-tests")
         .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.adaptive.enabled", "false")  # small frames: no re-planning per query
+        .config("spark.sql.codegen.wholeStage", "false")  # nor code generation per query
         .config("spark.default.parallelism", "2")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
@@ -133,9 +134,9 @@ def edge_rows() -> pl.DataFrame:
         interaction_type=["VOICE", None, "CHAT", "VOICE", "EMAIL", "VOICE", "CHAT", "VOICE"],
         interaction_status=[
             "ABANDONED",
-            "FINISHED",
+            "finished",  # statuses match OUTCOMES without regard to case
             "TRANSFERRED",  # unknown to OUTCOMES
-            "MISSED",
+            "Missed",
             None,
             "SHORT_ABANDONED",
             "OFFERED",
@@ -219,30 +220,19 @@ METRIC_CASES = [
     ),
     ("wait_time_survival", {}),
     ("wait_time_survival", {"by": None}),
+    ("wait_time_survival", {"up_to": 30}),
     ("hourly_profile", {}),
     ("hourly_profile", {"value": "median_wait", "by": "interaction_type"}),
     ("hourly_profile", {"value": "service_level", "threshold": 15}),
+    ("hourly_profile", {"value": "service_level", "threshold": {"VOICE": 10, "*": 45}}),
+    ("service_level", {"threshold": {"VOICE": 20, "*": 60}, "by": None}),
+    ("service_level", {"threshold": ok.DEFAULT_THRESHOLDS, "short_abandon": None}),
+    ("service_level", {"threshold": "30s", "outcomes": {"finished": "answered", "Missed": "open"}}),
 ]
 
 
 @pytest.mark.parametrize(("name", "kwargs"), METRIC_CASES, ids=lambda v: str(v))
 def test_metric_equals_polars(name: str, kwargs: dict, frame: pl.DataFrame, engine_frame: Any):
-    both(name, frame, engine_frame, **kwargs)
-
-
-#: Definitions of the contract the polars path is still being changed to; the engine has them.
-PENDING_POLARS = [
-    ("service_level", {"threshold": {"VOICE": 20, "*": 60}, "by": None}),
-    ("service_level", {"short_abandon": None}),
-    ("service_level", {"threshold": "30s"}),
-    ("wait_time_survival", {"up_to": 30}),
-    ("hourly_profile", {"value": "service_level", "threshold": {"VOICE": 10, "*": 45}}),
-]
-
-
-@pytest.mark.xfail(reason="waits for the polars side (API.md changes of this round)", strict=False)
-@pytest.mark.parametrize(("name", "kwargs"), PENDING_POLARS, ids=lambda v: str(v))
-def test_pending_polars_definitions(name, kwargs, frame: pl.DataFrame, engine_frame: Any):
     both(name, frame, engine_frame, **kwargs)
 
 
@@ -254,16 +244,21 @@ JOURNEY_CASES = [
     ("journeys", {"gap": dt.timedelta(hours=2)}),
     ("channel_transitions", {}),
     ("channel_transitions", {"gap": "30m"}),
+    ("repeat_contacts", {}),
     ("repeat_contacts", {"direction": None}),
-    ("repeat_contacts", {"direction": None, "window": "1d", "by": "interaction_type"}),
+    ("repeat_contacts", {"direction": "OUTBOUND", "window": "1d", "by": "interaction_type"}),
+    ("repeat_contacts", {"direction": "inbound"}),  # matched exactly, as in polars: no rows
     ("top_paths", {"n": 5}),
+    ("bot_containment", {}),
+    ("bot_containment", {"by": ["first_channel", "answered"], "gap": "1h"}),
+    ("journey_flow", {}),
+    ("journey_flow", {"steps": 2, "collapse": True}),
 ]
 
 
 @pytest.mark.parametrize(("name", "kwargs"), JOURNEY_CASES, ids=lambda v: str(v))
 def test_journeys_equal_polars(name, kwargs, resolved: pl.DataFrame, engine_resolved: Any):
-    polars_kwargs = {k: v for k, v in kwargs.items() if k != "direction"}
-    assert_frame_equal(run(name, engine_resolved, **kwargs), run(name, resolved, **polars_kwargs))
+    assert_frame_equal(run(name, engine_resolved, **kwargs), run(name, resolved, **kwargs))
 
 
 def test_repeat_contacts_inbound_by_default(resolved: pl.DataFrame, engine_resolved: Any):
@@ -292,41 +287,62 @@ def test_bot_containment_equals_a_polars_reading(resolved: pl.DataFrame, engine_
 
 def resolution_rows() -> pl.DataFrame:
     """Linking cases: formats of one number, a switchboard, a number on exactly
-    ``max_contact_ids`` contact ids, rows without ids."""
-    contacts = [
-        "(510) 876-9640",
-        "+1 510 876 9640",
-        "tel:+15108769640",
-        "Ann <ANN@Example.com>",
-        "mailto:ann@example.com",
-        "https://shop.example/chat",
-        *["+351 21 000 0000"] * 5,  # the switchboard: on 5 contact ids, does not link
-        *["510-876-9641"] * 3,  # on 3 contact ids (= max_contact_ids): links them
-        None,
-        None,
-        None,
+    ``max_contact_ids`` contact ids, placeholders, extensions, an invalid number, identity hubs
+    (a number and a name shared by more people than the guard allows), rows without ids."""
+    cases = [
+        # (contact, contact_id, name)
+        ("(510) 876-9640", None, "Ann"),  # r0-r4: one customer (formats, contact id, e-mail)
+        ("+1 510 876 9640", "c1", "Ann"),
+        ("tel:+15108769640", "c1", "Ann"),
+        ("Ann <ANN@Example.com>", "c1", "Ann"),
+        ("mailto:ann@example.com", None, "Ann"),
+        ("https://shop.example/chat", None, None),  # a URL: no identifier
+        *[("+351 21 000 0000", f"s{i}", None) for i in range(1, 6)],  # switchboard: 5 ids
+        *[("510-876-9641", f"t{i}", None) for i in range(1, 4)],  # 3 ids (= the limit): links
+        ("+1 (000) 000-0000", None, None),  # placeholders: one repeated digit, ...
+        ("+1 (000) 000-0000", None, None),
+        ("266696687", None, None),  # ... ANONYMOUS on the keypad
+        ("266696687", None, None),
+        ("+1 510 876 9642 ext. 12", None, None),  # the same extension links
+        ("510-876-9642;ext=12", None, None),
+        ("+1 510 876 9642 ext. 13", None, None),  # another extension, and the bare line: not
+        ("+1 510 876 9642", None, None),
+        ("123-456-7890", None, None),  # not a valid number: no identifier
+        ("123-456-7890", None, None),
+        *[("+1 510 876 9643", None, n) for n in ("Bo", "Cy", "Di", "Ed")],  # 4 identities: hub
+        ("+1 510 876 9644", None, "Eve"),  # 2 identities (Eve, Fay): links
+        ("+1 510 876 9644", None, "eve"),
+        ("+1 510 876 9644", None, "Fay"),
+        *[(f"+1 510 876 965{i}", None, "Gus") for i in range(4)],  # a name on 4 phones
+        ("hub@example.com", "h1", "Hal"),  # 2 contact ids + 2 names without one: hub
+        ("hub@example.com", "h2", None),
+        ("hub@example.com", None, "Ida"),
+        ("hub@example.com", None, "Jo"),
+        (None, None, None),
+        (None, None, None),
+        (None, None, None),
     ]
-    n = len(contacts)
+    n = len(cases)
     return canonical(
         interaction_id=[*(f"r{i}" for i in range(n - 2)), None, None],
-        contact=contacts,
-        contact_id=[
-            *[None, "c1", "c1", "c1", None, None],
-            *["s1", "s2", "s3", "s4", "s5"],
-            *["t1", "t2", "t3"],
-            *[None] * 3,
-        ],
-        name=["Ann"] * 5 + [None] * (n - 5),
-        start_date_time=[dt.datetime(2024, 10, 21, 9, i) for i in range(n)],
+        contact=[c for c, _, _ in cases],
+        contact_id=[k for _, k, _ in cases],
+        name=[m for _, _, m in cases],
+        start_date_time=[dt.datetime(2024, 10, 21, 9) + dt.timedelta(minutes=i) for i in range(n)],
         interaction_type=["VOICE"] * n,
         notes=[None] * (n - 2) + ["same", "same"],  # two identical rows without any id
     )
 
 
-def test_resolve_customers_equals_polars(to_engine, frame: pl.DataFrame):
-    rows = pl.concat([frame, resolution_rows()])
-    expected = ok.resolve_customers(rows)
-    got = run("resolve_customers", to_engine(rows))
+def customers_of(resolved: pl.DataFrame, *contacts: str) -> int:
+    return resolved.filter(pl.col("contact").is_in(contacts))["customer_id"].n_unique()
+
+
+@pytest.mark.parametrize("link_by_name", [False, True], ids=["ids", "by_name"])
+def test_resolve_customers_equals_polars(to_engine, link_by_name: bool):
+    rows = resolution_rows()
+    expected = ok.resolve_customers(rows, link_by_name=link_by_name)
+    got = run("resolve_customers", to_engine(rows), link_by_name=link_by_name)
     got = got.pl() if hasattr(got, "pl") else pl.from_arrow(got.toArrow())
     got = got.with_columns(
         pl.col("start_date_time", "end_date_time").dt.convert_time_zone(TZ)
@@ -335,16 +351,30 @@ def test_resolve_customers_equals_polars(to_engine, frame: pl.DataFrame):
     assert_frame_equal(
         got.sort(order, nulls_last=True), expected.sort(order, nulls_last=True), check_dtypes=True
     )
-    # the number formats linked; the switchboard (5 contact ids) did not
-    ids = expected.filter(pl.col("interaction_id").is_in(["r0", "r1", "r2", "r3"]))
-    assert ids["customer_id"].n_unique() == 1
-    board = expected.filter(pl.col("contact_id").str.starts_with("s"))
-    assert board["customer_id"].n_unique() == 5
-    assert expected.filter(pl.col("contact_id").str.starts_with("t"))["customer_id"].n_unique() == 1
+    # the cases are what they say, in the polars path
+    first = expected.filter(pl.col("interaction_id").is_in(["r0", "r1", "r2", "r3", "r4"]))
+    assert first["customer_id"].n_unique() == 1
+    assert customers_of(expected, "+351 21 000 0000") == 5
+    assert customers_of(expected, "510-876-9641") == 1
+    assert customers_of(expected, "+1 (000) 000-0000") == 2
+    assert customers_of(expected, "266696687") == 2
+    assert customers_of(expected, "+1 510 876 9642 ext. 12", "510-876-9642;ext=12") == 1
+    assert customers_of(expected, "+1 510 876 9642 ext. 12", "+1 510 876 9642 ext. 13") == 2
+    assert customers_of(expected, "+1 510 876 9642", "+1 510 876 9642 ext. 12") == 2
+    assert customers_of(expected, "123-456-7890") == 2
+    assert customers_of(expected, "+1 510 876 9643") == 4
+    assert customers_of(expected, "+1 510 876 9644") == 1
+    assert customers_of(expected, "hub@example.com") == 4
+    gus = [f"+1 510 876 965{i}" for i in range(4)]
+    assert customers_of(expected, *gus) == 4  # by name: Gus has 4 identities, a hub
+    assert expected.filter(pl.col("notes") == "same")["customer_id"].n_unique() == 2
 
 
 def test_journeys_resolve_in_the_engine(to_engine, frame: pl.DataFrame):
-    assert_frame_equal(run("journeys", to_engine(frame)), ok.journeys(frame))
+    # customers resolved in the engine (Spark: normalisation in the workers, large-star /
+    # small-star components) give the polars path's customer_ids, hence the same journeys
+    rows = pl.concat([frame, resolution_rows()])
+    assert_frame_equal(run("journeys", to_engine(rows)), ok.journeys(rows))
 
 
 # --- the contract's definitions on hand-checkable frames ------------------------------------
@@ -385,8 +415,12 @@ def test_service_level_blends_per_channel_thresholds(to_engine):
 
 
 def test_service_level_names_a_channel_without_threshold(to_engine):
-    with pytest.raises(ok.ParameterError, match="'CHAT', 'EMAIL'"):
+    with pytest.raises(ok.ParameterError) as expected:
+        ok.service_level(voice_chat(), threshold={"VOICE": 20})
+    with pytest.raises(ok.ParameterError) as got:
         run("service_level", to_engine(voice_chat()), threshold={"VOICE": 20})
+    assert str(got.value) == str(expected.value)
+    assert "'CHAT' (2 interaction(s)), 'EMAIL' (1 interaction(s))" in str(got.value)
 
 
 def test_short_abandon_none_counts_every_abandon(to_engine):
@@ -475,8 +509,18 @@ def test_bot_containment_by_hand(to_engine):
     # (contained: no human after the first bot step), C no bot (not counted)
     got = run("bot_containment", to_engine(bot_rows()))
     assert got.row(0) == (3, 2, pytest.approx(2 / 3))
-    by_channel = run("bot_containment", to_engine(bot_rows()), by="interaction_type")
-    assert by_channel.rows() == [("CHAT", 3, 2, pytest.approx(2 / 3))]
+    # by= groups journeys by a column of the journeys frame, as in polars
+    by_path = run("bot_containment", to_engine(bot_rows()), by="path")
+    assert by_path.rows() == [
+        ("CHAT", 2, 2, 1.0),  # A's second journey, B
+        ("CHAT > VOICE", 1, 0, 0.0),
+    ]
+    assert_frame_equal(by_path, ok.bot_containment(bot_rows(), by="path"))
+    with pytest.raises(ok.ParameterError) as expected:
+        ok.bot_containment(bot_rows(), by="interaction_type")
+    with pytest.raises(ok.ParameterError) as wrong:
+        run("bot_containment", to_engine(bot_rows()), by="interaction_type")
+    assert str(wrong.value) == str(expected.value)
 
 
 def test_repeat_contacts_by_hand(to_engine):
@@ -503,6 +547,20 @@ def test_unsupported_periods_say_which_and_why(to_engine):
         run("journeys", to_engine(bot_rows()), gap="1h30m")
     with pytest.raises(ok.ParameterError, match="no column"):
         run("wait_time_stats", engine, by="queue")
+
+
+def test_what_takes_polars_frames_only_says_so(to_engine, resolved: pl.DataFrame):
+    engine = to_engine(resolved.drop("customer_id"))
+    with pytest.raises(ok.ParameterError, match="customer_links runs on polars frames only"):
+        ok.customer_links(engine)
+    with pytest.raises(ok.ParameterError, match=r"wait_time_survival\(df, by=None\)"):
+        ok.median_patience(engine)
+    with pytest.warns(ok.DataQualityWarning, match="TRANSFERRED"):  # an edge row's status
+        curve = ok.wait_time_survival(engine, by=None)  # a polars curve: median_patience takes it
+        polars_curve = ok.wait_time_survival(resolved, by=None)
+    assert ok.median_patience(curve) == ok.median_patience(polars_curve)
+    with pytest.raises(ok.ParameterError, match="steps must be a whole number"):
+        ok.journey_flow(engine, steps=0)
 
 
 def test_is_foreign(duck):
@@ -574,8 +632,8 @@ def test_large_star_small_star_finds_the_components(spark):
 
     rng = random.Random(17)
     names = [f"1:n{i:03d}" for i in range(80)]
-    pairs = [(names[i], names[i + 1]) for i in range(30)]  # a chain of 31
-    pairs += [(names[40], names[j]) for j in range(41, 50)]  # a star
+    pairs = [(names[i], names[i + 1]) for i in range(16)]  # a chain of 17
+    pairs += [(names[40], names[j]) for j in range(41, 47)]  # a star
     pairs += [(names[50], names[51]), (names[51], names[52]), (names[52], names[50])]
     pairs += [(names[rng.randrange(55, 80)], names[rng.randrange(55, 80)]) for _ in range(12)]
     pairs = [(a, b) for a, b in pairs if a != b]
@@ -590,3 +648,28 @@ def test_large_star_small_star_finds_the_components(spark):
     for node in {n for pair in pairs for n in pair}:
         smallest = min(n for n in names if labels[index[n]] == labels[index[node]])
         assert got.get(node, node) == smallest, node
+
+
+def test_a_hive_partitioned_store_reads_as_it_is(tmp_path, spark, duck, frame: pl.DataFrame):
+    # The store's layout (date=YYYY-MM-DD/ folders): Spark and DuckDB add the partition column
+    # `date`, which omnikit ignores.
+    frame.with_columns(date=pl.col("start_date_time").dt.date().cast(pl.String)).write_parquet(
+        tmp_path / "store", partition_by="date"
+    )
+    folder = str(tmp_path / "store")
+    from_spark = spark.read.parquet(folder)
+    from_duckdb = duck.read_parquet(f"{folder}/**/*.parquet", hive_partitioning=True)
+    assert "date" in from_spark.columns and "date" in from_duckdb.columns
+    with pytest.warns(ok.DataQualityWarning):
+        expected = ok.service_level(frame, threshold=ok.DEFAULT_THRESHOLDS, by="interaction_type")
+    for rows in (from_spark, from_duckdb):
+        with pytest.warns(ok.DataQualityWarning):  # the edge rows' unknown status
+            got = ok.service_level(rows, threshold=ok.DEFAULT_THRESHOLDS, by="interaction_type")
+        assert_frame_equal(got, expected)
+
+
+def test_journey_flow_of_an_engine_journeys_frame(to_engine, resolved: pl.DataFrame):
+    journeys = ok.journeys(resolved)
+    assert_frame_equal(
+        ok.journey_flow(to_engine(journeys), steps=3), ok.journey_flow(journeys, steps=3)
+    )

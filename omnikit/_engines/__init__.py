@@ -7,7 +7,9 @@ Each public metric and journey function starts with one line::
 
 and :func:`dispatch` runs the function of the same name here: the heavy work (filters, group-bys,
 ordered window functions) runs in the engine, and the small result comes back as the polars
-DataFrame the polars path returns. :func:`engine_aware` is the same as a decorator.
+DataFrame the polars path returns. :func:`engine_aware` is the same as a decorator, which is how
+the public functions are wired (``wait_time_survival`` dispatches inline, after the warning
+about its old ``threshold=`` name). ``customer_links`` raises a ParameterError saying why.
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ FUNCTIONS: tuple[str, ...] = (
     "repeat_contacts",
     "bot_containment",
     "top_paths",
+    "journey_flow",
     "resolve_customers",
+    "customer_links",
 )
 
 
@@ -44,7 +48,7 @@ def _function(name: str) -> Callable[..., Any]:
 
     for module in (_metrics, _journeys, _customers):
         if name in module.__all__:
-            return getattr(module, name)  # type: ignore[no-any-return]
+            return getattr(module, name)
     raise KeyError(f"omnikit._engines has no function {name!r}")  # pragma: no cover
 
 
@@ -54,7 +58,7 @@ def dispatch(name: str, df: object, *args: Any, **kwargs: Any) -> Any:
     Parameters
     ----------
     name
-        One of :data:`FUNCTIONS` (``"service_level"``, ``"journeys"``, ...).
+        One of ``FUNCTIONS`` (``"service_level"``, ``"journeys"``, ...).
     df
         A frame for which :func:`is_foreign` is true.
     *args, **kwargs

@@ -5,16 +5,21 @@ The rules are those of :func:`omnikit.resolve_customers`, run by the same code:
 Spark
     1. The distinct ``(contact_id, contact, name)`` tuples go through
        :func:`identifiers` inside Spark (``mapInArrow``: Arrow batches become polars frames and
-       the normalisation functions of ``omnikit._customers`` -- phone numbers through
-       phonenumbers, e-mail addresses, names -- run in the Python workers).
-    2. The ``max_contact_ids`` guard is a group-by in Spark.
+       the functions of ``omnikit._customers`` run in the Python workers: valid phone numbers
+       through phonenumbers, extensions kept, placeholders marked; e-mail addresses; names; and
+       the (phone or email, name) pairs of rows without a contact id).
+    2. The hub guard runs as group-bys in Spark (``_hubs``): placeholders never link; a phone,
+       email or name does not link with more than ``max_contact_ids`` distinct contact ids, or
+       identities (those plus the distinct names of its rows without a contact id; for a name,
+       the distinct phones and emails), counted from the pairs of step 1.
     3. Connected components run as DataFrame joins with the *large-star / small-star* algorithm
        (Kiveris et al., "Connected Components in MapReduce and Beyond", SoCC 2014), iterated
        until every component is a star around its smallest node: that node, ``kind:key``, is
        the identifier the polars path names the customer after. (GraphFrames needs a Maven
        download at start-up, so it is not used.)
     4. ``customer_id`` is the keyed BLAKE2b pseudonym of that identifier (or of the row's own
-       key), computed in the workers by ``omnikit._customers``. Rows without an
+       key), computed in the workers by ``omnikit._customers`` (its 32-byte fallback after a
+       64-bit collision applies per Arrow batch). Rows without an
        ``interaction_id`` and without a linking identifier are keyed by their whole content,
        as in polars: those few rows are read into polars to build the key.
 DuckDB
@@ -37,7 +42,7 @@ import pyarrow as pa
 from .._errors import ParameterError
 from ._frames import collect, engine_name, lazy, timezone
 
-__all__ = ["identifiers", "resolve_customers"]
+__all__ = ["customer_links", "identifiers", "resolve_customers"]
 
 _ID_COLUMNS = ("contact_id", "contact", "name")
 _REQUIRED = ("interaction_id", *_ID_COLUMNS)
@@ -46,22 +51,46 @@ _REQUIRED = ("interaction_id", *_ID_COLUMNS)
 MAX_ROUNDS = 64
 
 
+#: The columns the normalisation in the workers returns: identifiers of a tuple (``_tk`` set) and
+#: (phone or email, name) pairs of rows without a contact id (``_tk`` null, ``name_key`` set).
+_LONG_SCHEMA = pa.schema(
+    [
+        ("_tk", pa.string()),
+        ("kind", pa.int32()),
+        ("key", pa.string()),
+        ("cid", pa.string()),
+        ("placeholder", pa.bool_()),
+        ("name_key", pa.string()),
+    ]
+)
+
+
+_DDL = {"string": "string", "int32": "int", "bool": "boolean"}
+
+
 def identifiers(raw: pl.DataFrame, default_region: str | None, link_by_name: bool) -> pl.DataFrame:
-    """The identifiers of each ``(contact_id, contact, name)`` tuple, by omnikit's rules.
+    """The identifiers of distinct ``(contact_id, contact, name)`` tuples, by omnikit's rules.
+
+    The functions of ``omnikit._customers`` that :func:`omnikit.resolve_customers` runs: cells
+    trimmed (an empty one is null), contacts read as valid phone numbers (extensions kept,
+    placeholders marked) or e-mail addresses, names normalised; and, for the hub guard, the
+    distinct (phone or email, name) pairs of the tuples without a contact id.
 
     Parameters
     ----------
     raw
         ``_tk`` (a key of the tuple) and the ``contact_id``, ``contact`` and ``name`` columns
-        as they are in the frame.
+        as they are in the frame; one row per distinct tuple.
     default_region, link_by_name
         As in :func:`omnikit.resolve_customers`.
 
     Returns
     -------
     polars.DataFrame
-        ``_tk``, ``kind`` (0 contact_id, 1 email, 2 phone, 3 name), ``key`` (the normalised
-        identifier) and ``cid`` (the tuple's contact id): one row per identifier of a tuple.
+        The columns of ``_LONG_SCHEMA``: one row per identifier of a tuple (``_tk``, ``kind``:
+        0 contact_id, 1 email, 2 phone, 3 name; ``key``, the normalised identifier; ``cid``, the
+        tuple's contact id; ``placeholder``), then one row per pair (``_tk`` null, ``kind``,
+        ``key``, ``name_key``).
 
     Examples
     --------
@@ -73,28 +102,33 @@ def identifiers(raw: pl.DataFrame, default_region: str | None, link_by_name: boo
     """
     from .. import _customers
 
-    tuples = raw.select(
-        pl.col("_tk").alias("__t"),
-        *[pl.col(c).cast(pl.String).str.strip_chars().replace("", None) for c in _ID_COLUMNS],
+    ids = _customers._identifier_frame(
+        raw.lazy().select(pl.col("_tk").alias("interaction_id"), *_ID_COLUMNS)
     )
-    long = _customers._identifiers(tuples, default_region, link_by_name)
-    return long.select(
-        pl.col("__t").alias("_tk"),
-        pl.col("kind").cast(pl.Int32),
-        pl.col("key").cast(pl.String),
-        pl.col("cid").cast(pl.String),
+    tuples = ids.select(pl.col("interaction_id").alias("__t"), *_ID_COLUMNS)
+    contacts = _customers._contact_keys(tuples["contact"], default_region)
+    names = _customers._name_keys(tuples["name"]) if link_by_name else None
+    long = _customers._identifiers(tuples, contacts, names)
+    pairs = _customers._identity_pairs(ids, contacts)
+    return pl.concat(
+        [
+            long.select(
+                pl.col("__t").alias("_tk"), "kind", "key", "cid", "placeholder", name_key=None
+            ),
+            pairs.select(
+                _tk=None, kind="kind", key="key", cid=None, placeholder=None, name_key="name_key"
+            ),
+        ],
+        how="vertical_relaxed",
+    ).cast(
+        dict(
+            zip(
+                _LONG_SCHEMA.names,
+                (pl.String, pl.Int32, pl.String, pl.String, pl.Boolean, pl.String),
+                strict=True,
+            )
+        )
     )
-
-
-def _content_keys(rows: pl.DataFrame, columns: list[str]) -> pl.Series:
-    """The own key of rows without an ``interaction_id``: their whole content and their rank
-    among identical rows (``_occ``, from 0), as ``omnikit._customers`` builds it."""
-    content = pl.concat_str(
-        [pl.col(c).cast(pl.String).fill_null("\x00") for c in columns], separator="\x1f"
-    )
-    return rows.select(
-        pl.concat_str([pl.lit("9:"), content, pl.lit("\x1e"), pl.col("_occ").cast(pl.String)])
-    ).to_series()
 
 
 def resolve_customers(
@@ -145,6 +179,29 @@ def resolve_customers(
     )
 
 
+def customer_links(df: Any, **options: Any) -> Any:
+    """:func:`omnikit.customer_links` does not run on an engine: a :class:`ParameterError`.
+
+    It explains a resolution identifier by identifier (phone numbers, e-mail addresses and
+    names in clear), which needs every row's identifiers in this process and is meant for a
+    few customers, not for a lake.
+
+    Examples
+    --------
+    >>> customer_links(spark_df)  # doctest: +SKIP
+    Traceback (most recent call last):
+    omnikit.ParameterError: customer_links runs on polars frames only ...
+    """
+    frame = lazy(df, "customer_links")
+    raise ParameterError(
+        f"customer_links runs on polars frames only, not on a {engine_name(frame)} frame: it "
+        "explains a resolution identifier by identifier, which needs the rows' identifiers in "
+        "this process. Read the rows you want explained into polars (e.g. the interactions of a "
+        "few customer_ids, without the customer_id column, or with the options they were "
+        "resolved with) and pass that polars frame."
+    )
+
+
 # --- DuckDB: resolved here, joined back in DuckDB ------------------------------------------
 
 
@@ -167,7 +224,7 @@ def _resolve_duckdb(
         if isinstance(d, nw.Datetime) and d.time_zone
     }
     own = own.with_columns(
-        pl.col(c).dt.convert_time_zone(str(d.time_zone)).dt.cast_time_unit("us")  # type: ignore[attr-defined]
+        pl.col(c).dt.convert_time_zone(str(d.time_zone)).dt.cast_time_unit("us")
         for c, d in zone_columns.items()
     )
     everything = pl.concat([ids, own], how="diagonal_relaxed").select(columns)
@@ -199,55 +256,30 @@ def _resolve_spark(
     link_by_name: bool,
     max_contact_ids: int | None,
 ) -> Any:
-    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     sdf = frame.to_native()
     columns = [c for c in sdf.columns if c != "customer_id"]
     sdf = sdf.select(*columns)
-    name = F.col("name") if link_by_name else F.lit(None)
-    rows = sdf.withColumn(
-        "_tk",
-        F.to_json(
-            F.array(
-                F.col("contact_id").cast("string"),
-                F.col("contact").cast("string"),
-                name.cast("string"),
-            )
-        ),
-    )
-    raw = rows.select(
-        "_tk",
-        F.col("contact_id").cast("string"),
-        F.col("contact").cast("string"),
-        name.cast("string").alias("name"),
-    ).dropDuplicates(["_tk"])
-    out_schema = pa.schema(
-        [("_tk", pa.string()), ("kind", pa.int32()), ("key", pa.string()), ("cid", pa.string())]
-    )
+    as_text = [F.col(c).cast("string").alias(c) for c in _ID_COLUMNS]
+    rows = sdf.withColumn("_tk", F.to_json(F.array(*as_text)))
+    raw = rows.select("_tk", *as_text).dropDuplicates(["_tk"])
 
     def normalise(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            out = identifiers(pl.from_arrow(batch), default_region, link_by_name)  # type: ignore[arg-type]
-            yield from out.to_arrow().cast(out_schema).to_batches()
+            tuples = cast(pl.DataFrame, pl.from_arrow(batch))
+            out = identifiers(tuples, default_region, link_by_name)
+            yield from out.to_arrow().cast(_LONG_SCHEMA).to_batches()
 
-    long = raw.mapInArrow(normalise, "_tk string, kind int, key string, cid string")
-    # The guard: an identifier seen with more than max_contact_ids contact ids does not link.
+    # Materialised once: the normalisation (Python workers) runs a single time.
+    ddl = ", ".join(f"{f.name} {_DDL[str(f.type)]}" for f in _LONG_SCHEMA)
+    found = raw.mapInArrow(normalise, ddl).localCheckpoint()
+    long = found.filter(F.col("_tk").isNotNull())
+    linking = long.filter(~F.col("placeholder"))  # placeholders never link
     if max_contact_ids is not None:
-        counts = (
-            long.filter((F.col("kind") != 0) & F.col("cid").isNotNull())
-            .select("kind", "key", "cid")
-            .distinct()
-            .groupBy("kind", "key")
-            .agg(F.count(F.lit(1)).alias("_cids"))
-        )
-        long = long.join(counts, ["kind", "key"], "left").filter(
-            (F.col("kind") == 0)
-            | F.col("_cids").isNull()
-            | (F.col("_cids") <= F.lit(max_contact_ids))
-        )
-    # Materialised once: the normalisation (Python workers) and the guard run a single time.
-    nodes = long.select(
+        blocked = _hubs(long, found.filter(F.col("_tk").isNull()), link_by_name, max_contact_ids)
+        linking = linking.join(F.broadcast(blocked), ["kind", "key"], "left_anti")
+    nodes = linking.select(
         "_tk", F.concat(F.col("kind").cast("string"), F.lit(":"), "key").alias("v")
     ).localCheckpoint()
     anchors = nodes.groupBy("_tk").agg(F.min("v").alias("anchor")).localCheckpoint()
@@ -266,25 +298,73 @@ def _resolve_spark(
     rows = rows.join(labels, "_tk", "left")
     alone = F.col("_label").isNull() & F.col("interaction_id").isNull()
     if rows.filter(alone).limit(1).count():
-        # Rows with no interaction id and no linking identifier: keyed by their content.
-        content = F.to_json(F.struct(*[F.col(c) for c in columns]))
-        lonely = rows.filter(alone).withColumn("_ec", content)
-        lonely = lonely.withColumn(
-            "_occ", F.row_number().over(Window.partitionBy("_ec").orderBy("_ec")) - 1
-        )
-        local = collect(nw.from_native(lonely.drop("_tk", "_label")), timezone=timezone(frame))
-        mapping = local.select("_ec", "_occ", _own=_content_keys(local, columns))
-        keyed = sdf.sparkSession.createDataFrame(mapping.to_arrow())
-        lonely = lonely.join(keyed, ["_ec", "_occ"]).select(
-            *columns, "_tk", F.col("_own").alias("_label")
-        )
-        rows = rows.filter(~alone).unionByName(lonely)
+        rows = _content_labels(rows, alone, columns, timezone(frame))
     label = F.coalesce(
         F.col("_label"), F.concat(F.lit("9:"), F.col("interaction_id").cast("string"))
     )
-
     pseudonyms = cast(Any, F.arrow_udf)(_pseudonym_batch, "string")  # types from the hints
     return rows.withColumn("customer_id", pseudonyms(label)).select(*columns, "customer_id")
+
+
+def _hubs(long: Any, pairs: Any, link_by_name: bool, max_contact_ids: int) -> Any:
+    """``kind, key`` of the phones, emails and names the hub guard blocks, as ``_customers``
+    decides: more than ``max_contact_ids`` distinct contact ids, or identities (those plus the
+    others counted from the (contact, name) ``pairs`` of rows without a contact id)."""
+    from pyspark.sql import functions as F
+
+    from .. import _customers
+
+    count = F.count(F.lit(1))
+    contact_ids = (
+        long.filter((F.col("kind") != _customers._KIND_CONTACT_ID) & F.col("cid").isNotNull())
+        .select("kind", "key", "cid")
+        .distinct()
+        .groupBy("kind", "key")
+        .agg(count.alias("contact_ids"))
+    )
+    pairs = pairs.select("kind", "key", "name_key").distinct()
+    others = pairs.groupBy("kind", "key").agg(count.alias("others"))
+    if link_by_name:
+        by_name = pairs.groupBy("name_key").agg(count.alias("others"))
+        others = others.unionByName(
+            by_name.select(
+                F.lit(_customers._KIND_NAME).cast("int").alias("kind"),
+                F.col("name_key").alias("key"),
+                "others",
+            )
+        )
+    ids = F.coalesce(F.col("contact_ids"), F.lit(0))
+    identities = ids + F.coalesce(F.col("others"), F.lit(0))
+    return (
+        contact_ids.join(others, ["kind", "key"], "full")
+        .filter((ids > max_contact_ids) | (identities > max_contact_ids))
+        .select("kind", "key")
+        .localCheckpoint()
+    )
+
+
+def _content_labels(rows: Any, alone: Any, columns: list[str], zone: str | None) -> Any:
+    """``rows`` whose rows without an interaction id and without a linking identifier are
+    labelled with their own key, their whole content (read into polars: they are few), as
+    ``omnikit._customers`` builds it."""
+    from pyspark.sql import functions as F
+
+    from .. import _customers
+
+    lonely = rows.filter(alone).withColumn("_rid", F.monotonically_increasing_id())
+    lonely = lonely.localCheckpoint()  # _rid must not change between the two reads below
+    local = collect(nw.from_native(lonely.select(*columns, "_rid")), timezone=zone)
+    content = _customers._identifier_frame(local.select(columns).lazy())["__content"]
+    occurrence = pl.int_range(pl.len()).over("__content").cast(pl.String)
+    keys = local.select("_rid", content).select(
+        "_rid",
+        _own=pl.concat_str(
+            [pl.lit(f"{_customers._KIND_OWN}:"), "__content", pl.lit("\x1e"), occurrence]
+        ),
+    )
+    keyed = rows.sparkSession.createDataFrame(keys.to_arrow())
+    lonely = lonely.join(keyed, "_rid").select(*columns, "_tk", F.col("_own").alias("_label"))
+    return rows.filter(~alone).unionByName(lonely)
 
 
 def _pseudonym_batch(keys: pa.Array) -> pa.Array:
@@ -333,7 +413,7 @@ def _components(edges: Any) -> Any:
             .distinct()
             .localCheckpoint()
         )
-        n, sources = e.agg(F.count(F.lit(1)), F.count_distinct("a")).first()  # type: ignore[misc]
+        n, sources = e.agg(F.count(F.lit(1)), F.count_distinct("a")).first()
         if n == sources:  # every node has one edge: stars, once no edge ends at a non-root
             inner = e.join(e.select(F.col("a").alias("b")), "b", "left_semi")
             if inner.limit(1).count() == 0:

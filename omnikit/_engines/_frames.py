@@ -48,7 +48,7 @@ def is_foreign(df: object) -> bool:
     -------
     bool
         True for a DuckDB relation or a PySpark DataFrame (anything narwhals wraps as a lazy
-        frame of an engine in :data:`ENGINES`); False for polars frames and everything else.
+        frame of an engine in ``ENGINES``); False for polars frames and everything else.
 
     Examples
     --------

@@ -16,17 +16,29 @@ no ordered list aggregation; the one-row-per-journey result is finished here in 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import re
 from typing import Any
 
 import narwhals as nw
 import polars as pl
 
+from .. import _journeys as _polars_journeys
 from .._errors import ParameterError
+from .._journeys import _options
+from .._metrics import OUTCOMES
+from .._time import check_duration
+from .._validate import by_columns
+from ..types import By, Duration
 from ._frames import check_columns, collect, engine_name, lazy, timezone
-from ._params import by_list, outcome_sets
 
-__all__ = ["bot_containment", "channel_transitions", "journeys", "repeat_contacts", "top_paths"]
+__all__ = [
+    "bot_containment",
+    "channel_transitions",
+    "journey_flow",
+    "journeys",
+    "repeat_contacts",
+    "top_paths",
+]
 
 #: How a missing ``interaction_type`` is written in a ``path``.
 UNKNOWN_CHANNEL = "UNKNOWN"
@@ -43,15 +55,13 @@ Frame = Any
 
 
 def _duration(span: object, name: str) -> str:
-    """``span`` as a duration string narwhals' ``offset_by`` reads in every engine."""
+    """``span`` (a duration, see ``omnikit._time.check_duration``) as a duration string of one
+    unit, which narwhals' ``offset_by`` reads in every engine."""
+    span = check_duration(span, name=name)
     if isinstance(span, dt.timedelta):
-        if span < dt.timedelta(0):
-            raise ParameterError(f"{name} must not be negative, got {span!r}")
         micros = span // dt.timedelta(microseconds=1)
         return f"{micros // 1_000_000}s" if micros % 1_000_000 == 0 else f"{micros}us"
-    import re
-
-    match = re.fullmatch(r"([0-9]+)(us|ms|mo|[smhdwqy])", span) if isinstance(span, str) else None
+    match = re.fullmatch(r"([0-9]+)(us|ms|mo|[smhdwqy])", span)
     if match is None:
         raise ParameterError(
             f"{name}={span!r} cannot run on an engine: give a whole number of one unit such as "
@@ -61,25 +71,21 @@ def _duration(span: object, name: str) -> str:
     return f"{number * 7}d" if unit == "w" else f"{number}{unit}"
 
 
-def _options(
-    default_region: str | None, link_by_name: bool, max_contact_ids: int | None
-) -> dict[str, Any]:
-    return {
-        "default_region": default_region,
-        "link_by_name": link_by_name,
-        "max_contact_ids": max_contact_ids,
-    }
-
-
 def _with_customers(frame: nw.LazyFrame[Any], options: dict[str, Any], func: str) -> Any:
-    """``frame`` with ``customer_id``: its own column, or a resolution in the engine."""
+    """``frame`` with ``customer_id``: its own column, or a resolution in the engine with
+    ``options`` (those not at their defaults, as ``omnikit._journeys._options`` gives them)."""
     check_columns(frame, _STEP_COLUMNS, func)
     if "customer_id" in frame.collect_schema():
-        nulls = collect(frame.select(nw.col("customer_id").null_count().alias("n")))
-        if int(nulls["n"].item() or 0):
+        nulls = int(collect(frame.select(nw.col("customer_id").null_count().alias("n")))["n"][0])
+        if nulls:
             raise ParameterError(
-                f"{func}: customer_id is missing on {int(nulls['n'].item())} row(s); give every "
-                "row a customer, or drop the column to resolve customers"
+                f"{func}: customer_id is missing on {nulls} row(s); give every row a customer, "
+                "or drop the column to resolve customers with ok.resolve_customers"
+            )
+        if options:
+            raise ParameterError(
+                f"{func}: the frame already has customer_id, so the resolution options "
+                f"({', '.join(sorted(options))}) would be ignored; drop the column to re-resolve"
             )
         return frame
     from ._customers import resolve_customers
@@ -165,10 +171,53 @@ def _journey_table(steps: nw.LazyFrame[Any], answered: list[str]) -> nw.LazyFram
     return nw.from_native(table)
 
 
+def _journey_frame(df: Frame, gap: object, options: dict[str, Any], func: str) -> pl.DataFrame:
+    """The rows of :func:`omnikit.journeys` (finished here from the engine's one row per
+    journey), and ``__has_bot``: the journey has a VIRTUAL_AGENT step."""
+    frame = _with_customers(lazy(df, func), options, func)
+    zone = timezone(frame)
+    answered = [status.upper() for status, outcome in OUTCOMES.items() if outcome == "answered"]
+    table = collect(_journey_table(_steps(frame, gap), answered), timezone=zone)
+    channels = pl.col("channels")
+    return (
+        table.sort("customer_id", "_number")
+        .with_columns(
+            pl.col("started_at", "ended_at").dt.cast_time_unit("us"),
+            journey_id=pl.format("{}-{}", "customer_id", "_number"),
+            interactions=pl.col("interactions").cast(pl.Int64),
+            channels=channels.cast(pl.List(pl.String)),
+            path=pl.col("path").list.join(" > "),
+            n_channels=channels.list.drop_nulls().list.n_unique().cast(pl.Int64),
+            first_channel=channels.list.first(),
+            last_channel=channels.list.last(),
+            answered=pl.col("answered").fill_null(False),
+            bot_to_human=(pl.col("_bot") < pl.col("_user")).fill_null(False),
+            __has_bot=pl.col("_bot").is_not_null(),
+        )
+        .with_columns(switched=pl.col("n_channels") > 1)
+        .select(
+            "customer_id",
+            "journey_id",
+            "started_at",
+            "ended_at",
+            "interactions",
+            "channels",
+            "path",
+            "n_channels",
+            "switched",
+            "first_channel",
+            "last_channel",
+            "answered",
+            "bot_to_human",
+            "__has_bot",
+        )
+    )
+
+
 def journeys(
     df: Frame,
     *,
-    gap: str | dt.timedelta = "24h",
+    gap: Duration = "24h",
     default_region: str | None = "US",
     link_by_name: bool = False,
     max_contact_ids: int | None = 3,
@@ -194,50 +243,14 @@ def journeys(
     --------
     >>> journeys(spark_df, gap="24h").select("path", "switched")  # doctest: +SKIP
     """
-    func = "journeys"
     options = _options(default_region, link_by_name, max_contact_ids)
-    frame = _with_customers(lazy(df, func), options, func)
-    zone = timezone(frame)
-    answered = outcome_sets(None, func)["answered"]
-    table = collect(_journey_table(_steps(frame, gap), answered), timezone=zone)
-    channels = pl.col("channels")
-    return (
-        table.sort("customer_id", "_number")
-        .with_columns(
-            pl.col("started_at", "ended_at").dt.cast_time_unit("us"),
-            journey_id=pl.format("{}-{}", "customer_id", "_number"),
-            interactions=pl.col("interactions").cast(pl.Int64),
-            channels=channels.cast(pl.List(pl.String)),
-            path=pl.col("path").list.join(" > "),
-            n_channels=channels.list.drop_nulls().list.n_unique().cast(pl.Int64),
-            first_channel=channels.list.first(),
-            last_channel=channels.list.last(),
-            answered=pl.col("answered").fill_null(False),
-            bot_to_human=(pl.col("_bot") < pl.col("_user")).fill_null(False),
-        )
-        .with_columns(switched=pl.col("n_channels") > 1)
-        .select(
-            "customer_id",
-            "journey_id",
-            "started_at",
-            "ended_at",
-            "interactions",
-            "channels",
-            "path",
-            "n_channels",
-            "switched",
-            "first_channel",
-            "last_channel",
-            "answered",
-            "bot_to_human",
-        )
-    )
+    return _journey_frame(df, gap, options, "journeys").drop("__has_bot")
 
 
 def channel_transitions(
     df: Frame,
     *,
-    gap: str | dt.timedelta = "24h",
+    gap: Duration = "24h",
     default_region: str | None = "US",
     link_by_name: bool = False,
     max_contact_ids: int | None = 3,
@@ -283,8 +296,8 @@ def channel_transitions(
 def repeat_contacts(
     df: Frame,
     *,
-    window: str | dt.timedelta = "7d",
-    by: str | Sequence[str] | None = None,
+    window: Duration = "7d",
+    by: By = None,
     direction: str | None = "INBOUND",
     default_region: str | None = "US",
     link_by_name: bool = False,
@@ -292,9 +305,10 @@ def repeat_contacts(
 ) -> pl.DataFrame:
     """:func:`omnikit.repeat_contacts` on a DuckDB relation or a PySpark DataFrame.
 
-    Over interactions of ``direction`` (``None``: all) with a ``start_date_time``, an
-    interaction is repeated when the same customer's next such interaction starts at most
-    ``window`` after it; the next one is found with an ordered window function in the engine.
+    Over interactions whose ``interaction_direction`` equals ``direction`` exactly (``None``:
+    all) with a ``start_date_time``, an interaction is repeated when the same customer's next
+    such interaction starts at most ``window`` after it; the next one is found with an ordered
+    window function in the engine.
 
     Parameters
     ----------
@@ -317,13 +331,21 @@ def repeat_contacts(
     >>> repeat_contacts(spark_df, window="3d", by="interaction_type")  # doctest: +SKIP
     """
     func = "repeat_contacts"
-    keys = by_list(by, func)
-    if direction is not None and not isinstance(direction, str):
-        raise ParameterError(f"{func}: direction= must be a direction such as 'INBOUND' or None")
+    keys = by_columns(by, func)
     options = _options(default_region, link_by_name, max_contact_ids)
     frame = _with_customers(lazy(df, func), options, func)
-    check_columns(frame, [*keys, *(["interaction_direction"] if direction else [])], func)
+    check_columns(frame, keys, func)
     if direction is not None:
+        if not isinstance(direction, str):
+            raise ParameterError(
+                f"{func}: direction must be an interaction_direction such as 'INBOUND', or None "
+                f"for every direction, not {direction!r}"
+            )
+        if "interaction_direction" not in frame.collect_schema():
+            raise ParameterError(
+                f"{func}: the frame has no column interaction_direction; pass direction=None to "
+                "count every interaction"
+            )
         frame = frame.filter(nw.col("interaction_direction") == direction)
     span = _duration(window, "window")
     start = nw.col("start_date_time")
@@ -336,41 +358,42 @@ def repeat_contacts(
         .group_by(keys or ["_all"])
         .agg(nw.len().alias("interactions"), nw.col("_repeated").sum().alias("repeated"))
     )
-    out = (
-        collect(table)
-        .with_columns(pl.col("interactions", "repeated").cast(pl.Int64))
-        .with_columns(
-            repeat_rate=pl.when(pl.col("interactions") > 0).then(
-                pl.col("repeated") / pl.col("interactions")
-            )
+    counts = collect(table).with_columns(pl.col("interactions", "repeated").cast(pl.Int64))
+    if not keys and counts.height == 0:  # as in polars: with by=None always one row
+        counts = pl.DataFrame(
+            {"interactions": [0], "repeated": [0]},
+            schema={"interactions": pl.Int64, "repeated": pl.Int64},
         )
-        .select(*keys, "interactions", "repeated", "repeat_rate")
-    )
+    out = counts.with_columns(
+        repeat_rate=pl.when(pl.col("interactions") > 0).then(
+            pl.col("repeated") / pl.col("interactions")
+        )
+    ).select(*keys, "interactions", "repeated", "repeat_rate")
     return out.sort(keys, nulls_last=True) if keys else out
 
 
 def bot_containment(
     df: Frame,
     *,
-    gap: str | dt.timedelta = "24h",
-    by: str | Sequence[str] | None = None,
+    gap: Duration = "24h",
+    by: By = None,
     default_region: str | None = "US",
     link_by_name: bool = False,
     max_contact_ids: int | None = 3,
 ) -> pl.DataFrame:
-    """How many journeys with a virtual agent ended without a human: bot containment.
+    """:func:`omnikit.bot_containment` on a DuckDB relation or a PySpark DataFrame.
 
-    Over journeys (as :func:`journeys`, with ``gap``) with at least one ``VIRTUAL_AGENT`` step:
-    ``bot_journeys``; ``contained``, those with no ``USER`` step after the journey's first
-    ``VIRTUAL_AGENT`` step; ``containment_rate`` = contained / bot_journeys (null when 0).
+    The journeys are made in the engine (as :func:`journeys`, one row each); the journeys with
+    a ``VIRTUAL_AGENT`` step are counted here: ``bot_journeys``; ``contained``, those with no
+    ``USER`` step after the journey's first ``VIRTUAL_AGENT`` step; ``containment_rate``.
 
     Parameters
     ----------
     df, gap, default_region, link_by_name, max_contact_ids
         As in :func:`journeys`.
     by
-        Column name(s) of the journey's first ``VIRTUAL_AGENT`` step (e.g.
-        ``"interaction_type"``: the channel the bot answered on).
+        Column name(s) of the :func:`omnikit.journeys` frame (``first_channel``, ``path``,
+        ``answered``, ...; any column but the ``channels`` list), as in the polars path.
 
     Returns
     -------
@@ -380,41 +403,29 @@ def bot_containment(
 
     Examples
     --------
-    >>> bot_containment(spark_df, by="interaction_type")  # doctest: +SKIP
+    >>> bot_containment(spark_df, by="first_channel")  # doctest: +SKIP
     """
     func = "bot_containment"
-    keys = by_list(by, func)
+    keys = by_columns(by, func)
     options = _options(default_region, link_by_name, max_contact_ids)
-    frame = _with_customers(lazy(df, func), options, func)
-    check_columns(frame, keys, func)
-    agent = nw.col("agent_type")
-    journey = ["customer_id", "_number"]
-    steps = _steps(frame, gap).with_columns(
-        _bot=nw.when(agent == "VIRTUAL_AGENT").then(nw.col("_i")),
-        _user=nw.when(agent == "USER").then(nw.col("_i")),
-    )
-    steps = steps.with_columns(
-        _first_bot=nw.col("_bot").min().over(*journey),
-        _last_user=nw.col("_user").max().over(*journey),
-    )
-    firsts = steps.filter(nw.col("_i") == nw.col("_first_bot")).with_columns(
-        _contained=(~(nw.col("_last_user") > nw.col("_first_bot")).fill_null(False)).cast(nw.Int64),
-        _all=nw.lit(0),
-    )
-    table = firsts.group_by(keys or ["_all"]).agg(
-        nw.len().alias("bot_journeys"), nw.col("_contained").sum().alias("contained")
-    )
-    out = collect(table).select(
-        *keys,
-        pl.col("bot_journeys").cast(pl.Int64),
-        pl.col("contained").cast(pl.Int64),
-    )
-    if not keys and out.height == 0:
-        out = pl.DataFrame(
-            {"bot_journeys": [0], "contained": [0]},
-            schema={"bot_journeys": pl.Int64, "contained": pl.Int64},
+    rows = _journey_frame(df, gap, options, func)
+    allowed = [
+        name
+        for name, dtype in rows.schema.items()
+        if not name.startswith("__") and not isinstance(dtype, pl.List)
+    ]
+    wrong = [c for c in keys if c not in allowed]
+    if wrong:
+        raise ParameterError(
+            f"{func}: by= groups journeys, which have no column(s) {', '.join(wrong)}; "
+            f"use {', '.join(allowed)}"
         )
-    out = out.with_columns(
+    aggs = [
+        pl.len().cast(pl.Int64).alias("bot_journeys"),
+        (~pl.col("bot_to_human")).sum().cast(pl.Int64).alias("contained"),
+    ]
+    bots = rows.filter("__has_bot")
+    out = (bots.group_by(keys).agg(aggs) if keys else bots.select(aggs)).with_columns(
         containment_rate=pl.when(pl.col("bot_journeys") > 0).then(
             pl.col("contained") / pl.col("bot_journeys")
         )
@@ -424,9 +435,9 @@ def bot_containment(
 
 def top_paths(
     df: Frame,
-    n: int = 10,
     *,
-    gap: str | dt.timedelta = "24h",
+    n: int = 10,
+    gap: Duration = "24h",
     default_region: str | None = "US",
     link_by_name: bool = False,
     max_contact_ids: int | None = 3,
@@ -440,24 +451,62 @@ def top_paths(
     --------
     >>> top_paths(spark_df, n=5)  # doctest: +SKIP
     """
-    from .. import _journeys
-
-    frame = lazy(df, "top_paths")
-    if "path" in frame.collect_schema():  # a frame of journeys: count its paths in the engine
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ParameterError(f"n must be a whole number >= 1, not {n!r}")
-        counts = collect(frame.group_by("path").agg(nw.len().alias("journeys")))
-        return (
-            counts.with_columns(pl.col("journeys").cast(pl.Int64))
-            .with_columns(share=pl.col("journeys") / pl.col("journeys").sum())
-            .sort(["journeys", "path"], descending=[True, False], nulls_last=True)
-            .head(n)
+    func = "top_paths"
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ParameterError(f"{func}: n must be a whole number >= 1, not {n!r}")
+    options = _options(default_region, link_by_name, max_contact_ids)
+    frame = lazy(df, func)
+    if "path" not in frame.collect_schema():
+        table = _journey_frame(df, gap, options, func)
+        return _polars_journeys.top_paths(table, n=n)
+    if options:
+        raise ParameterError(
+            f"{func} got a journeys frame; the resolution options "
+            f"({', '.join(sorted(options))}) would be ignored"
         )
-    table = journeys(
-        df,
-        gap=gap,
-        default_region=default_region,
-        link_by_name=link_by_name,
-        max_contact_ids=max_contact_ids,
+    counts = collect(frame.group_by("path").agg(nw.len().alias("journeys")))
+    return (
+        counts.with_columns(pl.col("journeys").cast(pl.Int64))
+        .with_columns(share=pl.col("journeys") / pl.col("journeys").sum())
+        .sort(["journeys", "path"], descending=[True, False], nulls_last=True)
+        .head(n)
     )
-    return _journeys.top_paths(table, n)
+
+
+def journey_flow(
+    df: Frame,
+    *,
+    steps: int = 4,
+    collapse: bool = False,
+    gap: Duration = "24h",
+    default_region: str | None = "US",
+    link_by_name: bool = False,
+    max_contact_ids: int | None = 3,
+) -> pl.DataFrame:
+    """:func:`omnikit.journey_flow` of a DuckDB relation or PySpark DataFrame.
+
+    The journeys are made in the engine (:func:`journeys`: one row each) and followed step by
+    step here, by :func:`omnikit.journey_flow` itself. Of an engine frame of journeys (it has
+    ``channels`` and ``path``), those two columns are read into polars.
+
+    Examples
+    --------
+    >>> journey_flow(spark_df, steps=3)  # doctest: +SKIP
+    """
+    func = "journey_flow"
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ParameterError(f"steps must be a whole number >= 1, not {steps!r}")
+    options = _options(default_region, link_by_name, max_contact_ids)
+    frame = lazy(df, func)
+    schema = frame.collect_schema()
+    if "channels" in schema and "path" in schema:
+        if options:
+            raise ParameterError(
+                f"{func}: got a journeys frame, so the resolution options "
+                f"({', '.join(sorted(options))}) would be ignored; pass them to ok.journeys "
+                "instead"
+            )
+        table = collect(frame.select("channels", "path"))
+    else:
+        table = _journey_frame(df, gap, options, func)
+    return _polars_journeys.journey_flow(table, steps=steps, collapse=collapse)

@@ -23,23 +23,29 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import narwhals as nw
 import polars as pl
 
-from .._errors import DataQualityWarning, ParameterError
-from ._frames import check_columns, collect, engine_name, lazy, timezone
-from ._params import (
-    by_list,
-    check_every,
-    outcome_sets,
-    percentile_columns,
-    seconds,
-    thresholds,
+from .._errors import ParameterError, warn_data_quality
+from .._metrics import (
+    _SERVICE_LEVEL_COLUMNS,
+    LOG_WAIT_EDGES,
+    _check_formula,
+    _collect,
+    _outcome_sets,
+    _percentile_columns,
+    _service_level_aggs,
+    _short_seconds,
+    _unknown_statuses,
 )
+from .._metrics import _warn_unknown as _warn_unknown_statuses
+from .._validate import by_columns, seconds
+from ..types import By, Duration, Formula, Outcomes, Threshold, Thresholds
+from ._frames import check_columns, collect, engine_name, lazy, timezone
+from ._params import check_every, thresholds
 
 __all__ = [
     "channel_mix",
@@ -52,7 +58,6 @@ __all__ = [
 
 _INBOUND = "INBOUND"
 _HOURLY_VALUES = ("volume", "median_wait", "service_level")
-By = str | Sequence[str] | None
 Frame = Any  # a DuckDB relation or a PySpark DataFrame
 
 
@@ -114,7 +119,7 @@ def _over(expr: pl.Expr, keys: Sequence[str]) -> pl.Expr:
 # channel mix
 
 
-def channel_mix(df: Frame, *, by: By = None, every: str | None = None) -> pl.DataFrame:
+def channel_mix(df: Frame, *, by: By = None, every: Duration | None = None) -> pl.DataFrame:
     """:func:`omnikit.channel_mix` on a DuckDB relation or a PySpark DataFrame.
 
     Parameters
@@ -138,7 +143,7 @@ def channel_mix(df: Frame, *, by: By = None, every: str | None = None) -> pl.Dat
     """
     func = "channel_mix"
     frame = lazy(df, func)
-    keys = [k for k in by_list(by, func) if k != "interaction_type"]
+    keys = [k for k in by_columns(by, func) if k != "interaction_type"]
     needed = [*keys, "interaction_type"]
     zone = None
     if every is not None:
@@ -241,9 +246,9 @@ def wait_time_stats(
     """
     func = "wait_time_stats"
     frame = lazy(df, func)
-    keys = by_list(by, func)
+    keys = by_columns(by, func)
     check_columns(frame, [*keys, "waiting_time"], func)
-    names = percentile_columns(percentiles, func)
+    names = _percentile_columns(percentiles, func)
     counts = _wait_counts(frame, keys)
     aggs = _stats_from_counts(pl.col("waiting_time"), pl.col("_count"), names)
     out = counts.group_by(keys, maintain_order=True).agg(aggs) if keys else counts.select(aggs)
@@ -276,11 +281,9 @@ def wait_time_histogram(
     --------
     >>> wait_time_histogram(spark_df, bins="log")  # doctest: +SKIP
     """
-    from .._metrics import LOG_WAIT_EDGES
-
     func = "wait_time_histogram"
     frame = lazy(df, func)
-    keys = by_list(by, func)
+    keys = by_columns(by, func)
     check_columns(frame, [*keys, "waiting_time"], func)
     if isinstance(bins, str):
         if bins != "log":
@@ -345,19 +348,6 @@ def wait_time_histogram(
 # service level
 
 
-_SERVICE_LEVEL_COLUMNS = (
-    "offered",
-    "answered",
-    "answered_within",
-    "unanswered",
-    "short_abandoned",
-    "abandoned",
-    "service_level",
-    "abandon_rate",
-    "asa",
-)
-
-
 def _within(threshold: dict[str, float] | float) -> nw.Expr:
     """Whether the wait is within the threshold of the row's channel (an unknown wait is not)."""
     w = nw.col("waiting_time")
@@ -381,19 +371,16 @@ def _status_table(
     threshold: dict[str, float] | float,
     short_abandon: float | None,
 ) -> pl.DataFrame:
-    """INBOUND rows per (keys, upper-cased status, within, short wait[, channel]): rows, sum and
-    number of known waits."""
+    """INBOUND rows per (keys, status as written, within, short wait[, channel]), with the sum
+    and number of known waits: the columns of the polars path's status table, so its
+    aggregations (``omnikit._metrics._service_level_aggs``) read it as they are."""
     w = nw.col("waiting_time")
     extra = ["interaction_type"] if isinstance(threshold, dict) else []
-    group = list(dict.fromkeys([*keys, *extra, "_status", "_within", "_short"]))
+    group = list(dict.fromkeys([*keys, *extra, "interaction_status", "_within", "_short_wait"]))
     short = nw.lit(False) if short_abandon is None else (w < short_abandon).fill_null(False)
     table = (
         frame.filter(nw.col("interaction_direction") == _INBOUND)
-        .with_columns(
-            _status=nw.col("interaction_status").str.to_uppercase(),
-            _within=_within(threshold),
-            _short=short,
-        )
+        .with_columns(_within=_within(threshold), _short_wait=short)
         .group_by(group)
         .agg(
             nw.len().alias("_rows"),
@@ -406,39 +393,32 @@ def _status_table(
 
 
 def _check_channels(table: pl.DataFrame, threshold: dict[str, float] | float, func: str) -> None:
+    """The polars path's error for INBOUND channels a mapping without ``"*"`` does not name."""
     if not isinstance(threshold, dict) or "*" in threshold:
         return
-    missing = sorted(
-        {c for c in table["interaction_type"].to_list() if c not in threshold},
-        key=lambda c: (c is None, c or ""),
+    channel = pl.col("interaction_type")
+    uncovered = (
+        table.filter(~channel.is_in(list(threshold)).fill_null(False))
+        .group_by(channel)
+        .agg(rows=pl.col("_rows").sum())
+        .sort("interaction_type", nulls_last=True)
     )
-    if missing:
+    if uncovered.height:
+        named = ", ".join(
+            f"{'<null>' if c is None else repr(c)} ({n} interaction(s))"
+            for c, n in uncovered.iter_rows()
+        )
         raise ParameterError(
-            f"{func}: threshold= gives no threshold for channel(s) "
-            f"{', '.join('<null>' if c is None else repr(c) for c in missing)}; add them or a "
-            "'*' entry for every other channel"
+            f"{func}: threshold= has no threshold for INBOUND channel(s) {named}; add them "
+            "to the mapping, or a '*' entry for every channel it does not name (see "
+            "ok.DEFAULT_THRESHOLDS)"
         )
 
 
 def _warn_unknown(table: pl.DataFrame, known: list[str], func: str, given: bool) -> None:
-    status = pl.col("_status")
-    unknown = (
-        table.filter(~status.is_in(known) | status.is_null())
-        .group_by("_status")
-        .agg(rows=pl.col("_rows").sum())
-        .sort("rows", "_status", descending=[True, False], nulls_last=True)
-    )
-    if unknown.height == 0:
-        return
-    parts = [f"{'<null>' if s is None else repr(s)}: {n}" for s, n in unknown.iter_rows()]
-    warnings.warn(
-        f"{func}: {int(unknown['rows'].sum())} INBOUND interaction(s) have an interaction_status "
-        f"that {'outcomes=' if given else 'ok.OUTCOMES'} does not map to answered/unanswered/open "
-        f"and are left out of every count ({', '.join(parts)}). Pass outcomes= with these "
-        "statuses to count them.",
-        DataQualityWarning,
-        stacklevel=4,
-    )
+    """The polars path's warning about statuses ``known`` does not list, from a status table."""
+    (unknown,) = _collect(_unknown_statuses(table.lazy(), known))
+    _warn_unknown_statuses(unknown, func, given)
 
 
 def _service_level_from_table(
@@ -448,74 +428,23 @@ def _service_level_from_table(
     formula: str,
     short_abandon: float | None,
 ) -> pl.DataFrame:
+    """Every count and ratio of :func:`service_level`, by the polars path's aggregations."""
     known = [s for statuses in sets.values() for s in statuses]
-    s, rows = pl.col("_status"), pl.col("_rows")
-    answered, unanswered = s.is_in(sets["answered"]), s.is_in(sets["unanswered"])
-    if short_abandon is None:  # no short-abandon filtering: SHORT_ABANDONED is abandoned
-        is_short = pl.lit(False)
-        abandoned = s.is_in(["ABANDONED", "SHORT_ABANDONED"])
-    else:
-        is_short = (s == "SHORT_ABANDONED") | ((s == "ABANDONED") & pl.col("_short"))
-        abandoned = (s == "ABANDONED") & ~is_short
-    within = pl.col("_within")
-    answered_waits = pl.col("_wait_n").filter(answered).sum()
-    aggs = [
-        rows.filter(answered).sum().cast(pl.Int64).alias("answered"),
-        rows.filter(unanswered).sum().cast(pl.Int64).alias("unanswered"),
-        rows.filter(answered & within).sum().cast(pl.Int64).alias("answered_within"),
-        rows.filter(unanswered & within).sum().cast(pl.Int64).alias("_unanswered_within"),
-        rows.filter(unanswered & is_short).sum().cast(pl.Int64).alias("short_abandoned"),
-        rows.filter(unanswered & abandoned).sum().cast(pl.Int64).alias("abandoned"),
-        pl.when(answered_waits > 0)
-        .then(pl.col("_wait_sum").filter(answered).sum() / answered_waits)
-        .cast(pl.Float64)
-        .alias("asa"),
-    ]
-
-    def ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
-        return pl.when(den > 0).then(num / den).otherwise(None).cast(pl.Float64)
-
-    offered = pl.col("answered") + pl.col("unanswered")
-    counted = offered - pl.col("short_abandoned")
-    num, den = {
-        "talkdesk": (pl.col("answered_within"), counted),
-        "answered": (pl.col("answered_within"), pl.col("answered")),
-        "offered": (pl.col("answered_within"), offered),
-        "abandon_positive": (pl.col("answered_within") + pl.col("_unanswered_within"), offered),
-    }[formula]
-    rows_known = table.filter(s.is_in(known))
-    grouped = (
-        rows_known.group_by(keys, maintain_order=True).agg(aggs)
-        if keys
-        else rows_known.select(aggs)
-    )
-    out = grouped.with_columns(
-        offered.alias("offered"),
-        ratio(num, den).alias("service_level"),
-        ratio(pl.col("abandoned"), counted).alias("abandon_rate"),
-    ).select(*keys, *_SERVICE_LEVEL_COLUMNS)
+    aggs, ratios = _service_level_aggs(sets, formula, short=short_abandon is not None)
+    rows = table.filter(pl.col("interaction_status").str.to_uppercase().is_in(known))
+    grouped = rows.group_by(keys, maintain_order=True).agg(aggs) if keys else rows.select(aggs)
+    out = grouped.with_columns(ratios).select(*keys, *_SERVICE_LEVEL_COLUMNS)
     return _sorted(out, keys)
-
-
-def _check_formula(formula: object, func: str) -> str:
-    from .._metrics import SERVICE_LEVEL_FORMULAS
-
-    if formula not in SERVICE_LEVEL_FORMULAS:
-        raise ParameterError(
-            f"{func}: unknown formula={formula!r}; valid formulas are "
-            + "; ".join(f"{name!r} = {text}" for name, text in SERVICE_LEVEL_FORMULAS.items())
-        )
-    return str(formula)
 
 
 def service_level(
     df: Frame,
     *,
-    threshold: float | str | dt.timedelta | Mapping[str, float | str | dt.timedelta] = 20,
-    short_abandon: float | None = 5,
+    threshold: Thresholds = 20,
+    short_abandon: Threshold | None = 5,
     by: By = "interaction_type",
-    formula: Literal["talkdesk", "answered", "offered", "abandon_positive"] = "talkdesk",
-    outcomes: Mapping[str, str] | None = None,
+    formula: Formula = "talkdesk",
+    outcomes: Outcomes | None = None,
 ) -> pl.DataFrame:
     """:func:`omnikit.service_level` on a DuckDB relation or a PySpark DataFrame.
 
@@ -548,15 +477,15 @@ def service_level(
     """
     func = "service_level"
     frame = lazy(df, func)
-    keys = by_list(by, func)
+    keys = by_columns(by, func)
     limit = thresholds(threshold, func)
     needed = [*keys, "interaction_status", "interaction_direction", "waiting_time"]
     if isinstance(limit, dict):
         needed.append("interaction_type")
     check_columns(frame, needed, func)
-    short = None if short_abandon is None else seconds(short_abandon, "short_abandon", func)
-    formula = _check_formula(formula, func)  # type: ignore[assignment]
-    sets = outcome_sets(outcomes, func)
+    short = _short_seconds(short_abandon, func)
+    formula = _check_formula(formula, func)
+    sets = _outcome_sets(outcomes, func)
     table = _status_table(frame, keys, limit, short)
     _check_channels(table, limit, func)
     _warn_unknown(table, [s for v in sets.values() for s in v], func, outcomes is not None)
@@ -571,9 +500,8 @@ def wait_time_survival(
     df: Frame,
     *,
     by: By = "interaction_type",
-    up_to: float | str | dt.timedelta | None = None,
-    outcomes: Mapping[str, str] | None = None,
-    threshold: float | None = None,
+    up_to: Threshold | None = None,
+    outcomes: Outcomes | None = None,
 ) -> pl.DataFrame:
     """:func:`omnikit.wait_time_survival` on a DuckDB relation or a PySpark DataFrame.
 
@@ -589,8 +517,6 @@ def wait_time_survival(
     up_to
         ``None`` for the whole curve, or seconds (a number, duration string or timedelta): the
         rows with ``time <= up_to``.
-    threshold
-        The old name of ``up_to`` (a :class:`DeprecationWarning`).
 
     Returns
     -------
@@ -602,31 +528,22 @@ def wait_time_survival(
     >>> wait_time_survival(spark_df, up_to=120)  # doctest: +SKIP
     """
     func = "wait_time_survival"
-    if threshold is not None:
-        if up_to is not None:
-            raise ParameterError(f"{func}: give up_to= only (threshold= is its old name)")
-        warnings.warn(
-            f"{func}: threshold= is now up_to=; the old name goes in the next release",
-            DeprecationWarning,
-            stacklevel=3,
-        )
-        up_to = threshold
     frame = lazy(df, func)
-    keys = by_list(by, func)
+    keys = by_columns(by, func)
     check_columns(
         frame, [*keys, "interaction_status", "interaction_direction", "waiting_time"], func
     )
     limit = None if up_to is None else seconds(up_to, "up_to", func)
-    sets = outcome_sets(outcomes, func)
+    sets = _outcome_sets(outcomes, func)
     known = [s for v in sets.values() for s in v]
     table = collect(
         frame.filter(nw.col("interaction_direction") == _INBOUND)
-        .with_columns(_status=nw.col("interaction_status").str.to_uppercase())
-        .group_by([*keys, "waiting_time", "_status"])
+        .group_by([*keys, "waiting_time", "interaction_status"])
         .agg(nw.len().alias("_rows"))
     ).with_columns(pl.col("_rows").cast(pl.Int64))
     _warn_unknown(table, known, func, outcomes is not None)
-    s, rows, w = pl.col("_status"), pl.col("_rows"), pl.col("waiting_time")
+    s = pl.col("interaction_status").str.to_uppercase()
+    rows, w = pl.col("_rows"), pl.col("waiting_time")
     out = (
         table.filter(~w.is_null())
         .group_by(*keys, "waiting_time")
@@ -655,10 +572,10 @@ def hourly_profile(
     *,
     value: Literal["volume", "median_wait", "service_level"] = "volume",
     by: By = None,
-    threshold: float | str | dt.timedelta | Mapping[str, float | str | dt.timedelta] = 20,
-    short_abandon: float | None = 5,
-    formula: Literal["talkdesk", "answered", "offered", "abandon_positive"] = "talkdesk",
-    outcomes: Mapping[str, str] | None = None,
+    threshold: Thresholds = 20,
+    short_abandon: Threshold | None = 5,
+    formula: Formula = "talkdesk",
+    outcomes: Outcomes | None = None,
 ) -> pl.DataFrame:
     """:func:`omnikit.hourly_profile` on a DuckDB relation or a PySpark DataFrame.
 
@@ -685,7 +602,7 @@ def hourly_profile(
     """
     func = "hourly_profile"
     frame = lazy(df, func)
-    keys = by_list(by, func)
+    keys = by_columns(by, func)
     if value not in _HOURLY_VALUES:
         raise ParameterError(
             f"{func}: unknown value={value!r}; valid values are "
@@ -718,9 +635,9 @@ def hourly_profile(
         )
         fill = {"n": 0}
     else:
-        short = None if short_abandon is None else seconds(short_abandon, "short_abandon", func)
-        formula = _check_formula(formula, func)  # type: ignore[assignment]
-        sets = outcome_sets(outcomes, func)
+        short = _short_seconds(short_abandon, func)
+        formula = _check_formula(formula, func)
+        sets = _outcome_sets(outcomes, func)
         table = _status_table(placed, cell, limit, short).with_columns(small)
         _check_channels(table, limit, func)
         _warn_unknown(table, [s for v in sets.values() for s in v], func, outcomes is not None)
@@ -740,10 +657,8 @@ def hourly_profile(
         .sort(cell, nulls_last=True)
     )
     if missing:
-        warnings.warn(
+        warn_data_quality(
             f"{func}: {missing} interaction(s) have no start_date_time and are left out of the "
-            "hour-of-week grid.",
-            DataQualityWarning,
-            stacklevel=3,
+            "hour-of-week grid."
         )
     return result

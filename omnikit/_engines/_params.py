@@ -1,112 +1,49 @@
-"""Checks and conversions of the arguments the engine functions share with the polars path."""
+"""The arguments only the engine functions check: periods and thresholds as engines take them.
+
+Every other argument is checked by the rule the polars path uses (``omnikit._validate``,
+``omnikit._time``, ``omnikit._metrics``), imported from there.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
-
-import polars as pl
+from collections.abc import Mapping
 
 from .._errors import ParameterError
+from .._time import check_duration
+from .._validate import seconds
 
-__all__ = [
-    "EVERY_UNITS",
-    "by_list",
-    "check_every",
-    "outcome_sets",
-    "percentile_columns",
-    "seconds",
-    "thresholds",
-]
+__all__ = ["EVERY_UNITS", "check_every", "thresholds"]
 
 #: The units of the ``every=`` periods engines support: a whole number of one of these.
 EVERY_UNITS: tuple[str, ...] = ("s", "m", "h", "d", "w", "mo", "q", "y")
-_OUTCOME_NAMES = ("answered", "unanswered", "open")
-
-
-def by_list(by: str | Sequence[str] | None, func: str) -> list[str]:
-    """``by`` as a list of distinct column names."""
-    if by is None:
-        return []
-    if isinstance(by, str):
-        return [by]
-    if isinstance(by, Sequence) and all(isinstance(b, str) for b in by):
-        return list(dict.fromkeys(by))
-    raise ParameterError(f"{func}: by= must be None, a column name or a list of names, got {by!r}")
-
-
-def seconds(value: object, name: str, func: str) -> float:
-    """A number of seconds >= 0 from a number, a ``timedelta`` or a polars duration string."""
-    if isinstance(value, dt.timedelta):
-        out: object = value.total_seconds()
-    elif isinstance(value, str):
-        probe = dt.datetime(2001, 1, 1)
-        try:
-            moved = pl.select(pl.lit(probe).dt.offset_by(value)).item()
-        except Exception:  # polars raises several error types for a bad duration
-            raise ParameterError(
-                f"{func}: {name}={value!r} is not a duration such as '20s', '2m' or '4h'"
-            ) from None
-        out = (moved - probe).total_seconds()
-    else:
-        out = value
-    if isinstance(out, bool) or not isinstance(out, (int, float)) or not out >= 0:
-        raise ParameterError(
-            f"{func}: {name}= must be seconds >= 0, a timedelta or a duration string, got {value!r}"
-        )
-    return out
 
 
 def thresholds(threshold: object, func: str) -> dict[str, float] | float:
-    """One threshold in seconds, or a mapping channel -> seconds (``"*"``: other channels)."""
-    if isinstance(threshold, Mapping):
-        if not threshold:
-            raise ParameterError(f"{func}: threshold= is an empty mapping; give '*' or channels")
-        return {str(k): seconds(v, f"threshold[{k!r}]", func) for k, v in threshold.items()}
-    return seconds(threshold, "threshold", func)
-
-
-def outcome_sets(outcomes: Mapping[str, str] | None, func: str) -> dict[str, list[str]]:
-    """Upper-cased statuses per outcome (statuses match without regard to case)."""
-    from .._metrics import OUTCOMES
-
-    mapping = OUTCOMES if outcomes is None else outcomes
-    if not isinstance(mapping, Mapping):
+    """One threshold in seconds, or a mapping channel -> seconds (``"*"``: other channels),
+    checked as :func:`omnikit.service_level` checks it."""
+    if not isinstance(threshold, Mapping):
+        return seconds(threshold, "threshold", func)
+    if not threshold or not all(isinstance(k, str) for k in threshold):
         raise ParameterError(
-            f"{func}: outcomes= must be a mapping status -> outcome, got {mapping!r}"
+            f"{func}: threshold= as a mapping needs interaction_type names (and optionally '*') "
+            f"as keys, got {dict(threshold)!r}"
         )
-    sets: dict[str, list[str]] = {name: [] for name in _OUTCOME_NAMES}
-    for status, outcome in mapping.items():
-        if outcome not in sets:
-            raise ParameterError(
-                f"{func}: outcomes= maps {status!r} to {outcome!r}; an outcome must be one of "
-                f"{', '.join(map(repr, _OUTCOME_NAMES))}"
-            )
-        sets[outcome].append(str(status).upper())
-    return sets
-
-
-def percentile_columns(percentiles: Sequence[float] | float, func: str) -> list[tuple[float, str]]:
-    """``(q, column name)`` per percentile: 0.5 -> ``p50``, 0.995 -> ``p99_5``."""
-    if isinstance(percentiles, (int, float)):
-        percentiles = (percentiles,)
-    out: list[tuple[float, str]] = []
-    for q in percentiles:
-        if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 <= q <= 1:
-            raise ParameterError(f"{func}: each percentile must be a number in [0, 1], got {q!r}")
-        name = "p" + f"{q * 100:.10f}".rstrip("0").rstrip(".").replace(".", "_")
-        if name in {n for _, n in out}:
-            raise ParameterError(f"{func}: percentile {q!r} is given twice (column {name})")
-        out.append((float(q), name))
-    return out
+    return {k: seconds(v, f"threshold[{k!r}]", func) for k, v in threshold.items()}
 
 
 def check_every(every: object, engine: str, func: str) -> str:
     """The unit the engine truncates to for ``every`` (``"2h"`` -> ``"1h"``, ``"1w"`` -> ``"1d"``);
-    polars truncates those few distinct wall-clock times further. Anything else (``"1d12h"``, a
-    negative or empty duration) is a :class:`ParameterError`."""
-    match = re.fullmatch(r"([0-9]+)(mo|[smhdwqy])", every) if isinstance(every, str) else None
+    polars truncates those few distinct wall-clock times further.
+
+    ``every`` is first a duration (``omnikit._time.check_duration``); one the engine cannot
+    truncate to (a compound such as ``"1d12h"``, a ``timedelta`` that is not a whole number of
+    one unit) is a :class:`ParameterError` saying so.
+    """
+    every = check_duration(every, name="every", func=func)
+    if not isinstance(every, str):
+        every = _timedelta_text(every.total_seconds())
+    match = re.fullmatch(r"([0-9]+)(mo|[smhdwqy])", every)
     if match is None or int(match.group(1)) < 1:
         raise ParameterError(
             f"{func}: every={every!r} cannot run on {engine}: give a whole number of one unit "
@@ -114,3 +51,11 @@ def check_every(every: object, engine: str, func: str) -> str:
         )
     unit = match.group(2)
     return "1d" if unit == "w" else f"1{unit}"
+
+
+def _timedelta_text(total: float) -> str:
+    """A ``timedelta``'s length as a duration string of its largest whole unit (``"2h"``)."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if total >= size and total % size == 0:
+            return f"{int(total // size)}{unit}"
+    return f"{total}s"  # not a whole number of seconds: check_every says it cannot run
