@@ -24,7 +24,12 @@ if TYPE_CHECKING:  # nbformat imports jsonschema: slow, so only where needed
 from ._errors import ParameterError
 
 # The "omnikit" altair renderer is registered (entry point, omnikit.charts) under this name.
-from ._renderer import BUNDLE_MARKER, _omnikit_renderer, json_for_script  # noqa: F401
+from ._renderer import (  # noqa: F401
+    BUNDLE_MARKER,
+    _omnikit_renderer,
+    container_width,
+    json_for_script,
+)
 
 __all__ = ["CHART_MIMETYPE", "RESULTS_MIMETYPE", "export_html"]
 
@@ -138,12 +143,14 @@ _EMBED_JS = r"""
 
 
 def _spec_of(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The chart spec of an output, container-wide where the chart was (the notebook's copy is
+    fixed-width for JupyterLab's own Vega)."""
     for mimetype in (CHART_MIMETYPE, _OLD_CHART_MIMETYPE):
         if mimetype in data:
-            return data[mimetype]
+            return container_width(data[mimetype])
     for mimetype, value in data.items():
         if mimetype.startswith(_VEGALITE_PREFIX) and mimetype.endswith("+json"):
-            return value
+            return container_width(value)
     return None
 
 

@@ -20,6 +20,7 @@ restart). Later charts wait for it on the page. Nothing is ever loaded from the 
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib.metadata
 import json
@@ -204,6 +205,58 @@ def _carry_bundle_here() -> None:
     _carrier.update(cell=cell, request=request, written="yes")
 
 
+#: The width JupyterLab's own Vega draws a container-wide chart at. Lab's output area takes its
+#: height from the chart and a "container" width from the output area, so a container-wide view
+#: there can grow without end; pages (the JavaScript form) keep the container's width.
+LAB_WIDTH = 640
+
+
+#: Where a Lab copy of a spec records the places that were ``"container"`` wide.
+CONTAINER_PATHS = "omnikit_container_widths"
+
+
+def _fixed_width(spec: dict[str, Any], width: int = LAB_WIDTH) -> dict[str, Any]:
+    """``spec`` with every ``"width": "container"`` (top level, layers, concatenations) set to
+    ``width`` pixels, for viewers whose container has no width of its own. The places changed
+    are listed in ``usermeta`` so that :func:`container_width` can put them back."""
+    paths: list[list[str | int]] = []
+
+    def fix(node: Any, path: list[str | int]) -> Any:
+        if isinstance(node, dict):
+            out = {}
+            for key, value in node.items():
+                if key == "width" and value == "container":
+                    paths.append([*path, key])
+                    out[key] = width
+                else:
+                    out[key] = fix(value, [*path, key])
+            return out
+        if isinstance(node, list):
+            return [fix(item, [*path, i]) for i, item in enumerate(node)]
+        return node
+
+    fixed: dict[str, Any] = fix(spec, [])
+    if paths:
+        fixed["usermeta"] = {**fixed.get("usermeta", {}), CONTAINER_PATHS: paths}
+    return fixed
+
+
+def container_width(spec: dict[str, Any]) -> dict[str, Any]:
+    """Undo :func:`_fixed_width`: the spec as the chart made it, container-wide where it was."""
+    meta = spec.get("usermeta")
+    if not isinstance(meta, dict) or CONTAINER_PATHS not in meta:
+        return spec
+    spec = copy.deepcopy(spec)
+    for path in spec["usermeta"].pop(CONTAINER_PATHS):
+        node = spec
+        for step in path[:-1]:
+            node = node[step]
+        node[path[-1]] = "container"
+    if not spec["usermeta"]:
+        del spec["usermeta"]
+    return spec
+
+
 def _omnikit_renderer(spec: dict[str, Any], **metadata: Any) -> tuple[dict, dict]:
     """The ``"omnikit"`` altair renderer: one chart, drawable offline in Lab, pages and exports."""
     from ._export import CHART_MIMETYPE
@@ -224,7 +277,7 @@ def _omnikit_renderer(spec: dict[str, Any], **metadata: Any) -> tuple[dict, dict
     if isinstance(title, dict):
         title = title.get("text")
     data = {
-        CHART_MIMETYPE: spec,
+        CHART_MIMETYPE: _fixed_width(spec),
         "application/javascript": chart_js,
         "text/plain": f"<omnikit chart: {title}>" if title else "<omnikit chart>",
     }

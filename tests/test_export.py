@@ -274,3 +274,33 @@ def test_a_missing_notebook_is_a_clear_error(tmp_path):
         ok.export_html(tmp_path / "nope.ipynb")
     with pytest.raises(ok.ParameterError, match="give path="):
         ok.export_html(executed_notebook(1))
+
+
+def test_container_wide_charts_have_a_fixed_width_in_jupyterlab_and_the_container_in_pages():
+    # JupyterLab's own Vega sizes its output area from the chart: a "container" width there
+    # grows without end, so the notebook's Vega-Lite copy is fixed-width; pages keep the
+    # container's width (a phone's screen).
+    from omnikit import _renderer
+
+    chart = alt.vconcat(
+        alt.Chart(pl.DataFrame({"x": [1, 2]}))
+        .mark_bar()
+        .encode(x="x")
+        .properties(width="container"),
+        alt.Chart(pl.DataFrame({"x": [3]})).mark_point().encode(x="x").properties(width=300),
+    ).properties(usermeta={"mine": 1})
+    data, _ = _renderer._omnikit_renderer(chart.to_dict())
+    lab = data[ok.CHART_MIMETYPE]
+    assert lab["vconcat"][0]["width"] == _renderer.LAB_WIDTH
+    assert lab["vconcat"][1]["width"] == 300
+    assert '"container"' in data["application/javascript"]  # pages draw container-wide
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("chart")
+    cell.outputs = [nbformat.v4.new_output("display_data", data=data)]
+    nb.cells.append(cell)
+    spec = json.loads(
+        re.search(r'class="omnikit-chart-spec"[^>]*>(.*?)</script>', export(nb), re.S).group(1)
+    )
+    assert spec["vconcat"][0]["width"] == "container"
+    assert spec["vconcat"][1]["width"] == 300
+    assert spec["usermeta"] == {"mine": 1}  # the user's own usermeta is kept, ours removed
