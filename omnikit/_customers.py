@@ -1001,10 +1001,10 @@ def _parse_in_workers(chunks: list[list[str]], region: str | None) -> list[str |
                 proc.wait()
             return None
         parsed = _parse_chunk(chunks[0], region)
-        for proc, chunk, answers in procs:
+        for proc, chunk, written in procs:
             proc.wait()
-            answers.seek(0)
-            lines = answers.read().split("\n")
+            written.seek(0)
+            lines = written.read().split("\n")
             if proc.returncode != 0 or len(lines) != len(chunk):  # pragma: no cover - defensive
                 lines = [e or "" for e in _parse_chunk(chunk, region)]
             parsed.extend(line or None for line in lines)
