@@ -37,8 +37,10 @@ from .._metrics import (
     _collect,
     _outcome_sets,
     _percentile_columns,
+    _quantile_from_counts,
     _service_level_aggs,
     _short_seconds,
+    _stats_from_counts,
     _unknown_statuses,
 )
 from .._metrics import _warn_unknown as _warn_unknown_statuses
@@ -191,30 +193,6 @@ def _wait_counts(frame: nw.LazyFrame[Any], keys: list[str], *extra: str) -> pl.D
         .with_columns(pl.col("_count").cast(pl.Int64))
         .sort("waiting_time", maintain_order=True)
     )
-
-
-def _quantile_from_counts(value: pl.Expr, count: pl.Expr, q: float) -> pl.Expr:
-    """Linear-interpolation quantile (numpy's default) of ``value`` repeated ``count`` times,
-    over a frequency table sorted by ``value``."""
-    n = count.sum()
-    before = count.cum_sum() - count  # rank (0-based) of the first copy of each value
-    pos = (n - 1) * q
-    lo, hi = pos.floor(), pos.ceil()
-    at_lo = value.filter(before <= lo).last().cast(pl.Float64)
-    at_hi = value.filter(before <= hi).last().cast(pl.Float64)
-    return at_lo + (pos - lo) * (at_hi - at_lo)
-
-
-def _stats_from_counts(
-    value: pl.Expr, count: pl.Expr, names: list[tuple[float, str]]
-) -> list[pl.Expr]:
-    n = count.sum()
-    return [
-        n.cast(pl.Int64).alias("n"),
-        pl.when(n > 0).then((value * count).sum() / n).cast(pl.Float64).alias("mean"),
-        *[_quantile_from_counts(value, count, q).alias(name) for q, name in names],
-        value.max().cast(pl.Int64).alias("max"),
-    ]
 
 
 def wait_time_stats(
