@@ -30,9 +30,11 @@ data and runs the timed steps, so the figure is not inflated by the parent. Time
 ``--repeat`` runs (default 3 for 1M rows, 1 for 10M rows).
 
 Run: ``.venv/bin/python benchmarks/bench_journeys.py [--rows 10000000] [--small 1000000]
-[--omnikit PATH]``. ``--omnikit`` times the omnikit of another checkout (its directory goes first
-on the children's ``PYTHONPATH``), so today's main and a branch can be run one after the other
-on the same machine; the first line printed says which omnikit ran.
+[--omnikit PATH] [--generator PATH]``. ``--omnikit`` times the omnikit of another checkout (its
+directory goes first on the children's ``PYTHONPATH``), so today's main and a branch can be run
+one after the other on the same machine; the first line printed says which omnikit ran.
+``--generator`` makes the data with another checkout's generator, so two checkouts whose
+generators differ are timed on the same rows.
 """
 
 from __future__ import annotations
@@ -55,14 +57,22 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE / ".data"
 
 
+#: The checkout whose generator makes the data (``--generator``); None: the omnikit being timed.
+GENERATOR: str | None = None
+
+
 def generator_fingerprint() -> str:
     """12 hex digits naming what the synthetic data depend on: the generator's source and the
     numpy and polars versions."""
     import numpy as np
 
-    from omnikit import _synth
+    if GENERATOR is not None:
+        source = (Path(GENERATOR) / "omnikit" / "_synth.py").read_text(encoding="utf-8")
+    else:
+        from omnikit import _synth
 
-    digest = hashlib.sha256(inspect.getsource(_synth).encode())
+        source = inspect.getsource(_synth)
+    digest = hashlib.sha256(source.encode())
     digest.update(f"numpy {np.__version__} polars {pl.__version__}".encode())
     return digest.hexdigest()[:12]
 
@@ -72,15 +82,25 @@ def data_path(n: int, seed: int) -> Path:
 
 
 def ensure_data(n: int, seed: int = 0) -> Path:
-    """Generate (once) and cache ``n`` synthetic interactions as Parquet."""
-    import omnikit as ok
-
+    """Generate (once) and cache ``n`` synthetic interactions as Parquet, with the generator of
+    ``--generator`` (in a child process) or of the omnikit being timed."""
     path = data_path(n, seed)
     if not path.exists():
         DATA.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
-        frame = ok.synth_frame(n, seed=seed)
-        frame.write_parquet(path)
+        if GENERATOR is not None:
+            code = (
+                "import sys, omnikit as ok; "
+                "ok.synth_frame(int(sys.argv[1]), seed=int(sys.argv[2])).write_parquet(sys.argv[3])"
+            )
+            env = {**os.environ, "PYTHONPATH": GENERATOR}
+            subprocess.run(
+                [sys.executable, "-c", code, str(n), str(seed), str(path)], env=env, check=True
+            )
+        else:
+            import omnikit as ok
+
+            ok.synth_frame(n, seed=seed).write_parquet(path)
         print(
             f"  generated {n:,} rows in {time.perf_counter() - t0:.1f} s -> {path.name}", flush=True
         )
@@ -212,7 +232,16 @@ def main() -> None:
         metavar="PATH",
         help="a checkout whose omnikit to time (put first on PYTHONPATH of this run's children)",
     )
+    parser.add_argument(
+        "--generator",
+        metavar="PATH",
+        help="a checkout whose ok.synth_frame makes the data (default: the omnikit timed), so two "
+        "checkouts with different generators are timed on the same rows",
+    )
     args = parser.parse_args()
+    if args.generator:
+        global GENERATOR
+        GENERATOR = str(Path(args.generator).resolve())
     if args.omnikit:
         checkout = str(Path(args.omnikit).resolve())
         if not (Path(checkout) / "omnikit" / "__init__.py").is_file():
