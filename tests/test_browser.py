@@ -39,7 +39,7 @@ def rendered_views(browser: Browser) -> int:
 def weekly(tmp_path_factory) -> ok.RenderedReport:
     data = tmp_path_factory.mktemp("data")
     ok.synth_reports(data, 1500, seed=21, start="2024-09-02", days=14, windows=2)
-    return ok.render_report("weekly_report", sources=[data], out=tmp_path_factory.mktemp("reports"))
+    return ok.render_report("weekly_report", source=[data], out=tmp_path_factory.mktemp("reports"))
 
 
 def test_every_chart_of_the_weekly_report_renders_offline_without_errors(browser, weekly):

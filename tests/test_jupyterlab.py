@@ -196,7 +196,7 @@ def lab(chromium, jupyter_env, tmp_path_factory):
         shutil.copy(ROOT / "notebooks" / f"{name}.ipynb", root / f"{name}.ipynb")
     data = tmp_path_factory.mktemp("data")
     ok.synth_reports(data, 1500, seed=21, start="2024-09-02", days=14, windows=2)
-    report = ok.render_report("weekly_report", sources=[data], out=root / "reports", html=False)
+    report = ok.render_report("weekly_report", source=[data], out=root / "reports", html=False)
     assert report.notebook == root / "reports" / "weekly_report.ipynb"
     browser = chromium.page(offline=False)  # JupyterLab is on 127.0.0.1; nothing else resolves
     server = Lab(root, tmp_path_factory.mktemp("lab-home"), jupyter_env, browser)

@@ -151,13 +151,6 @@ def test_vendor_sample_loads_cleanly_field_by_field(vendor_sample: Path) -> None
     ]
 
 
-def test_vendor_sample_copy_matches_shared_fixture(vendor_sample: Path) -> None:
-    shared = ROOT.parent / "shared" / "fixtures" / vendor_sample.name
-    if not shared.exists():
-        pytest.skip("../shared/fixtures is not beside this checkout")
-    assert shared.read_bytes() == vendor_sample.read_bytes()
-
-
 # ---------------------------------------------------------------------------------------------
 # Every source kind gives the same frame
 
