@@ -1,4 +1,4 @@
-"""Customer resolution (shared/API.md section 3) on frames whose customers a person can count."""
+"""Customer resolution (README: "Customers and journeys") on frames a person can check."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ok.load and ok.scan, read like API.md §1: sources, columns, types, duplicates, bad input."""
+"""ok.load and ok.scan as the README's "Loading reports": sources, columns, types, bad input."""
 
 from __future__ import annotations
 
