@@ -1001,6 +1001,24 @@ _SURVIVAL_COLUMNS = ("time", "at_risk", "events", "censored", "survival")
 # hour of week
 
 
+def _hourly_columns(value: str, keys: list[str], per_channel: bool, func: str) -> list[str]:
+    """The columns :func:`hourly_profile` reads for ``value`` (a ``ParameterError`` for an
+    unknown one); ``per_channel``: the threshold is a mapping, so ``interaction_type`` too."""
+    if value not in _HOURLY_VALUES:
+        raise ParameterError(
+            f"{func}: unknown value={value!r}; valid values are "
+            f"{', '.join(map(repr, _HOURLY_VALUES))}"
+        )
+    needed = [*keys, "start_date_time"]
+    if value != "volume":
+        needed.append("waiting_time")
+    if value == "service_level":
+        needed += ["interaction_status", "interaction_direction"]
+        if per_channel:
+            needed.append("interaction_type")
+    return needed
+
+
 @_engines.engine_aware
 def hourly_profile(
     df: FrameLike,
@@ -1051,18 +1069,7 @@ def hourly_profile(
     func = "hourly_profile"
     lf = lazy_frame(df, func)
     keys = by_columns(by, func)
-    if value not in _HOURLY_VALUES:
-        raise ParameterError(
-            f"{func}: unknown value={value!r}; valid values are "
-            f"{', '.join(map(repr, _HOURLY_VALUES))}"
-        )
-    needed = [*keys, "start_date_time"]
-    if value != "volume":
-        needed.append("waiting_time")
-    if value == "service_level":
-        needed += ["interaction_status", "interaction_direction"]
-        if isinstance(threshold, Mapping):
-            needed.append("interaction_type")
+    needed = _hourly_columns(value, keys, isinstance(threshold, Mapping), func)
     check_columns(lf.collect_schema(), needed, func)
     if value == "service_level":
         short_seconds = _short_seconds(short_abandon, func)

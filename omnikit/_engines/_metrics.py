@@ -35,6 +35,7 @@ from .._metrics import (
     LOG_WAIT_EDGES,
     _check_formula,
     _collect,
+    _hourly_columns,
     _outcome_sets,
     _percentile_columns,
     _quantile_from_counts,
@@ -59,7 +60,6 @@ __all__ = [
 ]
 
 _INBOUND = "INBOUND"
-_HOURLY_VALUES = ("volume", "median_wait", "service_level")
 Frame = Any  # a DuckDB relation or a PySpark DataFrame
 
 
@@ -581,19 +581,8 @@ def hourly_profile(
     func = "hourly_profile"
     frame = lazy(df, func)
     keys = by_columns(by, func)
-    if value not in _HOURLY_VALUES:
-        raise ParameterError(
-            f"{func}: unknown value={value!r}; valid values are "
-            f"{', '.join(map(repr, _HOURLY_VALUES))}"
-        )
-    needed = [*keys, "start_date_time"]
-    if value != "volume":
-        needed.append("waiting_time")
-    if value == "service_level":
-        needed += ["interaction_status", "interaction_direction"]
-        limit = thresholds(threshold, func)
-        if isinstance(limit, dict):
-            needed.append("interaction_type")
+    limit = thresholds(threshold, func) if value == "service_level" else 0.0  # read only for SL
+    needed = _hourly_columns(value, keys, isinstance(limit, dict), func)
     check_columns(frame, needed, func)
     start = nw.col("start_date_time")
     missing = int(collect(frame.select(start.null_count().alias("n")))["n"].item() or 0)
