@@ -144,8 +144,9 @@ def _over(expr: pl.Expr, keys: Sequence[str]) -> pl.Expr:
 
 
 def _collect(*lfs: pl.LazyFrame) -> list[pl.DataFrame]:
-    """Collect several queries over the same source together (shared scans are computed once)."""
-    return pl.collect_all(list(lfs))
+    """Collect several queries over the same source together (shared scans are computed once),
+    on polars' streaming engine: a store larger than memory is read in batches, never whole."""
+    return pl.collect_all(list(lfs), engine="streaming")
 
 
 def _unknown_statuses(table: pl.LazyFrame, known: Sequence[str]) -> pl.LazyFrame:
@@ -548,7 +549,7 @@ def _threshold_seconds(threshold: object, lf: pl.LazyFrame, func: str) -> pl.Exp
             .group_by(channel)
             .agg(rows=pl.len())
             .sort("interaction_type", nulls_last=True)
-            .collect()
+            .collect(engine="streaming")
         )
         if uncovered.height:
             named = ", ".join(
