@@ -64,7 +64,7 @@ import subprocess
 import sys
 import tempfile
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from typing import IO
 
@@ -184,10 +184,11 @@ def resolve_customers(
     _check_options(default_region, link_by_name, max_contact_ids)
     lazy = df.lazy() if isinstance(df, pl.DataFrame) else df
     _check_columns(lazy)
-    ids = _identifier_frame(lazy)
-    customer = _resolve(ids, default_region, link_by_name, max_contact_ids)
     if isinstance(df, pl.DataFrame):
+        ids = _identifier_frame(lazy)
+        customer = _resolve(ids, default_region, link_by_name, max_contact_ids)
         return df.with_columns(customer.alias("customer_id"))
+    customer = _resolve_lazy(df, default_region, link_by_name, max_contact_ids)
     mapping = pl.LazyFrame(
         {"__omnikit_row": np.arange(len(customer), dtype=np.uint32), "customer_id": customer}
     )
@@ -255,7 +256,9 @@ def customer_links(
     tuples, long = _guarded_identifiers(
         ids, default_region, link_by_name, max_contact_ids, explain=True
     )
-    customer = _components(ids, tuples, long.filter("linked"))
+    customer = _components(
+        _row_tuples(tuples, ids.height), tuples.height, long.filter("linked"), _own_rows_of(ids)
+    )
     if given is not None:
         _check_same_customers(ids, given, customer, default_region, link_by_name, max_contact_ids)
     rows = tuples.select("__t", "__rows").explode("__rows")
@@ -359,34 +362,89 @@ def _check_columns(lazy: pl.LazyFrame) -> None:
 def _identifier_frame(lazy: pl.LazyFrame, *, keep_customer: bool = False) -> pl.DataFrame:
     """Collect what resolution needs: the id columns, and (``__content``) the whole content of
     the rare rows without an ``interaction_id``, which stands in for it."""
-    columns = [
-        pl.col("interaction_id").cast(pl.String),
-        *[
-            pl.col(c).cast(pl.String).str.strip_chars().replace("", None)
-            for c in ("contact_id", "contact", "name")
-        ],
-    ]
+    columns = [pl.col("interaction_id").cast(pl.String), *_clean(("contact_id", "contact", "name"))]
     if keep_customer:
         columns.append(pl.col("customer_id").cast(pl.String))
     ids = lazy.select(columns).collect()
     content = pl.repeat(None, ids.height, dtype=pl.String, eager=True).alias("__content")
     if ids["interaction_id"].null_count():
-        everything = pl.concat_str(
-            [
-                pl.col(c).cast(pl.String).fill_null("\x00")
-                for c in lazy.collect_schema().names()
-                if c != "customer_id"
-            ],
-            separator="\x1f",
-        )
         rows = (
             lazy.with_row_index("__row")
             .filter(pl.col("interaction_id").is_null())
-            .select("__row", everything.alias("__content"))
+            .select("__row", _content(lazy).alias("__content"))
             .collect()
         )
         content = content.scatter(rows["__row"], rows["__content"])
     return ids.with_columns(content)
+
+
+def _clean(columns: Iterable[str]) -> list[pl.Expr]:
+    """Identifier columns as resolution reads them: text, trimmed, an empty one missing."""
+    return [pl.col(c).cast(pl.String).str.strip_chars().replace("", None) for c in columns]
+
+
+def _content(lazy: pl.LazyFrame) -> pl.Expr:
+    """A row's whole content as one text: what stands in for a missing ``interaction_id``."""
+    return pl.concat_str(
+        [
+            pl.col(c).cast(pl.String).fill_null("\x00")
+            for c in lazy.collect_schema().names()
+            if c != "customer_id"
+        ],
+        separator="\x1f",
+    )
+
+
+def _resolve_lazy(
+    lazy: pl.LazyFrame,
+    default_region: str | None,
+    link_by_name: bool,
+    max_contact_ids: int | None,
+) -> pl.Series:
+    """The ``customer_id`` of every row of ``lazy``, in row order, without holding its rows.
+
+    The same resolution as ``_resolve(_identifier_frame(lazy), ...)``, for inputs that may not
+    fit in memory (a store of years): the distinct identifier tuples are collected on polars'
+    streaming engine, each row keeps only its tuple's number (4 bytes), and interaction ids are
+    read back for the rows that link to nobody and are named after them."""
+    keys = ["contact_id", "contact"] + (["name"] if link_by_name else [])
+    streaming = {"engine": "streaming"}
+    rows = lazy.select(_clean(keys))
+    tuples = rows.unique().collect(**streaming).with_row_index("__t")  # type: ignore[call-overload]
+    numbered = (
+        rows.with_row_index("__row")
+        .join(tuples.lazy(), on=keys, how="left", nulls_equal=True)
+        .select("__row", "__t")
+        .collect(**streaming)  # type: ignore[call-overload]
+    )
+    row_tuple = np.empty(numbered.height, dtype=np.uint32)
+    row_tuple[numbered["__row"].to_numpy()] = numbered["__t"].to_numpy()
+    del numbered
+    contacts = _contact_keys(tuples["contact"], default_region, hashed=True)
+    names = _name_keys(tuples["name"]) if link_by_name else None
+    long = _identifiers(tuples, contacts, names)
+    others = _other_identities(
+        lazy.select(_clean(("contact_id", "contact", "name"))), contacts, link_by_name
+    )
+    linking = _guarded(long, others, max_contact_ids, explain=False)
+    del long, others, contacts
+
+    def own_rows(wanted: np.ndarray) -> pl.DataFrame:
+        picked = pl.LazyFrame({"__row": wanted.astype(np.uint32)})
+        return (
+            lazy.with_row_index("__row")
+            .join(picked, on="__row", how="semi")
+            .select(
+                "__row",
+                pl.col("interaction_id").cast(pl.String),
+                pl.when(pl.col("interaction_id").is_null()).then(_content(lazy)).alias("__content"),
+            )
+            .collect(**streaming)  # type: ignore[call-overload]
+            .sort("__row")
+            .drop("__row")
+        )
+
+    return _components(row_tuple, tuples.height, linking, own_rows)
 
 
 def _tuples(ids: pl.DataFrame, link_by_name: bool) -> pl.DataFrame:
@@ -636,7 +694,7 @@ def _identifiers(
 
 
 def _other_identities(
-    ids: pl.DataFrame, contacts: pl.DataFrame, link_by_name: bool
+    ids: pl.DataFrame | pl.LazyFrame, contacts: pl.DataFrame, link_by_name: bool
 ) -> pl.DataFrame:
     """``kind, key, others``: on rows without a contact id, the distinct names seen with each
     phone and email (and, with ``link_by_name``, the distinct phones and emails seen with each
@@ -652,7 +710,7 @@ def _other_identities(
     return pl.concat(parts).with_columns(pl.col("others").cast(pl.UInt32))
 
 
-def _identity_pairs(ids: pl.DataFrame, contacts: pl.DataFrame) -> pl.DataFrame:
+def _identity_pairs(ids: pl.DataFrame | pl.LazyFrame, contacts: pl.DataFrame) -> pl.DataFrame:
     """``kind, key, name_key``: distinct (phone or email, name) pairs of rows without a contact
     id (placeholders left out), from which ``_other_identities`` counts."""
     rows = (
@@ -664,7 +722,7 @@ def _identity_pairs(ids: pl.DataFrame, contacts: pl.DataFrame) -> pl.DataFrame:
         )
         .select("contact", "name")
         .unique()
-        .collect()
+        .collect(engine="streaming")
     )
     return (
         _with_contact_keys(rows, contacts)
@@ -1103,28 +1161,52 @@ def _resolve(
 ) -> pl.Series:
     """The ``customer_id`` of every row of ``ids``, in row order."""
     tuples, long = _guarded_identifiers(ids, default_region, link_by_name, max_contact_ids)
-    return _components(ids, tuples, long)
+    return _components(_row_tuples(tuples, ids.height), tuples.height, long, _own_rows_of(ids))
 
 
-def _components(ids: pl.DataFrame, tuples: pl.DataFrame, linking: pl.DataFrame) -> pl.Series:
-    """The ``customer_id`` of every row of ``ids`` from its tuples' ``linking`` identifiers
-    (``__t, kind, key``)."""
+def _row_tuples(tuples: pl.DataFrame, height: int) -> np.ndarray:
+    """Each row's tuple number (``__t``), from the tuples' row lists (``_tuples``)."""
+    row_tuple = np.empty(height, dtype=np.uint32)
+    sizes = tuples["__rows"].list.len().to_numpy()
+    row_tuple[tuples["__rows"].explode().to_numpy()] = np.repeat(
+        np.arange(tuples.height, dtype=np.uint32), sizes
+    )
+    return row_tuple
+
+
+def _own_rows_of(ids: pl.DataFrame) -> Callable[[np.ndarray], pl.DataFrame]:
+    """What ``_components`` asks of the rows that link to nobody, read from ``ids``."""
+    return lambda rows: ids.select("interaction_id", "__content")[rows]
+
+
+def _components(
+    row_tuple: np.ndarray,
+    n_tuples: int,
+    linking: pl.DataFrame,
+    own_rows: Callable[[np.ndarray], pl.DataFrame],
+) -> pl.Series:
+    """The ``customer_id`` of every row from its tuple (``row_tuple``, a tuple number per row)
+    and the tuples' ``linking`` identifiers (``__t, kind, key``). ``own_rows(rows)`` gives the
+    ``interaction_id, __content`` of the given rows (ascending), for those that link to nobody."""
     # One group-by numbers the distinct identifiers (``node``) and lists the tuples of each.
     grouped = linking.group_by("kind", "key").agg("__t").with_row_index("node")
     nodes = grouped.select("node", "kind", "key")
     edges = grouped.select("node", "__t").explode("__t")
+    del grouped
     # Each tuple links all of its identifiers to the smallest one (its anchor); ``__t`` is the
     # tuple's position, and ``k`` (no node) marks a tuple without a linking identifier.
     k = nodes.height
     # int64 throughout: ``np.minimum.at`` takes its fast path only when the dtypes match.
     tuple_of = edges["__t"].to_numpy().astype(np.int64)
     node = edges["node"].to_numpy().astype(np.int64)
-    anchor = np.full(tuples.height, k, dtype=np.int64)
+    anchor = np.full(n_tuples, k, dtype=np.int64)
     np.minimum.at(anchor, tuple_of, node)
     graph = scipy.sparse.coo_matrix(
         (np.ones(edges.height, dtype=np.int8), (anchor[tuple_of], node)), shape=(k, k)
     ).tocsr()
+    del edges, tuple_of, node
     n_comp, labels = connected_components(graph, directed=False)
+    del graph
     # A component is named after its smallest node: the smallest key of its smallest kind.
     smallest = (
         nodes.select("kind", "key", label=pl.Series(labels, dtype=pl.UInt32))
@@ -1135,34 +1217,33 @@ def _components(ids: pl.DataFrame, tuples: pl.DataFrame, linking: pl.DataFrame) 
         .select(pl.format("{}:{}", "kind", "key"))
         .to_series()
     )
-    index = np.empty(ids.height, dtype=np.int64)
-    linked = anchor < k
-    sizes = tuples["__rows"].list.len().to_numpy()
-    rows, row_anchor = tuples["__rows"].explode().to_numpy(), np.repeat(anchor, sizes)
-    row_linked = np.repeat(linked, sizes)
-    index[rows[row_linked]] = labels[row_anchor[row_linked]]
+    del nodes
+    # A tuple's component, or -1 when it has no linking identifier.
+    component = np.full(n_tuples, -1, dtype=np.int64)
+    component[anchor < k] = labels[anchor[anchor < k]]
+    index = component[row_tuple]
     # A row without a linking identifier is its own customer: its interaction id, else its content.
-    own, own_keys = _own_keys(ids, tuples.filter(pl.Series(~linked)))
-    index[own["__row"].to_numpy()] = n_comp + own["__key"].to_numpy()
+    own_row = np.flatnonzero(index < 0)
+    own_key, own_keys = _own_keys(own_rows(own_row))
+    index[own_row] = n_comp + own_key
     names = _pseudonyms(smallest.to_list() + own_keys)
     return pl.Series("customer_id", names, dtype=pl.String).gather(index)
 
 
-def _own_keys(ids: pl.DataFrame, unlinked: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
-    """Rows of ``unlinked`` tuples with the index ``__key`` into their distinct own keys."""
-    row = unlinked["__rows"].explode().rename("__row")
-    rows = ids.select("interaction_id", "__content")[row].with_columns(row)
+def _own_keys(rows: pl.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """For rows (``interaction_id, __content``) that link to nobody: the index of each one's own
+    key into the distinct own keys, and those keys."""
     content = pl.col("__content")
     # Identical rows without any id are told apart by their rank among themselves (order-free).
     occurrence = pl.int_range(pl.len()).over(content).cast(pl.String)
-    rows = rows.with_columns(
+    keys = rows.select(
         key=pl.when(pl.col("interaction_id").is_not_null())
         .then(pl.format("{}:{}", pl.lit(_KIND_OWN), "interaction_id"))
         .otherwise(pl.concat_str([pl.lit(f"{_KIND_OWN}:"), content, pl.lit("\x1e"), occurrence]))
     )
-    distinct = rows.select("key").unique().with_row_index("__key")
-    rows = rows.join(distinct, on="key", how="left").select("__row", "__key")
-    return rows, distinct["key"].to_list()
+    distinct = keys.unique(maintain_order=True).with_row_index("__key")
+    index = keys.join(distinct, on="key", how="left", maintain_order="left")["__key"]
+    return index.to_numpy().astype(np.int64), distinct["key"].to_list()
 
 
 def _pseudonyms(keys: Iterable[str]) -> list[str]:
