@@ -27,10 +27,8 @@ from ._errors import ParameterError
 from ._store import (
     ACCOUNT_KEY,
     DEFAULT_STORE,
-    MANIFEST,
     Span,
     Store,
-    list_day_files,
     store_accounts,
     subtract_spans,
 )
@@ -256,11 +254,6 @@ def _fetch_accounts(
         raise ParameterError(
             f"the accounts {names} read the same TALKDESK_<ACCOUNT>_* variables; "
             "fetch them into separate stores"
-        )
-    if list_day_files(root) or (root / MANIFEST).exists():
-        raise ParameterError(
-            f"the store {root} holds one account without account=NAME/ partitions; fetch "
-            "several accounts into another --store"
         )
     targets = {name: Store(root, timezone=timezone, account=name) for name in names}
     if client is not None and not isinstance(client, Mapping):

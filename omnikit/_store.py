@@ -369,15 +369,23 @@ class Store:
 
     def __enter__(self) -> Store:
         _not_in_a_table(self.path)
+        # One kind of store or the other (checked before anything is created).
+        if self.account is None and store_accounts(self.path):
+            raise ParameterError(
+                f"the store {self.path} holds several Talkdesk accounts (account=NAME/ "
+                "partitions): fetch into it with --account NAME, or use another --store"
+            )
+        if self.account is not None and (
+            (self.path / MANIFEST).exists() or list_day_files(self.path)
+        ):
+            raise ParameterError(
+                f"the store {self.path} holds one account without account=NAME/ "
+                "partitions; fetch several accounts into another --store"
+            )
         with _failures("create the store directory", self.meta):
             self.meta.mkdir(parents=True, exist_ok=True)
         self._lock(self.meta / LOCK)
         try:
-            if self.account is None and store_accounts(self.path):
-                raise ParameterError(
-                    f"the store {self.path} holds several Talkdesk accounts (account=NAME/ "
-                    "partitions): fetch into it with --account NAME, or use another --store"
-                )
             if self._legacy != self.meta and (self._legacy / LOCK).exists():
                 self._lock(self._legacy / LOCK)  # an older omnikit's lock of this account
             self._recover()
@@ -474,9 +482,11 @@ class Store:
         for name, info in self._manifest.get("files", {}).items():
             known = file_day(name)
             files[day_file_name(known, self.account) if known is not None else name] = info
-        after = sorted({*(self.day_path(d) for d in old), *self.day_files()})
+        # The columns of the files the table will hold: its own, and the old ones it lacks.
+        after = {file_day(p): p for p in self.table.glob(f"{_DATE_KEY}=*/{_PART}")}
+        after.update((day, path) for day, path in old.items() if day not in after)
         self._manifest.update(format=_FORMAT, files=files, version=_VERSION)
-        self._manifest[_EXTRA] = _extras_of(after)
+        self._manifest[_EXTRA] = _extras_of(list(after.values()))
         manifest = json.dumps(self._manifest, indent=2).encode() + b"\n"
         with _failures("write the store manifest", self.meta / MANIFEST, "the store is unchanged"):
             temp = staged_write(self.meta / MANIFEST, lambda p: p.write_bytes(manifest), mode=_MODE)

@@ -117,6 +117,19 @@ def test_text_columns_beyond_the_canonical_ones_are_kept_through_the_table_scan(
     assert_frame_equal(by_id(ok.load(tmp_path, timezone=TZ)), by_id(got))
 
 
+def test_accounts_kept_in_different_timezones_read_as_one_table(tmp_path):
+    utc = FRAME.with_columns(pl.col(ok.DATETIME_COLUMNS).dt.convert_time_zone("UTC"))
+    for account, zone, rows in (("acme", "UTC", utc), ("acme-eu", TZ, FRAME)):
+        with Store(tmp_path, timezone=zone, account=account) as store:
+            store.write(rows, span_start=dt.datetime(2024, 9, 2, tzinfo=dt.UTC))
+    got = ok.load(tmp_path, timezone="America/New_York")
+    want = pl.concat([FRAME.with_columns(account=pl.lit(a)) for a in ("acme", "acme-eu")])
+    want = want.with_columns(pl.col(ok.DATETIME_COLUMNS).dt.convert_time_zone("America/New_York"))
+    assert_frame_equal(
+        got.sort("account", "interaction_id"), want.sort("account", "interaction_id")
+    )
+
+
 # -- other engines, on stores a real fetch wrote ---------------------------------------------
 
 START, END = "2024-09-02", "2024-09-08"
@@ -283,14 +296,16 @@ def old_names(root: Path) -> list[str]:
 def test_an_old_store_is_migrated_on_first_use_and_reads_the_same(tmp_path, layout):
     held = make_old(tmp_path, layout)
     assert len(old_names(tmp_path)) == 6
-    with Store(tmp_path, timezone=TZ) as store:  # every fetch opens the store this way
+    with Store(tmp_path, timezone=TZ):  # every fetch opens the store this way
+        pass
+    manifest = json.loads((tmp_path / "_manifest.json").read_text())
+    assert manifest["version"] == 3 and manifest["extra_columns"] == []
+    with Store(tmp_path, timezone=TZ) as store:
         assert store.check() == []  # the manifest was migrated with the files
         assert store.complete() == [SPAN]
     assert old_names(tmp_path) == [] and not (tmp_path / "_journal.json").exists()
     assert table_files(tmp_path) == [f"date={d}/part-0.parquet" for d in sorted(
         {file_day(p) for p in list_day_files(tmp_path)})]  # fmt: skip
-    manifest = json.loads((tmp_path / "_manifest.json").read_text())
-    assert manifest["version"] == 3 and manifest["extra_columns"] == []
     assert_frame_equal(by_id(ok.load(tmp_path, timezone=TZ)), by_id(held))
     lake = pl.scan_parquet(tmp_path / "interactions", hive_partitioning=True).collect()
     assert_frame_equal(by_id(lake.drop("date")), by_id(held))
@@ -326,6 +341,31 @@ def test_a_store_of_several_accounts_from_before_is_migrated(tmp_path):
     )
 
 
+@pytest.mark.parametrize("accounts", [(), ("acme",)], ids=["one", "account"])
+def test_a_write_an_older_omnikit_left_half_done_is_finished_before_the_migration(
+    tmp_path, accounts
+):
+    held = make_old(tmp_path, "hive", accounts)
+    old = tmp_path / (f"account={accounts[0]}" if accounts else "")
+    newer = pl.read_parquet(old / "date=2024-09-03/part-0.parquet").with_columns(
+        pl.lit("REFETCHED").alias("interaction_status")
+    )
+    staged = "date=2024-09-03/.part-0.parquet.1.ab.tmp"
+    newer.write_parquet(old / staged)
+    (old / "_journal.json").write_text(
+        json.dumps({"steps": [{"replace": staged, "path": "date=2024-09-03/part-0.parquet"}]})
+    )
+    with Store(tmp_path, timezone=TZ, account=accounts[0] if accounts else None):
+        pass
+    got = ok.load(tmp_path, timezone=TZ)
+    assert got.height == held.height and old_names(tmp_path) == []
+    changed = got.filter(pl.col("interaction_status") == "REFETCHED")
+    assert sorted(changed.get_column("interaction_id")) == sorted(
+        newer.get_column("interaction_id")
+    )
+    assert not list(tmp_path.rglob(".*")) and only_parquet(tmp_path)
+
+
 def test_ok_load_reads_a_locked_old_store_as_it_is_and_migrates_an_idle_one(tmp_path):
     held = make_old(tmp_path, "flat")
     with open(tmp_path / "_lock", "a+") as lock:  # someone is writing to it
@@ -343,6 +383,46 @@ def test_migrating_links_the_files_it_does_not_copy_them(tmp_path):
     with Store(tmp_path, timezone=TZ) as store:
         after = {file_day(p): p.stat().st_ino for p in store.day_files()}
     assert after == inodes
+
+
+def test_without_hard_links_the_migration_copies_outside_the_table_then_renames_in(
+    tmp_path, monkeypatch
+):
+    held = make_old(tmp_path, "hive")
+    seen = []
+    copy = shutil.copyfile
+
+    def no_links(source, target):
+        raise PermissionError(1, "Operation not permitted")
+
+    def copied(source, target):
+        copy(source, target)
+        seen.append((Path(target).parent, table_files(tmp_path)))  # copied, not yet moved in
+
+    monkeypatch.setattr(os, "link", no_links)
+    monkeypatch.setattr(shutil, "copyfile", copied)
+    with Store(tmp_path, timezone=TZ):
+        pass
+    monkeypatch.undo()
+    assert [len(names) for _, names in seen] == [0, 1, 2, 3, 4, 5]
+    assert {where for where, _ in seen} == {tmp_path}
+    assert all(n.endswith("/part-0.parquet") for _, names in seen for n in names)
+    assert old_names(tmp_path) == [] and not list(tmp_path.rglob(".*"))
+    assert_frame_equal(by_id(ok.load(tmp_path, timezone=TZ)), by_id(held))
+
+
+def test_a_store_is_never_written_inside_a_table_nor_mixed_with_the_other_kind(tmp_path):
+    fill(tmp_path)
+    before = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
+    for path in (tmp_path / "interactions", tmp_path / "interactions" / "date=2024-09-02"):
+        with pytest.raises(ok.ParameterError, match="inside the table of the store"), Store(path):
+            pass
+    with (
+        pytest.raises(ok.ParameterError, match="holds one account without account=NAME/"),
+        Store(tmp_path, account="acme"),
+    ):
+        pass
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == before
 
 
 class Killed(BaseException):
