@@ -396,10 +396,12 @@ class Store:
                 # cannot leave files in one timezone for a later fetch in another.
                 self._manifest.update(format=_FORMAT, version=_VERSION, timezone=self.timezone)
                 self._manifest.setdefault("complete", [])
-                if not self.day_files():
-                    self._manifest.setdefault(_EXTRA, [])
+                self._manifest.setdefault(_EXTRA, _extras_of(self.day_files()))
                 self._write_manifest()
-            elif self._manifest["timezone"] != self.timezone:
+            elif _EXTRA not in self._manifest:  # day files made by hand: their columns, once
+                self._manifest[_EXTRA] = _extras_of(self.day_files())
+                self._write_manifest()
+            if self._manifest["timezone"] != self.timezone:
                 raise ParameterError(
                     f"the store {self._name} holds times in {self._manifest['timezone']}, not "
                     f"{self.timezone}; fetch with --timezone {self._manifest['timezone']} or "
