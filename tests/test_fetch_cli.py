@@ -193,6 +193,10 @@ def test_a_fetch_killed_mid_download_is_completed_by_the_next_run(tmp_path, talk
         process.stderr.close()  # type: ignore[union-attr]
     assert process.returncode == -signal.SIGKILL
     assert list(store.glob(".omnikit-*.json")), "the second download was under way in the store"
+    # ... beside the table, which holds the day files only: other engines read it as it is.
+    table = store / "interactions"
+    assert {p.name for p in table.rglob("*") if p.is_file()} == {"part-0.parquet"}
+    assert pl.scan_parquet(table, hive_partitioning=True).select(pl.len()).collect().item() > 0
 
     # The store is readable and holds exactly the first span, once.
     first_from, first_to = (dt.datetime.fromisoformat(done[0][k]) for k in ("from", "to"))
