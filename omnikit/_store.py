@@ -60,7 +60,7 @@ import os
 import re
 import shutil
 import zoneinfo
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, NoReturn
 
@@ -1070,7 +1070,7 @@ def _manifest_extras(root: Path, accounts: list[str | None]) -> list[str] | None
     return names
 
 
-def _add_extras(names: list[str], schema: pl.Schema) -> list[str] | None:
+def _add_extras(names: list[str], schema: Mapping[str, Any]) -> list[str] | None:
     """``names`` and the columns of ``schema`` beyond the canonical ones; None when one of those
     is not String (a reader then takes the files' own schemas)."""
     from ._schema import CANONICAL_COLUMNS
@@ -1095,7 +1095,7 @@ def _extras_of(files: list[Path]) -> list[str] | None:
             schema = pl.read_parquet_schema(path)
         except (OSError, pl.exceptions.PolarsError):
             return None
-        names = _add_extras(names, pl.Schema(schema)) if names is not None else None
+        names = _add_extras(names, schema) if names is not None else None
         if names is None:
             return None
     return names
