@@ -117,6 +117,18 @@ def test_text_columns_beyond_the_canonical_ones_are_kept_through_the_table_scan(
     assert_frame_equal(by_id(ok.load(tmp_path, timezone=TZ)), by_id(got))
 
 
+@pytest.mark.parametrize("kill_at", [1, 2])
+def test_a_reader_never_meets_a_column_the_manifest_does_not_list(tmp_path, monkeypatch, kill_at):
+    fill(tmp_path)
+    extra = FRAME.head(40).with_columns(pl.lit("vip").alias("queue_tier"))
+    kill_after(monkeypatch, kill_at)  # a write of the new column, killed after some files
+    with Store(tmp_path, timezone=TZ) as store, contextlib.suppress(Killed):
+        store.write(extra, span_start=dt.datetime(2024, 9, 2, tzinfo=dt.UTC))
+    monkeypatch.undo()
+    got = ok.scan(tmp_path, timezone=TZ).collect()  # the manifest was put in place first
+    assert got.height == FRAME.height and "queue_tier" in got.columns
+
+
 def test_accounts_kept_in_different_timezones_read_as_one_table(tmp_path):
     utc = FRAME.with_columns(pl.col(ok.DATETIME_COLUMNS).dt.convert_time_zone("UTC"))
     for account, zone, rows in (("acme", "UTC", utc), ("acme-eu", TZ, FRAME)):
