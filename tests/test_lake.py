@@ -129,6 +129,21 @@ def test_a_reader_never_meets_a_column_the_manifest_does_not_list(tmp_path, monk
     assert got.height == FRAME.height and "queue_tier" in got.columns
 
 
+def test_ok_load_of_the_table_or_an_accounts_partition_reads_it_and_writes_nothing(tmp_path):
+    for account in ("acme", "acme-eu"):
+        with Store(tmp_path, timezone=TZ, account=account) as store:
+            store.write(FRAME, span_start=dt.datetime(2024, 9, 2, tzinfo=dt.UTC))
+    before = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
+    whole = ok.load(tmp_path, timezone=TZ)
+    table = ok.load(tmp_path / "interactions", timezone=TZ)
+    assert_frame_equal(
+        table.sort("account", "interaction_id"), whole.sort("account", "interaction_id")
+    )
+    one = ok.load(tmp_path / "interactions" / "account=acme", timezone=TZ)
+    assert_frame_equal(by_id(one), by_id(FRAME))
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == before
+
+
 def test_accounts_kept_in_different_timezones_read_as_one_table(tmp_path):
     utc = FRAME.with_columns(pl.col(ok.DATETIME_COLUMNS).dt.convert_time_zone("UTC"))
     for account, zone, rows in (("acme", "UTC", utc), ("acme-eu", TZ, FRAME)):
