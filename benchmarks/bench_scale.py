@@ -11,11 +11,13 @@ Targets (issue 17), on a 2-core, 24 GiB machine:
   Spark / polars time ratio printed.
 
 The store is made with the generator (``ok.synth_frame``), one group of days at a time, written
-straight into hive partitions (``date=YYYY-MM-DD/part-0.parquet``, one file per day, as
-``omnikit fetch`` writes them), so 100 million rows never sit in memory at once. It is cached
-under ``benchmarks/.data/scale-N/`` and resumable: a killed generation goes on from the last
-group written (``_bench.json`` records them). Rows without a start time go to their group's
-first day (a fetch would file them by their end time).
+straight into its table (``interactions/date=YYYY-MM-DD/part-0.parquet``, one file per day, as
+``omnikit fetch`` writes them; each staged beside the table and renamed in), so 100 million rows
+never sit in memory at once. It is cached under ``benchmarks/.data/scale-N/`` and resumable: a
+killed generation goes on from the last group written (``_bench.json`` records them). A store
+generated before the table (``date=`` partitions at its root) is moved into it by the first
+run, by hard links (seconds). Rows without a start time go to their group's first day (a fetch
+would file them by their end time).
 
 The Spark session's start, the JVM's warm-up and the listing of the store's files are not
 timed (one ``count()`` first). Each phase runs in a fresh child process; its peak memory is the
@@ -70,7 +72,7 @@ def build_store(n: int, store: Path) -> None:
     import polars as pl
 
     import omnikit as ok
-    from omnikit._files import atomic_write
+    from omnikit._files import atomic_write, staged_write
     from omnikit._store import Store, day_file_name
 
     days = days_for(n)
@@ -99,23 +101,25 @@ def build_store(n: int, store: Path) -> None:
             frame.with_columns(day.alias("__day")).partition_by("__day", as_dict=True).items()
         ):
             path = store / day_file_name(key)
-            path.parent.mkdir(exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
             body = part.drop("__day").sort("start_date_time", nulls_last=True)
-            atomic_write(path, lambda p, b=body: b.write_parquet(p, compression="zstd"))
+            # Staged outside the table (which holds Parquet day files only), then renamed in.
+            staged = staged_write(
+                store / f"{key}.staged", lambda p, b=body: b.write_parquet(p, compression="zstd")
+            )
+            os.replace(staged.temp, path)
         del frame
         progress["done"].append(first)
         atomic_write(progress_path, lambda p: p.write_text(json.dumps(progress)))
         made += rows
         rate = made / max(time.perf_counter() - started, 1e-9)
         print(f"  generated {made:,} / {n:,} rows ({rate:,.0f} rows/s)", flush=True)
-    if not (store / "_manifest.json").exists():
-        end = FIRST_DAY + dt.timedelta(days=days)
-        with Store(store, timezone="UTC") as target:
-            target.mark_complete(
-                dt.datetime.combine(FIRST_DAY, dt.time(), dt.UTC),
-                dt.datetime.combine(end, dt.time(), dt.UTC),
-                fetched_at=dt.datetime.now(dt.UTC),
-            )
+    first = dt.datetime.combine(FIRST_DAY, dt.time(), dt.UTC)
+    end = dt.datetime.combine(FIRST_DAY + dt.timedelta(days=days), dt.time(), dt.UTC)
+    # Opening the store also moves one generated before the table into it (hard links).
+    with Store(store, timezone="UTC") as target:
+        if target.missing(first, end):
+            target.mark_complete(first, end, fetched_at=dt.datetime.now(dt.UTC))
 
 
 # -- the phases (each in a child process) -----------------------------------------------------
@@ -174,7 +178,10 @@ def _spark(store: Path):  # type: ignore[no-untyped-def]
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
-    frame = session.read.parquet(str(store)).drop("date")  # the canonical columns, as ok.scan
+    from omnikit._store import table_dir
+
+    # The store's table, as it is; without the partition column, the canonical ones (ok.scan's).
+    frame = session.read.parquet(str(table_dir(store))).drop("date")
     frame.count()  # the JVM's warm-up and the file listing are not timed
     return session, frame
 

@@ -3,7 +3,7 @@
 It joins the two halves: :class:`omnikit.explore.ExploreClient` runs the jobs, and the store
 (:mod:`omnikit._store`) keeps their rows, one Parquet file per day, with a manifest of the
 spans fetched completely. Several accounts are fetched at once, each by its own client (the
-job quota is per account) into its own ``account=NAME/`` partition of the store.
+job quota is per account) into its own ``account=NAME/`` partition of the store's table.
 """
 
 from __future__ import annotations
@@ -27,11 +27,8 @@ from ._errors import ParameterError
 from ._store import (
     ACCOUNT_KEY,
     DEFAULT_STORE,
-    MANIFEST,
     Span,
     Store,
-    account_dir,
-    list_day_files,
     store_accounts,
     subtract_spans,
 )
@@ -128,7 +125,8 @@ def fetch(
         return None, as ``omnikit fetch`` does).
     accounts
         Talkdesk account names: fetch each, at the same time, with its own client and job
-        quota, into ``account=NAME/`` partitions of ``store`` (each with its own manifest).
+        quota, into ``account=NAME/`` partitions of the store's table (each with its own
+        manifest, in ``accounts/NAME/``).
         Credentials come from ``TALKDESK_<ACCOUNT>_CLIENT_ID``, ``..._CLIENT_SECRET`` and the
         optional ``..._REGION``, ``..._API_URL``, ``..._TOKEN_URL`` (the name upper-cased, other
         characters than letters and digits as ``_``). An account that fails does not stop the
@@ -217,9 +215,9 @@ def _run(
     stop: threading.Event | None = None,
 ) -> None:
     """Run the jobs of ``spans``; merge each one's rows into the store as soon as it is done."""
-    # Downloads go into the store, so a killed fetch's partial file is cleaned up by the next
-    # one (``ok.load`` skips names starting with ".").
-    for part in client.iter_spans(spans, timezone, download_dir=target.path):
+    # Downloads go beside the store's manifest (never into its table), so a killed fetch's
+    # partial file is cleaned up by the next one.
+    for part in client.iter_spans(spans, timezone, download_dir=target.meta):
         if stop is not None and stop.is_set():
             return
         written = target.write(part.frame, span_start=part.start, span_end=part.end)
@@ -257,12 +255,7 @@ def _fetch_accounts(
             f"the accounts {names} read the same TALKDESK_<ACCOUNT>_* variables; "
             "fetch them into separate stores"
         )
-    if list_day_files(root) or (root / MANIFEST).exists():
-        raise ParameterError(
-            f"the store {root} holds one account without account=NAME/ partitions; fetch "
-            "several accounts into another --store"
-        )
-    targets = {name: Store(account_dir(root, name), timezone=timezone) for name in names}
+    targets = {name: Store(root, timezone=timezone, account=name) for name in names}
     if client is not None and not isinstance(client, Mapping):
         raise ParameterError("with accounts, client is a mapping of account name to client")
     clients: dict[str, Any] = dict(client or {})

@@ -284,11 +284,9 @@ def _expand(source: Source) -> Iterable[Path | Mapping[str, Any] | list[Any]]:
 def _expand_path(source: str | os.PathLike[str]) -> Iterable[Path]:
     path = Path(source).expanduser()
     if path.is_dir() and _store_dir(path) is not None:  # a store among other sources
-        from ._store import account_dir, list_day_files, store_accounts
+        from ._store import all_day_files
 
-        accounts = store_accounts(path)
-        for directory in [account_dir(path, a) for a in accounts] or [path]:
-            yield from list_day_files(directory)
+        yield from all_day_files(path)
     elif path.is_dir():
         files = sorted(
             p

@@ -1,41 +1,46 @@
-"""The local store: the fetched report as a hive-partitioned Parquet table, one file per day.
+"""The local store: the fetched report as a lake table of Parquet files, one per day.
 
 Layout of a store directory (``data/omnikit-store`` by default)::
 
-    date=2024-09-02/part-0.parquet   the canonical rows whose start_date_time is on that day
-    date=2024-09-03/part-0.parquet   (in the store's timezone; a row without a start goes by
-    ...                              its end, one without either by the first day of its job)
-    _manifest.json        the store's timezone, the spans fetched completely (with times) and
-                          each day file's rows and bytes
+    interactions/                    the table: Parquet files only, ever
+      date=2024-09-02/part-0.parquet   the canonical rows whose start_date_time is on that day
+      date=2024-09-03/part-0.parquet   (in the store's timezone; a row without a start goes by
+      ...                              its end, one without either by the first day of its job)
+    _manifest.json        the store's timezone, the spans fetched completely (with times), each
+                          day file's rows and bytes, and the text columns beyond the canonical ones
     _journal.json         while a write is being put in place: its steps (see below)
     _lock                 held while a fetch writes
     _damaged.*.bad        a day file found unreadable, set aside (its days are fetched again)
     .omnikit-*.json       a download being parsed (and ``.*.tmp``: a file being written)
 
-A store of several Talkdesk accounts holds one such store per account, in ``account=NAME/``
-directories (each with its own manifest, journal and lock). Spark
-(``spark.read.parquet(root)``), DuckDB (``read_parquet('root/**/*.parquet',
-hive_partitioning=true)``) and polars (``pl.scan_parquet('root/**/*.parquet',
-hive_partitioning=True)``) read the directory as it is, with a ``date`` column (and ``account``)
-from the partition names. ``ok.load(store_dir)`` and ``ok.scan(store_dir)`` (:func:`scan_store`)
+A store of several Talkdesk accounts has one table with both partition levels,
+``interactions/account=NAME/date=YYYY-MM-DD/part-0.parquet``, and each account's manifest,
+journal, lock, downloads and set-aside files in ``accounts/NAME/``. Nothing but Parquet is
+ever in ``interactions/`` (every file is staged beside the manifest, on the same file system,
+and renamed in), so Spark (``spark.read.parquet("S/interactions")``), DuckDB
+(``read_parquet('S/interactions/**/*.parquet', hive_partitioning=true)``) and polars
+(``pl.scan_parquet("S/interactions", hive_partitioning=True)``) read it as it is, even while a
+fetch writes, with a ``date`` column (and ``account``) from the partition names.
+``ok.load(store_dir)`` and ``ok.scan(store_dir)`` (:func:`scan_store`, itself one such scan)
 return the canonical columns only, plus ``account`` in a store of several accounts.
 
-Stores written before the hive layout (``2024-09-02.parquet`` files at the root) are migrated
-by the first ``with Store(...)`` (every fetch opens one): each day file is linked to its
-partition, the manifest rewritten, and the old names removed, through the journal, so a
-migration killed half-way is finished by the next run and a reader meanwhile sees every row
-once. Until then they read as they are.
+Stores from before (``date=YYYY-MM-DD/`` partitions, or older ``2024-09-02.parquet`` files, at
+the root; ``account=NAME/`` directories holding their own manifest) are migrated by the first
+``with Store(...)`` (every fetch opens one): each day file is hard-linked into the table, the
+manifest rewritten, and the old names removed, through the journal, so a migration killed
+half-way is finished by the next run and a reader meanwhile sees every row once. Until then
+they read as they are.
 
 An interaction is in one file only: a later fetch merges its rows into the day files (the last
 state wins) and takes them out of any other file where an earlier state had put them.
 
-Crash safety. Every file is written under a temporary name starting with ``.``, flushed to
-disk and renamed into place (:mod:`omnikit._files`). A write that touches several files stages
-them all first, then records the renames in ``_journal.json`` and performs them in an order
-that never shows an older state: first the files an interaction leaves, then the files it
-arrives in. An interaction moving to another day may be missing for an instant, but is never
-read in its older state beside or instead of the newer one. A write killed half-way is
-finished by the next fetch (which replays the journal) before it does anything else.
+Crash safety. Every file is written under a temporary name starting with ``.`` beside the
+manifest, flushed to disk and renamed into place (:mod:`omnikit._files`). A write that touches
+several files stages them all first, then records the renames in ``_journal.json`` and performs
+them in an order that never shows an older state: first the files an interaction leaves, then
+the files it arrives in. An interaction moving to another day may be missing for an instant,
+but is never read in its older state beside or instead of the newer one. A write killed
+half-way is finished by the next fetch (which replays the journal) before it does anything else.
 
 At the start of every fetch the day files are checked against the manifest: a file that is
 missing, unreadable or not the size the manifest says is set aside, its days are taken out of
@@ -55,7 +60,7 @@ import os
 import re
 import shutil
 import zoneinfo
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, NoReturn
 
@@ -75,8 +80,13 @@ DEFAULT_STORE = "data/omnikit-store"
 MANIFEST = "_manifest.json"
 JOURNAL = "_journal.json"
 LOCK = "_lock"
+#: The lake table's directory in a store: Parquet files only.
+TABLE = "interactions"
+#: Where each account of a store of several accounts keeps its manifest, journal and lock.
+ACCOUNTS = "accounts"
 _FORMAT = "omnikit-store"
-_VERSION = 2  # 1: flat day files at the root; 2: hive partitions (date=YYYY-MM-DD/)
+#: 1: flat day files at the root; 2: hive partitions at the root; 3: the table in interactions/.
+_VERSION = 3
 #: The partition directory of a day, and of an account in a store of several accounts.
 _DATE_KEY = "date"
 ACCOUNT_KEY = "account"
@@ -90,6 +100,9 @@ Span = tuple[dt.datetime, dt.datetime]
 
 #: zstd at level 1: as small as the default level here, and about twice as fast to write.
 _PARQUET: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
+#: The manifest's list of the String columns the day files have beyond the canonical ones
+#: (absent when not known: then readers look at every file's schema).
+_EXTRA = "extra_columns"
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -100,21 +113,33 @@ def _parse_iso(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
 
 
-def day_file_name(day: dt.date) -> str:
+def _check_account(account: str) -> str:
+    if not _ACCOUNT_NAME.match(account):
+        raise ParameterError(
+            f"{account!r} is not a Talkdesk account name (letters, digits, '-', '_' and '.')"
+        )
+    return account
+
+
+def day_file_name(day: dt.date, account: str | None = None) -> str:
     """The day file of ``day``, relative to the store (the one place a day maps to a file).
 
     >>> day_file_name(dt.date(2024, 9, 2))
-    'date=2024-09-02/part-0.parquet'
+    'interactions/date=2024-09-02/part-0.parquet'
+    >>> day_file_name(dt.date(2024, 9, 2), "acme")
+    'interactions/account=acme/date=2024-09-02/part-0.parquet'
     """
-    return f"{_DATE_KEY}={day.isoformat()}/{_PART}"
+    where = TABLE if account is None else f"{TABLE}/{ACCOUNT_KEY}={_check_account(account)}"
+    return f"{where}/{_DATE_KEY}={day.isoformat()}/{_PART}"
 
 
 def file_day(name: str | os.PathLike[str]) -> dt.date | None:
     """The day a day file holds (the reverse of :func:`day_file_name`), or None.
 
-    Also reads the flat names of stores from before the hive layout (``2024-09-02.parquet``).
+    Also reads the names of stores from before the table (``date=2024-09-02/part-0.parquet``
+    and ``2024-09-02.parquet`` at the root).
 
-    >>> file_day("date=2024-09-02/part-0.parquet"), file_day("2024-09-02.parquet")
+    >>> file_day("interactions/date=2024-09-02/part-0.parquet"), file_day("2024-09-02.parquet")
     (datetime.date(2024, 9, 2), datetime.date(2024, 9, 2))
     """
     path = PurePosixPath(Path(name).as_posix())
@@ -128,17 +153,35 @@ def file_day(name: str | os.PathLike[str]) -> dt.date | None:
         return None
 
 
+def table_dir(root: str | os.PathLike[str], account: str | None = None) -> Path:
+    """The table of the store at ``root``, or the partition of ``account`` in it.
+
+    >>> table_dir("store").as_posix(), table_dir("store", "acme").as_posix()
+    ('store/interactions', 'store/interactions/account=acme')
+    """
+    table = Path(root) / TABLE
+    return table if account is None else table / f"{ACCOUNT_KEY}={_check_account(account)}"
+
+
 def account_dir(root: str | os.PathLike[str], account: str) -> Path:
-    """The partition directory of ``account`` in a store of several accounts.
+    """The partition directory of ``account`` in the table of a store of several accounts.
+
+    Raises :class:`~omnikit.ParameterError` for a name that cannot be an account's.
 
     >>> account_dir("store", "acme").as_posix()
-    'store/account=acme'
+    'store/interactions/account=acme'
     """
-    if not _ACCOUNT_NAME.match(account):
-        raise ParameterError(
-            f"{account!r} is not a Talkdesk account name (letters, digits, '-', '_' and '.')"
-        )
-    return Path(root) / f"{ACCOUNT_KEY}={account}"
+    return table_dir(root, account)
+
+
+def _meta_dir(root: Path, account: str | None) -> Path:
+    """Where the manifest, journal and lock of the store (or of its ``account``) are."""
+    return root if account is None else root / ACCOUNTS / account
+
+
+def _legacy_dir(root: Path, account: str | None) -> Path:
+    """Where a store from before the table kept its day files (and an account its manifest)."""
+    return root if account is None else root / f"{ACCOUNT_KEY}={account}"
 
 
 def store_accounts(root: str | os.PathLike[str]) -> list[str]:
@@ -146,32 +189,52 @@ def store_accounts(root: str | os.PathLike[str]) -> list[str]:
     root = Path(root)
     if not root.is_dir():
         return []
-    return sorted(
-        p.name.partition("=")[2]
-        for p in root.glob(f"{ACCOUNT_KEY}=*")
-        if p.is_dir() and p.name.partition("=")[2]
-    )
+    names = {p.name for p in (root / ACCOUNTS).glob("*") if p.is_dir()}
+    for pattern in (f"{TABLE}/{ACCOUNT_KEY}=*", f"{ACCOUNT_KEY}=*"):
+        names.update(p.name.partition("=")[2] for p in root.glob(pattern) if p.is_dir())
+    return sorted(name for name in names if _ACCOUNT_NAME.match(name))
 
 
-def list_day_files(root: Path) -> list[Path]:
-    """The day files of the store at ``root``, one per day, sorted by day.
-
-    Lists the flat files of a store not migrated yet first, then the partitions, and keeps
-    the partition's file where a day has both (a migration under way), so a reader at any
-    moment of a migration sees each day once.
-    """
-    if not root.is_dir():
-        return []
+def _legacy_files(directory: Path) -> dict[dt.date, Path]:
+    """The day files of a store from before the table in ``directory``: flat files, then
+    partitions (a partition wins over a flat file of the same day)."""
     found: dict[dt.date, Path] = {}
-    for path in root.glob("*.parquet"):
+    if not directory.is_dir():
+        return found
+    for path in directory.glob("*.parquet"):
         day = file_day(path.name)
         if day is not None:
             found[day] = path
-    for path in root.glob(f"{_DATE_KEY}=*/{_PART}"):
+    for path in directory.glob(f"{_DATE_KEY}=*/{_PART}"):
+        day = file_day(path)
+        if day is not None:
+            found[day] = path
+    return found
+
+
+def list_day_files(root: str | os.PathLike[str], account: str | None = None) -> list[Path]:
+    """The day files of the store at ``root`` (of ``account`` in it), one per day, by day.
+
+    Lists the files of a store from before the table first, then the table's, and keeps the
+    table's where a day has both (a migration under way), so a reader at any moment of a
+    migration sees each day once.
+    """
+    root = Path(root)
+    found = _legacy_files(_legacy_dir(root, account))
+    table = table_dir(root, account)
+    for path in table.glob(f"{_DATE_KEY}=*/{_PART}"):
         day = file_day(path)
         if day is not None:
             found[day] = path
     return [found[day] for day in sorted(found)]
+
+
+def all_day_files(root: str | os.PathLike[str]) -> list[Path]:
+    """Every day file of the store at ``root``: of every account in a store of several."""
+    accounts = store_accounts(root)
+    if not accounts:
+        return list_day_files(root)
+    return [path for name in accounts for path in list_day_files(root, name)]
 
 
 def _why(error: BaseException) -> str:
@@ -227,10 +290,13 @@ class Store:
     Parameters
     ----------
     path
-        The directory (created when first written).
+        The store directory (created when first written).
     timezone
         The timezone of the store's days and date-times. A store keeps one timezone: opening
         an existing store with another raises :class:`~omnikit.ParameterError`.
+    account
+        In a store of several Talkdesk accounts, the account: its rows are the table's
+        ``account=NAME/`` partition, its manifest, journal and lock are in ``accounts/NAME/``.
 
     Examples
     --------
@@ -239,16 +305,26 @@ class Store:
     """
 
     def __init__(
-        self, path: str | os.PathLike[str] = DEFAULT_STORE, *, timezone: str | None = None
+        self,
+        path: str | os.PathLike[str] = DEFAULT_STORE,
+        *,
+        timezone: str | None = None,
+        account: str | None = None,
     ) -> None:
         self.path = Path(path)
+        self.account = account
+        #: The directory of this store's day files (its partition of the table).
+        self.table = table_dir(self.path, account)
+        #: The directory of its manifest, journal, lock, downloads and staged files.
+        self.meta = _meta_dir(self.path, account)
+        self._legacy = _legacy_dir(self.path, account)
         if self.path.exists() and not self.path.is_dir():
             raise StoreError(f"the store {self.path} is not a directory", path=self.path)
         manifest = self._read_manifest()
         stored = manifest.get("timezone")
         if timezone is not None and stored is not None and stored != timezone:
             raise ParameterError(
-                f"the store {self.path} holds times in {stored}, not {timezone}; fetch with "
+                f"the store {self._name} holds times in {stored}, not {timezone}; fetch with "
                 f"--timezone {stored} or use another --store"
             )
         self.timezone: str = timezone or stored or "UTC"
@@ -257,22 +333,25 @@ class Store:
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise ParameterError(f"timezone {self.timezone!r} is not an IANA timezone") from None
         self._manifest = manifest
-        self._lock_file: IO[str] | None = None
+        self._locks: list[IO[str]] = []
 
     def __repr__(self) -> str:
-        return f"Store({str(self.path)!r}, timezone={self.timezone!r})"
+        account = "" if self.account is None else f", account={self.account!r}"
+        return f"Store({str(self.path)!r}, timezone={self.timezone!r}{account})"
+
+    @property
+    def _name(self) -> str:
+        return str(self.path) + ("" if self.account is None else f" (account {self.account})")
 
     def day_path(self, day: dt.date) -> Path:
         """The file holding the rows of ``day`` (in the store's timezone)."""
-        return self.path / day_file_name(day)
+        return self.path / day_file_name(day, self.account)
 
     # -- lock -----------------------------------------------------------------------------
 
-    def __enter__(self) -> Store:
-        with _failures("create the store directory", self.path):
-            self.path.mkdir(parents=True, exist_ok=True)
-        with _failures("lock the store", self.path / LOCK):
-            lock = open(self.path / LOCK, "a+")
+    def _lock(self, path: Path) -> None:
+        with _failures("lock the store", path):
+            lock = open(path, "a+")  # noqa: SIM115 - closed by __exit__
         try:
             import fcntl
         except ImportError:  # pragma: no cover -- Windows: no advisory lock
@@ -283,16 +362,32 @@ class Store:
             except OSError:
                 lock.close()
                 raise ParameterError(
-                    f"another fetch is writing to the store {self.path}; wait for it or use "
+                    f"another fetch is writing to the store {self._name}; wait for it or use "
                     "another --store"
                 ) from None
-        self._lock_file = lock
+        self._locks.append(lock)
+
+    def __enter__(self) -> Store:
+        _not_in_a_table(self.path)
+        # One kind of store or the other (checked before anything is created).
+        if self.account is None and store_accounts(self.path):
+            raise ParameterError(
+                f"the store {self.path} holds several Talkdesk accounts (account=NAME/ "
+                "partitions): fetch into it with --account NAME, or use another --store"
+            )
+        if self.account is not None and (
+            (self.path / MANIFEST).exists() or list_day_files(self.path)
+        ):
+            raise ParameterError(
+                f"the store {self.path} holds one account without account=NAME/ "
+                "partitions; fetch several accounts into another --store"
+            )
+        with _failures("create the store directory", self.meta):
+            self.meta.mkdir(parents=True, exist_ok=True)
+        self._lock(self.meta / LOCK)
         try:
-            if store_accounts(self.path):
-                raise ParameterError(
-                    f"the store {self.path} holds several Talkdesk accounts (account=NAME/ "
-                    "partitions): fetch into it with --account NAME, or use another --store"
-                )
+            if self._legacy != self.meta and (self._legacy / LOCK).exists():
+                self._lock(self._legacy / LOCK)  # an older omnikit's lock of this account
             self._recover()
             self._manifest = self._read_manifest()
             self._migrate()
@@ -301,10 +396,14 @@ class Store:
                 # cannot leave files in one timezone for a later fetch in another.
                 self._manifest.update(format=_FORMAT, version=_VERSION, timezone=self.timezone)
                 self._manifest.setdefault("complete", [])
+                self._manifest.setdefault(_EXTRA, _extras_of(self.day_files()))
                 self._write_manifest()
-            elif self._manifest["timezone"] != self.timezone:
+            elif _EXTRA not in self._manifest:  # day files made by hand: their columns, once
+                self._manifest[_EXTRA] = _extras_of(self.day_files())
+                self._write_manifest()
+            if self._manifest["timezone"] != self.timezone:
                 raise ParameterError(
-                    f"the store {self.path} holds times in {self._manifest['timezone']}, not "
+                    f"the store {self._name} holds times in {self._manifest['timezone']}, not "
                     f"{self.timezone}; fetch with --timezone {self._manifest['timezone']} or "
                     "use another --store"
                 )
@@ -314,124 +413,133 @@ class Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._lock_file is not None:
-            self._lock_file.close()
-            self._lock_file = None
+        while self._locks:
+            self._locks.pop().close()
 
     def _recover(self) -> None:
         """Finish a write a killed fetch left half-done, then drop its leftover temporaries."""
-        journal = self.path / JOURNAL
-        if journal.exists():
-            with _failures("read the store's journal", journal, "move it away to go on"):
-                steps = json.loads(journal.read_text(encoding="utf-8"))
-            logger.warning("finishing a write to %s that was interrupted", self.path)
-            steps = steps["steps"]
-            # Steps run in order, so every step before the last one done is done: resume
-            # after it (a delete is not repeated over a file a later step put in place).
-            done = [
-                i
-                for i, step in enumerate(steps)
-                if "replace" in step and not (self.path / step["replace"]).exists()
-            ]
-            for step in steps[done[-1] + 1 if done else 0 :]:
-                self._apply(step, replay=True)
-            with _failures("remove the store's journal", journal):
-                journal.unlink()
+        self._replay(self.meta / JOURNAL, self.path)
+        if self._legacy != self.meta:  # an older omnikit's write to this account
+            self._replay(self._legacy / JOURNAL, self._legacy)
         # Nobody else writes while we hold the lock.
-        for stale in [
-            *self.path.glob(".*.tmp"),
-            *self.path.glob(f"{_DATE_KEY}=*/.*.tmp"),
-            *self.path.glob(".omnikit-*"),
-        ]:
+        stale = [*self.meta.glob(".*.tmp"), *self.meta.glob(".omnikit-*")]
+        for directory in {self._legacy, self.table}:
+            stale += [*directory.glob(".*.tmp"), *directory.glob(f"{_DATE_KEY}=*/.*.tmp")]
+            stale += directory.glob(".omnikit-*")
+        for path in stale:
             with contextlib.suppress(OSError):
-                stale.unlink()
-        for directory in self.path.glob(f"{_DATE_KEY}=*"):
+                path.unlink()
+        for directory in [*self._legacy.glob(f"{_DATE_KEY}=*"), *self.table.glob(f"{_DATE_KEY}=*")]:
             with contextlib.suppress(OSError):
                 directory.rmdir()  # only when empty
 
-    def _migrate(self) -> None:
-        """Move the flat day files of a store from before the hive layout into partitions.
-
-        One journalled write: link (or copy) every flat file to its partition, rewrite the
-        manifest with the new names, then remove the flat names. Readers list flat files
-        first and prefer a day's partition (:func:`list_day_files`), so at every step each
-        day is read once; a migration killed half-way is finished by :meth:`_recover`.
-        """
-        flat = sorted(p for p in self.path.glob("*.parquet") if _FLAT.match(p.name))
-        if not flat:
+    def _replay(self, journal: Path, base: Path) -> None:
+        """Perform the steps of ``journal`` (names relative to ``base``) not done yet."""
+        if not journal.exists():
             return
-        logger.warning("moving the store %s to the hive layout (date=YYYY-MM-DD/)", self.path)
-        files: dict[str, Any] = {}
-        steps: list[dict[str, Any]] = []
-        for name, info in self._manifest.get("files", {}).items():
-            day = file_day(name)
-            files[day_file_name(day) if day is not None else name] = info
-        for path in flat:
-            day = file_day(path.name)
-            assert day is not None
-            target = day_file_name(day)
-            if (self.path / target).exists():  # both (copied in by hand): keep the newer layout
-                steps.append({"aside": path.name})
+        with _failures("read the store's journal", journal, "move it away to go on"):
+            steps = json.loads(journal.read_text(encoding="utf-8"))["steps"]
+        logger.warning("finishing a write to %s that was interrupted", self._name)
+        # Steps run in order, so every step before the last one done is done: resume after
+        # it (a delete is not repeated over a file a later step put in place).
+        done = [
+            i
+            for i, step in enumerate(steps)
+            if "replace" in step and not (base / step["replace"]).exists()
+        ]
+        for step in steps[done[-1] + 1 if done else 0 :]:
+            self._apply(step, replay=True, base=base)
+        with _failures("remove the store's journal", journal):
+            journal.unlink()
+
+    def _migrate(self) -> None:
+        """Move the day files of a store from before the table into it (``interactions/``).
+
+        One journalled write: link (or copy) every old day file to its partition of the table,
+        write the manifest with the new names (in ``accounts/NAME/`` for an account), then
+        remove the old names. Readers list the old files first and prefer a day's file in the
+        table (:func:`list_day_files`), so at every step each day is read once; a migration
+        killed half-way is finished by :meth:`_recover`. Hard links make it one rename-sized
+        step per day, whatever the files' size.
+        """
+        old = _legacy_files(self._legacy)
+        flat = [
+            p
+            for p in self._legacy.glob("*.parquet")
+            if _FLAT.match(p.name) and p not in old.values()
+        ]
+        old_manifest = self._legacy / MANIFEST if self._legacy != self.meta else None
+        if not old and not flat and not (old_manifest and old_manifest.exists()):
+            self._drop_legacy_dir()
+            return
+        logger.warning("moving the store %s into its table (%s/)", self._name, TABLE)
+        steps: list[dict[str, Any]] = [{"aside": self._rel(p)} for p in flat]
+        for day, path in sorted(old.items()):
+            target = self.day_path(day)
+            if target.exists():  # both (copied in by hand): keep the table's
+                steps.append({"aside": self._rel(path)})
             else:
-                steps.append({"link": path.name, "path": target})
+                steps.append({"link": self._rel(path), "path": self._rel(target)})
+        files: dict[str, Any] = {}
+        for name, info in self._manifest.get("files", {}).items():
+            known = file_day(name)
+            files[day_file_name(known, self.account) if known is not None else name] = info
+        # The columns of the files the table will hold: its own, and the old ones it lacks.
+        after = {file_day(p): p for p in self.table.glob(f"{_DATE_KEY}=*/{_PART}")}
+        after.update((day, path) for day, path in old.items() if day not in after)
         self._manifest.update(format=_FORMAT, files=files, version=_VERSION)
+        self._manifest[_EXTRA] = _extras_of(list(after.values()))
         manifest = json.dumps(self._manifest, indent=2).encode() + b"\n"
-        with _failures("write the store manifest", self.path / MANIFEST, "the store is unchanged"):
-            temp = staged_write(self.path / MANIFEST, lambda p: p.write_bytes(manifest), mode=_MODE)
-        steps.append({"replace": self._rel(temp.temp), "path": MANIFEST})
-        steps.extend({"delete": path.name} for path in flat if {"aside": path.name} not in steps)
+        with _failures("write the store manifest", self.meta / MANIFEST, "the store is unchanged"):
+            temp = staged_write(self.meta / MANIFEST, lambda p: p.write_bytes(manifest), mode=_MODE)
+        steps.append({"replace": self._rel(temp.temp), "path": self._rel(self.meta / MANIFEST)})
+        steps.extend({"delete": step["link"]} for step in steps if "link" in step)
+        if old_manifest is not None and old_manifest.exists():
+            steps.append({"delete": self._rel(old_manifest)})
         journal = json.dumps({"steps": steps}).encode()
         try:
             with _failures(
-                "write the store's journal", self.path / JOURNAL, "the store is unchanged"
+                "write the store's journal", self.meta / JOURNAL, "the store is unchanged"
             ):
-                atomic_write(self.path / JOURNAL, lambda p: p.write_bytes(journal), mode=_MODE)
+                atomic_write(self.meta / JOURNAL, lambda p: p.write_bytes(journal), mode=_MODE)
         except BaseException:
             temp.discard()
             raise
         for step in steps:
             self._apply(step)
-        with _failures("remove the store's journal", self.path / JOURNAL):
-            (self.path / JOURNAL).unlink()
+        with _failures("remove the store's journal", self.meta / JOURNAL):
+            (self.meta / JOURNAL).unlink()
+        self._drop_legacy_dir()
+
+    def _drop_legacy_dir(self) -> None:
+        """Remove an account's directory from before the table once only its lock is left."""
+        if self._legacy == self.meta or not self._legacy.is_dir():
+            return
+        if {p.name for p in self._legacy.iterdir()} <= {LOCK}:
+            with contextlib.suppress(OSError):
+                (self._legacy / LOCK).unlink(missing_ok=True)
+                self._legacy.rmdir()
 
     def _rel(self, path: Path) -> str:
         """``path`` relative to the store, as the manifest and journal name it."""
         return path.relative_to(self.path).as_posix()
 
+    def _staging(self, path: Path) -> Path:
+        """The name a new ``path`` of the table is staged under: beside the manifest, on the
+        same file system, never in the table (whose readers expect Parquet files only)."""
+        return self.meta / path.relative_to(self.table).as_posix().replace("/", ".")
+
     # -- manifest -------------------------------------------------------------------------
 
     def _read_manifest(self) -> dict[str, Any]:
-        path = self.path / MANIFEST
-        then = "move it away to start afresh (its day files stay readable with ok.load)"
-        problem = None
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            return {}
-        except OSError as error:
-            problem = f"cannot read the store manifest {path}: {_why(error)}"
-            data = b""
-        if problem is None:
-            try:
-                manifest = json.loads(data.decode("utf-8"))
-                if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
-                    raise ValueError("not an omnikit store manifest")
-                for span in manifest.get("complete", []):
-                    _parse_iso(span["from"]), _parse_iso(span["to"])
-                for name, info in manifest.get("files", {}).items():
-                    if file_day(name) is None or not isinstance(info["bytes"], int):
-                        raise ValueError(f"bad file entry {name!r}")
-            except UnicodeDecodeError:
-                problem = f"the store manifest {path} is not UTF-8 text; {then}"
-            except (ValueError, TypeError, KeyError, AttributeError) as error:
-                problem = f"{path} is not an omnikit store manifest ({error}); {then}"
-        if problem is not None:
-            raise StoreError(problem, path=path)
-        return manifest
+        path = self.meta / MANIFEST
+        if not path.exists() and (self._legacy / MANIFEST).exists():
+            path = self._legacy / MANIFEST  # an account from before the table, not yet moved
+        return read_manifest(path)
 
     def _write_manifest(self) -> None:
         data = json.dumps(self._manifest, indent=2).encode() + b"\n"
-        path = self.path / MANIFEST
+        path = self.meta / MANIFEST
         with _failures("write the store manifest", path, "the store is unchanged"):
             atomic_write(path, lambda temp: temp.write_bytes(data), mode=_MODE)
 
@@ -516,6 +624,8 @@ class Store:
             day = file_day(name)
             if day is not None:
                 self._forget(day)
+        if self._manifest.get(_EXTRA) is None:  # not known yet: from the files' schemas, once
+            self._manifest[_EXTRA] = _extras_of(self.day_files())
         if damaged or self._manifest.get("files") is not None:
             self._write_manifest()
         return damaged
@@ -523,7 +633,7 @@ class Store:
     def _aside_path(self, path: Path) -> Path:
         """Where a damaged day file is set aside: ``_damaged.YYYY-MM-DD.parquet.bad``."""
         day = file_day(path)
-        return self.path / f"_damaged.{day.isoformat() if day else path.stem}.parquet.bad"
+        return self.meta / f"_damaged.{day.isoformat() if day else path.stem}.parquet.bad"
 
     def _forget(self, day: dt.date) -> None:
         """Take ``day`` (midnight to midnight in the store's timezone) out of the complete spans."""
@@ -543,10 +653,10 @@ class Store:
 
     def day_files(self) -> list[Path]:
         """The day files, sorted by day (the order :func:`omnikit.load` reads them in)."""
-        return list_day_files(self.path)
+        return list_day_files(self.path, self.account)
 
     def _require_lock(self) -> None:
-        if self._lock_file is None:
+        if not self._locks:
             raise RuntimeError("write to a Store inside `with store:`")
 
     def _days(self, frame: pl.DataFrame, fallback: dt.date) -> pl.Series:
@@ -670,6 +780,7 @@ class Store:
         staged: list[AtomicFile] = []
         steps: list[dict[str, Any]] = []
         files: dict[str, Any] = dict(self._manifest.get("files", {}))
+        extra: list[str] | None = self._manifest.get(_EXTRA)
         try:
             for path, content in plan:
                 name = self._rel(path)
@@ -678,26 +789,33 @@ class Store:
                     files.pop(name, None)
                     continue
                 with _failures("write the day file", path, "the store is unchanged"):
-                    path.parent.mkdir(exist_ok=True)
-                    temp = staged_write(path, _parquet_writer(content), mode=_MODE)
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    temp = staged_write(self._staging(path), _parquet_writer(content), mode=_MODE)
                 staged.append(temp)
                 steps.append({"replace": self._rel(temp.temp), "path": name})
                 files[name] = {"rows": content.height, "bytes": temp.temp.stat().st_size}
-            self._manifest["files"] = files
+                if extra is not None:
+                    extra = _add_extras(extra, content.schema)
+            grown = extra != self._manifest.get(_EXTRA)
+            self._manifest.update(files=files)
+            self._manifest[_EXTRA] = extra
             manifest = json.dumps(self._manifest, indent=2).encode() + b"\n"
             with _failures(
-                "write the store manifest", self.path / MANIFEST, "the store is unchanged"
+                "write the store manifest", self.meta / MANIFEST, "the store is unchanged"
             ):
                 temp = staged_write(
-                    self.path / MANIFEST, lambda p: p.write_bytes(manifest), mode=_MODE
+                    self.meta / MANIFEST, lambda p: p.write_bytes(manifest), mode=_MODE
                 )
             staged.append(temp)
-            steps.append({"replace": self._rel(temp.temp), "path": MANIFEST})
+            step = {"replace": self._rel(temp.temp), "path": self._rel(self.meta / MANIFEST)}
+            # New columns: the manifest first, so a reader never meets a column it does not
+            # list (one it lists that no file has yet reads as nulls).
+            steps.insert(0, step) if grown else steps.append(step)
             journal = json.dumps({"steps": steps}).encode()
             with _failures(
-                "write the store's journal", self.path / JOURNAL, "the store is unchanged"
+                "write the store's journal", self.meta / JOURNAL, "the store is unchanged"
             ):
-                atomic_write(self.path / JOURNAL, lambda p: p.write_bytes(journal), mode=_MODE)
+                atomic_write(self.meta / JOURNAL, lambda p: p.write_bytes(journal), mode=_MODE)
         except BaseException:
             for temp in staged:
                 temp.discard()
@@ -705,44 +823,60 @@ class Store:
         # From here on the journal finishes the write if this process does not.
         for step in steps:
             self._apply(step)
-        with _failures("remove the store's journal", self.path / JOURNAL):
-            (self.path / JOURNAL).unlink()
+        with _failures("remove the store's journal", self.meta / JOURNAL):
+            (self.meta / JOURNAL).unlink()
 
-    def _apply(self, step: dict[str, Any], *, replay: bool = False) -> None:
-        """Perform one journalled step: put a staged file in place, or remove a file."""
+    def _apply(
+        self, step: dict[str, Any], *, replay: bool = False, base: Path | None = None
+    ) -> None:
+        """Perform one journalled step: put a staged file in place, or remove a file.
+
+        Names are relative to ``base``: the store, or an older omnikit's account directory.
+        """
+        base = self.path if base is None else base
         if "delete" in step:
-            path = self.path / step["delete"]
+            path = base / step["delete"]
             with _failures("remove the day file", path, "run the fetch again to finish"):
                 path.unlink(missing_ok=True)
-            if path.parent != self.path:
+            if path.parent.name.startswith(f"{_DATE_KEY}="):
                 with contextlib.suppress(OSError):
                     path.parent.rmdir()  # an emptied partition
             return
         if "aside" in step:
-            path = self.path / step["aside"]
+            path = base / step["aside"]
             if path.exists():
+                name = PurePosixPath(step["aside"]).as_posix().replace("/", ".")
                 with _failures("set aside", path, "run the fetch again to finish"):
-                    os.replace(path, self.path / f"_superseded.{path.name}.bad")
+                    os.replace(path, self.meta / f"_superseded.{name}.bad")
+                if path.parent.name.startswith(f"{_DATE_KEY}="):
+                    with contextlib.suppress(OSError):
+                        path.parent.rmdir()
             return
-        if "link" in step:  # migration: the flat file's bytes under its partition's name
-            source, path = self.path / step["link"], self.path / step["path"]
+        if "link" in step:  # migration: the old day file's bytes under its name in the table
+            source, path = base / step["link"], base / step["path"]
             if path.exists() or not source.exists():
                 return  # done before the interruption
-            with _failures("move into its partition", source, "run the fetch again to finish"):
-                path.parent.mkdir(exist_ok=True)
-                temp = temp_path(path)
+            with _failures("move into the table", source, "run the fetch again to finish"):
+                path.parent.mkdir(parents=True, exist_ok=True)
                 try:
-                    os.link(source, temp)
-                except OSError:  # a file system without hard links: a copy, flushed
-                    shutil.copyfile(source, temp)
-                    with open(temp, "rb+") as copied:
-                        os.fsync(copied.fileno())
-                os.replace(temp, path)
+                    os.link(source, path)  # creates the name at once, complete
+                except FileExistsError:
+                    raise
+                except OSError:  # a file system without hard links: a copy, flushed, moved in
+                    temp = temp_path(self._staging(path))
+                    try:
+                        shutil.copyfile(source, temp)
+                        with open(temp, "rb+") as copied:
+                            os.fsync(copied.fileno())
+                        os.replace(temp, path)
+                    finally:
+                        temp.unlink(missing_ok=True)
             return
-        temp, path = self.path / step["replace"], self.path / step["path"]
+        temp, path = base / step["replace"], base / step["path"]
         if replay and not temp.exists():
             return  # done before the interruption
         with _failures("put in place", path, "run the fetch again to finish"):
+            path.parent.mkdir(parents=True, exist_ok=True)
             os.replace(temp, path)
 
     def _idless_in(self, start: dt.datetime, end: dt.datetime, day: dt.date) -> pl.Expr:
@@ -780,19 +914,31 @@ class Store:
         self, start: dt.datetime | None = None, end: dt.datetime | None = None
     ) -> pl.LazyFrame:
         """Lazily read the store; see :meth:`read`."""
-        from ._schema import canonical_schema
+        from ._schema import CANONICAL_COLUMNS, canonical_schema
 
         files = self.day_files()
         if not files:
             return pl.LazyFrame(schema=canonical_schema(self.timezone))
-        if start is not None and end is not None:
-            first = start.astimezone(self._zone).date()
-            last = (end - dt.timedelta(microseconds=1)).astimezone(self._zone).date()
-            files = [p for p in files if _in_days(file_day(p.name), first, last)]
-            if not files:
-                return pl.LazyFrame(schema=canonical_schema(self.timezone))
-        lazy = _scan_files(files)
-        if start is not None and end is not None:
+        extra = self._manifest.get(_EXTRA)
+        if extra is None:
+            extra = _extras_of(files)
+        ranged = start is not None and end is not None
+        if extra is not None and all(self.table in p.parents for p in files):
+            lazy = _scan_table(self.table, timezone=self.timezone, extra=extra)
+            if start is not None and end is not None:
+                first = start.astimezone(self._zone).date()
+                last = (end - dt.timedelta(microseconds=1)).astimezone(self._zone).date()
+                lazy = lazy.filter(pl.col(_DATE_KEY).is_between(first, last))
+            lazy = lazy.select(*CANONICAL_COLUMNS, *extra)
+        else:  # a store from before the table, or files of other schemas
+            if start is not None and end is not None:
+                first = start.astimezone(self._zone).date()
+                last = (end - dt.timedelta(microseconds=1)).astimezone(self._zone).date()
+                files = [p for p in files if _in_days(file_day(p), first, last)]
+                if not files:
+                    return pl.LazyFrame(schema=canonical_schema(self.timezone))
+            lazy = _scan_files(files)
+        if ranged:
             s = pl.lit(start).dt.convert_time_zone(self.timezone)
             e = pl.lit(end).dt.convert_time_zone(self.timezone)
             moment = pl.coalesce("start_date_time", "end_date_time")
@@ -800,44 +946,159 @@ class Store:
         return lazy
 
 
+def read_manifest(path: Path) -> dict[str, Any]:
+    """The store manifest at ``path`` (empty when there is none), checked; a
+    :class:`~omnikit.StoreError` naming it when it does not read."""
+    then = "move it away to start afresh (its day files stay readable with ok.load)"
+    problem = None
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as error:
+        problem = f"cannot read the store manifest {path}: {_why(error)}"
+        data = b""
+    if problem is None:
+        try:
+            manifest = json.loads(data.decode("utf-8"))
+            if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
+                raise ValueError("not an omnikit store manifest")
+            for span in manifest.get("complete", []):
+                _parse_iso(span["from"]), _parse_iso(span["to"])
+            for name, info in manifest.get("files", {}).items():
+                if file_day(name) is None or not isinstance(info["bytes"], int):
+                    raise ValueError(f"bad file entry {name!r}")
+            extra = manifest.get(_EXTRA)
+            if extra is not None and not all(isinstance(c, str) for c in extra):
+                raise ValueError(f"bad {_EXTRA} {extra!r}")
+        except UnicodeDecodeError:
+            problem = f"the store manifest {path} is not UTF-8 text; {then}"
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            problem = f"{path} is not an omnikit store manifest ({error}); {then}"
+    if problem is not None:
+        raise StoreError(problem, path=path)
+    return manifest
+
+
 def scan_store(root: str | os.PathLike[str], *, timezone: str) -> pl.LazyFrame:
     """Lazily read a store directory as :func:`omnikit.scan` does: canonical columns only.
 
-    The ``date`` partition key is not a column (it is the day of ``start_date_time``). A store
-    of several accounts gets an ``account`` column (String, last), and its rows are every
+    One ``pl.scan_parquet`` of the store's table (``interactions/``, hive partitions), with the
+    schema from the manifest: planning it reads no day file, whatever their number, and a
+    filter on ``account`` (or on the hidden ``date`` key) reads only those partitions. The
+    ``date`` partition key is not a column (it is the day of ``start_date_time``). A store of
+    several accounts gets an ``account`` column (String, last), and its rows are every
     account's: an ``interaction_id`` is unique within an account, so nothing is de-duplicated
-    across accounts. Date-times are converted to ``timezone``. A store from before the hive
-    layout is migrated first when it can be (nobody is writing to it and it is writable), and
-    read as it is otherwise. Reading needs neither the lock nor a readable manifest.
+    across accounts. Date-times are converted to ``timezone``. A store from before the table is
+    migrated first when it can be (nobody is writing to it and it is writable), and read as it
+    is otherwise. Reading needs neither the lock nor a readable manifest (without one, the
+    schema comes from the day files).
 
     Examples
     --------
     >>> scan_store("data/omnikit-store", timezone="Europe/Lisbon")  # doctest: +SKIP
     """
-    from ._schema import DATETIME_COLUMNS, canonical_schema
+    from ._schema import CANONICAL_COLUMNS, DATETIME_COLUMNS, canonical_schema
 
     root = Path(root)
     accounts = store_accounts(root)
-    parts: list[tuple[str | None, Path]] = (
-        [(name, account_dir(root, name)) for name in accounts] if accounts else [(None, root)]
-    )
-    frames = []
-    for account, directory in parts:
-        _migrate_if_idle(directory)
-        files = list_day_files(directory)
-        if not files:
-            continue
-        frame = _scan_files(files)
-        frame = frame.with_columns(pl.col(DATETIME_COLUMNS).dt.convert_time_zone(timezone))
-        if account is not None:
-            frame = frame.with_columns(pl.lit(account, dtype=pl.String).alias(ACCOUNT_KEY))
-        frames.append(frame)
-    if not frames:
+    keys: list[str | None] = [*accounts] if accounts else [None]
+    for account in keys:
+        _migrate_if_idle(root, account)
+    account_column = [ACCOUNT_KEY] if accounts else []
+    files = {account: list_day_files(root, account) for account in keys}
+    if not any(files.values()):
         empty = pl.LazyFrame(schema=canonical_schema(timezone))
         if accounts:
             empty = empty.with_columns(pl.lit(None, dtype=pl.String).alias(ACCOUNT_KEY))
         return empty
+    table = table_dir(root)
+    migrated = all(table in p.parents for paths in files.values() for p in paths)
+    extra = _manifest_extras(root, keys) if migrated else None
+    if migrated and extra is None:
+        extra = _extras_of([p for paths in files.values() for p in paths])
+    if extra is not None:
+        lazy = _scan_table(table, timezone=timezone, extra=extra, accounts=bool(accounts))
+        return lazy.select(*CANONICAL_COLUMNS, *extra, *account_column)
+    frames = []
+    for account, paths in files.items():  # as it is: one scan per schema of the files
+        if not paths:
+            continue
+        frame = _scan_files(paths)
+        frame = frame.with_columns(pl.col(DATETIME_COLUMNS).dt.convert_time_zone(timezone))
+        if account is not None:
+            frame = frame.with_columns(pl.lit(account, dtype=pl.String).alias(ACCOUNT_KEY))
+        frames.append(frame)
     return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
+
+
+def _scan_table(
+    table: Path, *, timezone: str, extra: list[str], accounts: bool = False
+) -> pl.LazyFrame:
+    """The hive scan of ``table`` (a store's, or an account's partition of it): the canonical
+    columns in ``timezone``, the String columns ``extra`` (null in a file without them), then
+    the partition keys (``account`` when ``accounts``, and ``date``)."""
+    from ._schema import canonical_schema
+
+    schema: dict[str, pl.DataType] = {
+        **canonical_schema(timezone),
+        **dict.fromkeys(extra, pl.String()),
+    }
+    hive: dict[str, pl.DataType] = {ACCOUNT_KEY: pl.String()} if accounts else {}
+    hive[_DATE_KEY] = pl.Date()
+    return pl.scan_parquet(
+        table,
+        hive_partitioning=True,
+        hive_schema=hive,
+        schema=schema,
+        missing_columns="insert",
+        cast_options=pl.ScanCastOptions(datetime_cast="convert-timezone"),
+    )
+
+
+def _manifest_extras(root: Path, accounts: list[str | None]) -> list[str] | None:
+    """The extra columns the manifests of ``accounts`` list, or None where one does not say."""
+    names: list[str] = []
+    for account in accounts:
+        try:
+            extra = read_manifest(_meta_dir(root, account) / MANIFEST).get(_EXTRA)
+        except StoreError:
+            return None
+        if extra is None:
+            return None
+        names += [c for c in extra if c not in names]
+    return names
+
+
+def _add_extras(names: list[str], schema: Mapping[str, Any]) -> list[str] | None:
+    """``names`` and the columns of ``schema`` beyond the canonical ones; None when one of those
+    is not String (a reader then takes the files' own schemas)."""
+    from ._schema import CANONICAL_COLUMNS
+
+    names = list(names)
+    for column, dtype in schema.items():
+        if column in CANONICAL_COLUMNS:
+            continue
+        if dtype != pl.String:
+            return None
+        if column not in names:
+            names.append(column)
+    return names
+
+
+def _extras_of(files: list[Path]) -> list[str] | None:
+    """The String columns beyond the canonical ones in ``files``, from their schemas; None when
+    a file does not read or has another type of extra column."""
+    names: list[str] | None = []
+    for path in files:
+        try:
+            schema = pl.read_parquet_schema(path)
+        except (OSError, pl.exceptions.PolarsError):
+            return None
+        names = _add_extras(names, schema) if names is not None else None
+        if names is None:
+            return None
+    return names
 
 
 def _scan_files(files: list[Path]) -> pl.LazyFrame:
@@ -859,21 +1120,23 @@ def load_store(root: str | os.PathLike[str], *, timezone: str) -> pl.DataFrame:
         return scan_store(root, timezone=timezone).collect()
     except (OSError, pl.exceptions.PolarsError) as error:
         root = Path(root)
-        directories = [account_dir(root, a) for a in store_accounts(root)] or [root]
-        for directory in directories:
-            for path in list_day_files(directory):
-                with _failures(
-                    "read the day file", path, "run the fetch again to check and repair"
-                ):
-                    pl.scan_parquet(path).select(pl.len()).collect()
+        for path in all_day_files(root):
+            with _failures("read the day file", path, "run the fetch again to check and repair"):
+                pl.scan_parquet(path).select(pl.len()).collect()
         raise StoreError(f"cannot read the store {root}: {_why(error)}", path=root) from None
 
 
 def is_store(path: Path) -> bool:
-    """Whether the directory ``path`` is an omnikit store (partitions, or its manifest)."""
-    if any(
-        p.is_dir() for pattern in (f"{_DATE_KEY}=*", f"{ACCOUNT_KEY}=*") for p in path.glob(pattern)
-    ):
+    """Whether the directory ``path`` is an omnikit store: its manifest, its table or
+    accounts, or the partitions of a store from before the table (or of a table itself)."""
+    patterns = (
+        f"{TABLE}/{_DATE_KEY}=*",
+        f"{TABLE}/{ACCOUNT_KEY}=*",
+        f"{ACCOUNTS}/*/{MANIFEST}",
+        f"{_DATE_KEY}=*",
+        f"{ACCOUNT_KEY}=*",
+    )
+    if any(p.is_dir() or p.name == MANIFEST for pattern in patterns for p in path.glob(pattern)):
         return True
     try:
         return bool(json.loads((path / MANIFEST).read_bytes()).get("format") == _FORMAT)
@@ -881,15 +1144,30 @@ def is_store(path: Path) -> bool:
         return False
 
 
-def _migrate_if_idle(directory: Path) -> None:
-    """Migrate a store from before the hive layout when a reader meets it, if nobody writes."""
-    if not (directory / MANIFEST).is_file() or not any(
-        _FLAT.match(p.name) for p in directory.glob("*.parquet")
+def _not_in_a_table(path: Path) -> None:
+    """Refuse to write a store inside another store's table (which holds Parquet files only)."""
+    for directory in [path, *path.absolute().parents]:
+        parent = directory.parent
+        if directory.name == TABLE and (
+            (parent / MANIFEST).exists() or (parent / ACCOUNTS).is_dir()
+        ):
+            raise ParameterError(
+                f"{path} is inside the table of the store {directory.parent}; write to the "
+                f"store itself (--store {directory.parent})"
+            )
+
+
+def _migrate_if_idle(root: Path, account: str | None) -> None:
+    """Migrate a store from before the table when a reader meets it, if nobody writes."""
+    legacy = _legacy_dir(root, account)
+    manifests = [legacy / MANIFEST, _meta_dir(root, account) / MANIFEST]
+    if not any(p.is_file() for p in manifests) or not (
+        _legacy_files(legacy) or (account is not None and manifests[0].is_file())
     ):
         return
     from ._errors import OmnikitError
 
-    with contextlib.suppress(OmnikitError, OSError), Store(directory):
+    with contextlib.suppress(OmnikitError, OSError), Store(root, account=account):
         pass
 
 

@@ -1,5 +1,5 @@
 """Several Talkdesk accounts into one store: in parallel, each with its own credentials and job
-quota, into ``account=NAME/`` partitions; two stand-ins over real HTTP."""
+quota, into ``account=NAME/`` partitions of one table; two stand-ins over real HTTP."""
 
 from __future__ import annotations
 
@@ -76,11 +76,19 @@ def test_two_accounts_go_to_their_own_partitions_and_load_with_an_account_column
     assert len(out) == 2
     assert out[0].startswith("omnikit fetch: account acme: ") and "2 job(s)" in out[0]
     assert out[1].startswith("omnikit fetch: account acme-eu: ")
-    assert sorted(p.name for p in store.iterdir()) == ["account=acme", "account=acme-eu"]
+    assert sorted(p.name for p in store.iterdir()) == ["accounts", "interactions"]
+    assert sorted(p.name for p in (store / "interactions").iterdir()) == [
+        "account=acme",
+        "account=acme-eu",
+    ]
     for name in ("acme", "acme-eu"):
-        manifest = json.loads((store / f"account={name}" / "_manifest.json").read_text())
+        manifest = json.loads((store / "accounts" / name / "_manifest.json").read_text())
         assert manifest["timezone"] == TZ and len(manifest["complete"]) == 2
-        assert all(f.startswith("date=") for f in manifest["files"])
+        assert all(f.startswith(f"interactions/account={name}/date=") for f in manifest["files"])
+    # The table holds the day files only (downloads, manifests and locks are in accounts/).
+    assert {p.name for p in (store / "interactions").rglob("*") if p.is_file()} == {
+        "part-0.parquet"
+    }
     loaded = ok.load(store, timezone=TZ)
     assert loaded.columns == [*A.columns, "account"]
     # The same interaction_id in both accounts is two interactions: nothing de-duplicated.
@@ -101,18 +109,22 @@ def test_two_accounts_go_to_their_own_partitions_and_load_with_an_account_column
     assert len(acme.real_jobs()) == 2 and len(eu.real_jobs()) == 2
 
 
-def test_duckdb_reads_a_store_of_several_accounts_as_it_is(tmp_path, accounts):
+def test_duckdb_and_polars_read_a_store_of_several_accounts_as_it_is(tmp_path, accounts):
     duckdb = pytest.importorskip("duckdb")
     store = tmp_path / "store"
     assert fetch_cli(store, "--account", "acme", "--account", "acme-eu") == 0
+    want = [("acme", expected(accounts[0]).height), ("acme-eu", expected(accounts[1]).height)]
     counts = duckdb.sql(
-        f"select account, count(*) as n from read_parquet('{store}/**/*.parquet', "
+        f"select account, count(*) as n from read_parquet('{store}/interactions/**/*.parquet', "
         "hive_partitioning=true) group by account order by account"
     ).fetchall()
-    assert counts == [
-        ("acme", expected(accounts[0]).height),
-        ("acme-eu", expected(accounts[1]).height),
-    ]
+    assert counts == want
+    lake = pl.scan_parquet(store / "interactions", hive_partitioning=True)
+    assert lake.group_by("account").len().sort("account").collect().rows() == want
+    # A filter on the account reads that partition only.
+    days = len(list((store / "interactions" / "account=acme").iterdir()))
+    plan = lake.filter(pl.col("account") == "acme").explain()
+    assert "account=acme/date=" in plan and f"... {days - 1} other sources]" in plan, plan
 
 
 def test_accounts_run_in_parallel_each_within_its_own_job_quota(tmp_path, accounts):
@@ -238,9 +250,9 @@ def test_ctrl_c_stops_every_account_promptly_and_leaves_readable_stores(tmp_path
             process.communicate()
     assert process.returncode == 130 and "omnikit fetch: interrupted" in err
     for name in ("acme", "acme-eu"):
-        assert (
-            json.loads((store / f"account={name}" / "_manifest.json").read_text())["complete"] == []
-        )
+        manifest = store / "accounts" / name / "_manifest.json"
+        assert json.loads(manifest.read_text())["complete"] == []
+    assert not (store / "interactions").exists()  # the downloads were never in the table
     assert ok.load(store, timezone=TZ).height == 0
     for standin in accounts:
         standin.faults = Faults()

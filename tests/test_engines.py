@@ -650,19 +650,24 @@ def test_large_star_small_star_finds_the_components(spark):
         assert got.get(node, node) == smallest, node
 
 
-def test_a_hive_partitioned_store_reads_as_it_is(tmp_path, spark, duck, frame: pl.DataFrame):
-    # The store's layout (date=YYYY-MM-DD/ folders): Spark and DuckDB add the partition column
-    # `date`, which omnikit ignores.
-    frame.with_columns(date=pl.col("start_date_time").dt.date().cast(pl.String)).write_parquet(
-        tmp_path / "store", partition_by="date"
-    )
-    folder = str(tmp_path / "store")
+def test_the_stores_table_reads_as_it_is(tmp_path, spark, duck, frame: pl.DataFrame):
+    # A store's table (interactions/date=YYYY-MM-DD/): Spark, DuckDB and polars read it as it
+    # is and add the partition column `date`, which omnikit ignores.
+    from omnikit._store import Store
+
+    with Store(tmp_path, timezone=TZ) as store:
+        store.write(frame, span_start=dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+    held = ok.load(tmp_path, timezone=TZ)
+    assert held.height > 0
+    folder = str(tmp_path / "interactions")
     from_spark = spark.read.parquet(folder)
     from_duckdb = duck.read_parquet(f"{folder}/**/*.parquet", hive_partitioning=True)
+    from_polars = pl.scan_parquet(folder, hive_partitioning=True)
     assert "date" in from_spark.columns and "date" in from_duckdb.columns
+    assert from_polars.collect_schema()["date"] == pl.Date
     with pytest.warns(ok.DataQualityWarning):
-        expected = ok.service_level(frame, threshold=ok.DEFAULT_THRESHOLDS, by="interaction_type")
-    for rows in (from_spark, from_duckdb):
+        expected = ok.service_level(held, threshold=ok.DEFAULT_THRESHOLDS, by="interaction_type")
+    for rows in (from_spark, from_duckdb, from_polars):
         with pytest.warns(ok.DataQualityWarning):  # the edge rows' unknown status
             got = ok.service_level(rows, threshold=ok.DEFAULT_THRESHOLDS, by="interaction_type")
         assert_frame_equal(got, expected)

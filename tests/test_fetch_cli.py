@@ -82,10 +82,18 @@ def test_fetch_fills_the_store_and_a_rerun_fetches_nothing(tmp_path, talkdesk, c
     want = expected(talkdesk)
     assert f"3 job(s), {want.height:,} interactions into" in out
     assert_store_holds(store, want)
-    assert sorted(p.relative_to(store).as_posix() for p in store.glob("date=*/*"))[:2] == [
-        "date=2024-08-05/part-0.parquet",
-        "date=2024-08-06/part-0.parquet",
+    assert sorted(p.relative_to(store).as_posix() for p in store.glob("interactions/*/*"))[:2] == [
+        "interactions/date=2024-08-05/part-0.parquet",
+        "interactions/date=2024-08-06/part-0.parquet",
     ]
+    # The table holds nothing but the day files: polars, DuckDB and Spark read it as it is.
+    assert {p.name for p in (store / "interactions").rglob("*") if p.is_file()} == {
+        "part-0.parquet"
+    }
+    lake = pl.scan_parquet(store / "interactions", hive_partitioning=True).collect()
+    assert_frame_equal(
+        lake.drop("date").sort("interaction_id"), ok.load(store, timezone=TZ).sort("interaction_id")
+    )
     manifest = json.loads((store / "_manifest.json").read_text())
     assert manifest["timezone"] == TZ and len(manifest["complete"]) == 3
 
@@ -130,7 +138,7 @@ def test_refetch_takes_the_later_state_without_duplicates(tmp_path, talkdesk):
     assert_store_holds(store, want)
     assert (
         first
-        in pl.read_parquet(store / "date=2024-08-09/part-0.parquet")
+        in pl.read_parquet(store / "interactions/date=2024-08-09/part-0.parquet")
         .get_column("interaction_id")
         .to_list()
     )
@@ -185,6 +193,10 @@ def test_a_fetch_killed_mid_download_is_completed_by_the_next_run(tmp_path, talk
         process.stderr.close()  # type: ignore[union-attr]
     assert process.returncode == -signal.SIGKILL
     assert list(store.glob(".omnikit-*.json")), "the second download was under way in the store"
+    # ... beside the table, which holds the day files only: other engines read it as it is.
+    table = store / "interactions"
+    assert {p.name for p in table.rglob("*") if p.is_file()} == {"part-0.parquet"}
+    assert pl.scan_parquet(table, hive_partitioning=True).select(pl.len()).collect().item() > 0
 
     # The store is readable and holds exactly the first span, once.
     first_from, first_to = (dt.datetime.fromisoformat(done[0][k]) for k in ("from", "to"))
@@ -324,7 +336,7 @@ def test_a_day_file_deleted_by_hand_is_fetched_again_and_the_run_says_so(
     store = tmp_path / "store"
     assert fetch_cli(store) == 0
     capsys.readouterr()
-    gone = store / "date=2024-08-10/part-0.parquet"
+    gone = store / "interactions/date=2024-08-10/part-0.parquet"
     lost = pl.read_parquet(gone).height
     gone.unlink()
     jobs = len(talkdesk.real_jobs())
@@ -345,7 +357,9 @@ def test_a_day_file_deleted_by_hand_is_fetched_again_and_the_run_says_so(
 def test_a_garbage_day_file_is_set_aside_and_fetched_again(tmp_path, talkdesk, capsys):
     store = tmp_path / "store"
     assert fetch_cli(store) == 0
-    (store / "date=2024-08-12/part-0.parquet").write_bytes(b"this is not parquet at all")
+    (store / "interactions/date=2024-08-12/part-0.parquet").write_bytes(
+        b"this is not parquet at all"
+    )
     with pytest.raises(
         ok.StoreError, match=r"cannot read the day file .*date=2024-08-12/part-0\.parquet"
     ):
@@ -438,7 +452,9 @@ def test_a_missing_argument_and_a_store_that_is_a_file_are_one_line_and_status_2
 def test_ok_fetch_warns_about_a_damaged_store_and_repairs_it(tmp_path, talkdesk):
     store = tmp_path / "store"
     ok.fetch("2024-08-05", "2024-08-09", timezone=TZ, store=store, progress=False)
-    (store / "date=2024-08-06/part-0.parquet").unlink()
-    with pytest.warns(UserWarning, match=r"1 day file\(s\) missing or damaged \(date=2024-08-06"):
+    (store / "interactions/date=2024-08-06/part-0.parquet").unlink()
+    with pytest.warns(
+        UserWarning, match=r"1 day file\(s\) missing or damaged \(interactions/date=2024-08-06"
+    ):
         got = ok.fetch("2024-08-05", "2024-08-09", timezone=TZ, store=store, progress=False)
     assert got.height == expected(talkdesk, "2024-08-05", "2024-08-09").height

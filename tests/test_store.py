@@ -54,9 +54,9 @@ def rows(*entries: tuple[str | None, str | None, str | None, str]) -> pl.DataFra
 
 
 def day_contents(store: Store) -> dict[str, list[tuple[str | None, str | None]]]:
-    """{file name: [(interaction_id, status), ...]} for every day file."""
+    """{file name in the table: [(interaction_id, status), ...]} for every day file."""
     return {
-        p.relative_to(store.path).as_posix(): list(
+        p.relative_to(store.table).as_posix(): list(
             pl.read_parquet(p).select("interaction_id", "interaction_status").iter_rows()
         )
         for p in store.day_files()
@@ -404,6 +404,17 @@ def test_a_refetch_killed_at_any_step_never_reads_older_and_the_next_run_repairs
     assert seen.get_column("interaction_id").is_duplicated().sum() == 0, day_contents(store)
     read = ok.load(tmp_path)
     assert read.get_column("interaction_id").is_duplicated().sum() == 0
+    # The staged files wait beside the manifest; the table holds Parquet day files only, so
+    # another engine reads it mid-write as ok.load does.
+    table = tmp_path / "interactions"
+    assert {p.name for p in table.rglob("*") if p.is_file()} == {"part-0.parquet"}
+    staged = [p.name for p in tmp_path.glob(".*.tmp")]
+    assert bool(staged) == (kill_at < 5), staged
+    lake = pl.scan_parquet(table, hive_partitioning=True).collect()
+    assert_frame_equal(
+        lake.drop("date").sort("interaction_id"),
+        ok.load(tmp_path, timezone=TZ).sort("interaction_id"),
+    )
     # The next run (it takes the lock) finishes the write.
     with Store(tmp_path, timezone=TZ) as store:
         pass
@@ -436,13 +447,13 @@ def test_the_kill_window_is_real(tmp_path, monkeypatch):
 def test_a_garbage_day_file_is_a_store_error_naming_it_when_written_to(tmp_path):
     with Store(tmp_path, timezone=TZ) as store:
         store.write(OLD, span_start=t("2024-09-01 00:00"))
-        (tmp_path / "date=2024-09-05/part-0.parquet").write_bytes(b"garbage")
+        (tmp_path / "interactions/date=2024-09-05/part-0.parquet").write_bytes(b"garbage")
         with pytest.raises(ok.StoreError, match=r"date=2024-09-05/part-0\.parquet") as error:
             store.write(NEW, span_start=t("2024-09-01 00:00"))
         assert "Traceback" not in str(error.value)
         [line] = store.check()
         assert line.startswith(
-            "date=2024-09-05/part-0.parquet unreadable (parquet: File out of spec"
+            "interactions/date=2024-09-05/part-0.parquet unreadable (parquet: File out of spec"
         )
         store.write(NEW, span_start=t("2024-09-01 00:00"))
     assert ok.load(tmp_path).height == 3
