@@ -133,10 +133,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="NAME",
         help=(
             "a Talkdesk account to fetch (repeatable): each is fetched at the same time, with "
-            "its own job quota, into account=NAME/ in the store, with credentials from "
-            "TALKDESK_<NAME>_CLIENT_ID, TALKDESK_<NAME>_CLIENT_SECRET (optional _REGION, "
-            "_API_URL, _TOKEN_URL; NAME upper-cased, other characters than letters and digits "
-            "as _)"
+            "its own job quota, into the partition interactions/account=NAME/ of the store, "
+            "with credentials from TALKDESK_<NAME>_CLIENT_ID, TALKDESK_<NAME>_CLIENT_SECRET "
+            "(optional _REGION, _API_URL, _TOKEN_URL; NAME upper-cased, other characters than "
+            "letters and digits as _)"
         ),
     )
     parser.add_argument(
