@@ -19,6 +19,7 @@ defaults of :func:`omnikit.resolve_customers`).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Sequence
 
 import polars as pl
@@ -106,8 +107,51 @@ def journeys(
     >>> j.select("path", "switched", "bot_to_human").head()  # doctest: +SKIP
     """
     options = _options(default_region, link_by_name, max_contact_ids)
-    steps = _steps(_with_customers(df, options, "journeys"), gap)
-    return _journey_rows(steps).drop("__has_bot").collect()
+    check_duration(gap, name="gap")
+    lazy = _with_customers(df, options, "journeys")
+    # A LazyFrame (a store) may not fit in memory: it is read in slices of customers, in order,
+    # so the concatenated slices are the journeys of the whole, sorted as they are.
+    parts = [
+        _journey_rows(_steps(lazy.filter(customers), gap)).drop("__has_bot").collect()
+        for customers in (
+            _customer_slices(lazy) if isinstance(df, pl.LazyFrame) else [pl.lit(True)]
+        )
+    ]
+    return pl.concat(parts) if len(parts) > 1 else parts[0]
+
+
+#: How many rows of a LazyFrame :func:`journeys` orders in memory at once (about 4 GiB).
+SLICE_ROWS = 20_000_000
+
+
+def _customer_slices(lazy: pl.LazyFrame, rows: int | None = None) -> list[pl.Expr]:
+    """Filters that split ``lazy`` into consecutive ranges of ``customer_id`` of about
+    ``SLICE_ROWS`` rows each (a single ``True`` when it has no more), from a sample of its
+    customer ids (read on polars' streaming engine, never whole)."""
+    streaming = {"engine": "streaming"}
+    if rows is None:
+        rows = lazy.select(pl.len()).collect(**streaming).item()  # type: ignore[call-overload]
+    slices = -(-rows // SLICE_ROWS)
+    if slices <= 1:
+        return [pl.lit(True)]
+    step = max(1, rows // (slices * 1_000))
+    sample = (
+        lazy.select("customer_id")
+        .with_row_index("__row")
+        .filter(pl.col("__row") % step == 0)
+        .select("customer_id")
+        .collect(**streaming)  # type: ignore[call-overload]
+        .to_series()
+        .sort()
+    )
+    bounds = sorted({sample[len(sample) * k // slices] for k in range(1, slices)})
+    customer = pl.col("customer_id")
+    edges: list[str | None] = [None, *bounds, None]
+    return [
+        (customer >= low if low is not None else pl.lit(True))
+        & (customer < high if high is not None else pl.lit(True))
+        for low, high in itertools.pairwise(edges)
+    ]
 
 
 def _journey_rows(steps: pl.LazyFrame) -> pl.LazyFrame:
@@ -552,7 +596,9 @@ def _with_customers(df: FrameLike, options: dict[str, object], func: str) -> pl.
     schema = df.collect_schema()
     check_columns(schema, _STEP_COLUMNS, func, hint="Pass a canonical frame from ok.load.")
     if "customer_id" in schema.names():
-        nulls = df.lazy().select(pl.col("customer_id").null_count()).collect().item()
+        nulls = (
+            df.lazy().select(pl.col("customer_id").null_count()).collect(engine="streaming").item()
+        )
         if nulls:
             raise ParameterError(
                 f"{func}: customer_id is missing on {nulls} row(s); give every row a customer, or "

@@ -195,6 +195,22 @@ def test_lazy_input_gives_the_same_journeys() -> None:
     assert ok.journeys(df.lazy()).equals(ok.journeys(df))
 
 
+def test_a_lazy_frame_too_large_for_one_slice_gives_the_same_journeys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Thirty customers, several journeys each; read three rows of customers at a time.
+    df = ok.synth_frame(400, seed=7, days=10, timezone="UTC")
+    whole = ok.journeys(df)
+    from omnikit import _journeys
+
+    monkeypatch.setattr(_journeys, "SLICE_ROWS", 37)
+    slices = _journeys._customer_slices(ok.resolve_customers(df.lazy()))
+    assert len(slices) >= 8
+    assert ok.journeys(df.lazy()).equals(whole)
+    resolved = ok.resolve_customers(df).lazy()
+    assert ok.journeys(resolved).equals(whole)
+
+
 def test_the_vendor_sample_journeys(vendor_sample) -> None:
     j = ok.journeys(ok.load(vendor_sample)).sort("started_at")
     # By hand: VOICE customer calls 09-05 03:12, 03:13, 03:20 (one journey, first call MISSED
