@@ -25,13 +25,18 @@ largest resident set of the child and all its descendants (Spark's JVM included)
 psutil every 0.1 s, and for the polars phases also the child's own ``ru_maxrss``. ``--engine
 in-memory`` runs the polars phases on polars' default engine instead, to compare.
 
-Run: ``.venv/bin/python benchmarks/bench_scale.py [--n 100000000] [--no-spark]``; a smoke run:
-``--n 200000``.
+A phase whose processes pass ``--memory-limit`` GiB (default 22: the machine has 24) or run
+longer than ``--timeout`` seconds is stopped and reported ``[FAILED]`` with the steps it
+finished, rather than taking the machine down. ``--only`` runs some of the phases.
+
+Run: ``.venv/bin/python benchmarks/bench_scale.py [--n 100000000] [--no-spark] [--only
+metrics,spark-metrics]``; a smoke run: ``--n 200000``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import math
@@ -125,6 +130,11 @@ def build_store(n: int, store: Path) -> None:
 # -- the phases (each in a child process) -----------------------------------------------------
 
 
+def _finished(times: dict[str, float]) -> None:
+    """Say the steps finished so far (the parent reports them if the phase is stopped)."""
+    print(json.dumps({**times, "__partial": True}), flush=True)
+
+
 def phase_metrics(store: Path, engine: str) -> dict[str, float]:
     import polars as pl
 
@@ -136,6 +146,7 @@ def phase_metrics(store: Path, engine: str) -> dict[str, float]:
             began = time.perf_counter()
             getattr(ok, name)(ok.scan(store))
             times[name] = time.perf_counter() - began
+            _finished(times)
     return times
 
 
@@ -155,6 +166,7 @@ def phase_journeys(store: Path, engine: str) -> dict[str, float]:
         )  # fmt: skip
         resolved = ok.resolve_customers(lazy)
         times["resolve_customers"] = time.perf_counter() - began
+        _finished(times)
         began = time.perf_counter()
         ok.journeys(resolved)
         times["journeys"] = time.perf_counter() - began
@@ -228,6 +240,7 @@ def phase_spark_metrics(store: Path) -> dict[str, float]:
                 }[name]
                 frame.groupBy(*keys).count().toPandas()
             times[name] = time.perf_counter() - began
+            _finished(times)
     finally:
         session.stop()
     return times
@@ -247,6 +260,7 @@ def phase_spark_journeys(store: Path) -> dict[str, float]:
             if hasattr(resolved, "cache"):
                 resolved = resolved.cache()
             times["resolve_customers"] = time.perf_counter() - began
+            _finished(times)
             began = time.perf_counter()
             engines.dispatch("journeys", resolved)
         else:  # no resolution on Spark here: journeys by contact, as an ordered window
@@ -278,9 +292,13 @@ PHASES = {
 }
 
 
-def run_child(phase: str, store: Path, engine: str) -> tuple[dict[str, float], float] | None:
+def run_child(
+    phase: str, store: Path, engine: str, memory_gib: float, timeout: float
+) -> tuple[dict[str, float], float] | None:
     """Run ``phase`` in a fresh process; return its times and peak memory (GiB, tree), or
-    None (said on stdout, with the child's last error line) when it failed."""
+    None (said on stdout, with the child's last error line and the steps it finished) when it
+    failed, or was stopped for passing ``memory_gib`` of memory or ``timeout`` seconds (so that
+    the machine never runs out of memory)."""
     import psutil
 
     env = {
@@ -307,21 +325,39 @@ def run_child(phase: str, store: Path, engine: str) -> tuple[dict[str, float], f
     ]
     for drain in drains:  # the pipes never fill up (Spark's JVM writes to them too)
         drain.start()
+    began = time.perf_counter()
+    stopped = ""
     while child.poll() is None:
         try:
             tree = [process, *process.children(recursive=True)]
             peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
         except psutil.Error:
-            pass
+            tree = []
+        elapsed = time.perf_counter() - began
+        if peak > memory_gib * GIB or elapsed > timeout:
+            stopped = (
+                f"stopped after {elapsed:.0f} s at {peak / GIB:.2f} GiB (limits: "
+                f"{memory_gib:g} GiB, {timeout:.0f} s)"
+            )
+            for p in reversed(tree):
+                with contextlib.suppress(psutil.Error):
+                    p.kill()
+            child.wait()
+            break
         time.sleep(0.1)
     for drain in drains:
         drain.join(timeout=5)
-    if child.returncode != 0:
+    if stopped or child.returncode != 0:
         last = next((line.strip() for line in reversed(errors) if "Error" in line), "")
-        print(f"[FAILED] {phase}: exit status {child.returncode}; {last[:300]}", flush=True)
+        why = stopped or f"exit status {child.returncode}; {last[:300]}"
+        done = [json.loads(line) for line in lines if line.startswith("{")]
+        last_step = done[-1] if done else {}
+        steps = ", ".join(f"{k} {v:.1f} s" for k, v in last_step.items() if k[:2] != "__")
+        print(f"[FAILED] {phase}: {why}; finished: {steps or 'nothing'}", flush=True)
         return None
     report = json.loads(next(line for line in reversed(lines) if line.startswith("{")))
     peak = max(peak, report.pop("__maxrss", 0))
+    report.pop("__partial", None)
     return report, peak / GIB
 
 
@@ -344,6 +380,23 @@ def main() -> None:
         choices=["streaming", "in-memory", "auto"],
         help="polars engine of the metrics and journeys phases (default: streaming)",
     )
+    parser.add_argument(
+        "--only",
+        default="metrics,journeys,spark-metrics,spark-journeys",
+        help="the phases to run, comma-separated (default: all four)",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        type=float,
+        default=22.0,
+        help="GiB: a phase whose processes pass it is stopped and reported (default 22)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=3600.0,
+        help="seconds: a phase running longer is stopped and reported (default 3600)",
+    )
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -361,9 +414,13 @@ def main() -> None:
     size = sum(p.stat().st_size for p in store.rglob("*.parquet"))
     print(f"  ready in {time.perf_counter() - began:.1f} s ({size / GIB:.2f} GiB on disk)")
 
+    only = set(args.only.split(","))
+    limits = (args.memory_limit, args.timeout)
     totals: dict[str, float] = {}
     for phase in ("metrics", "journeys"):
-        result = run_child(phase, store, args.engine)
+        if phase not in only:
+            continue
+        result = run_child(phase, store, args.engine, *limits)
         if result is None:
             continue
         times, peak = result
@@ -375,16 +432,22 @@ def main() -> None:
         return
     how = "omnikit._engines" if _engines() is not None else "plain PySpark count tables"
     for phase in ("metrics", "journeys"):
-        result = run_child(f"spark-{phase}", store, args.engine)
-        if result is None or phase not in totals:
+        if f"spark-{phase}" not in only:
+            continue
+        result = run_child(f"spark-{phase}", store, args.engine, *limits)
+        if result is None:
             continue
         times, peak = result
         for name, seconds in times.items():
             print(f"  spark-{phase:<10} {name:<20} {seconds:8.2f} s")
         spark = sum(times.values())
+        ratio = (
+            f"Spark / polars = {spark / max(totals[phase], 1e-9):.2f}x"
+            if phase in totals
+            else "no polars time in this run to compare"
+        )
         print(
-            f"spark local[2] {phase} ({how}): {spark:.1f} s, peak {peak:.2f} GiB; "
-            f"Spark / polars = {spark / max(totals[phase], 1e-9):.2f}x",
+            f"spark local[2] {phase} ({how}): {spark:.1f} s, peak {peak:.2f} GiB; {ratio}",
             flush=True,
         )
 
