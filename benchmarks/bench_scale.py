@@ -159,7 +159,7 @@ def phase_journeys(store: Path, engine: str) -> dict[str, float]:
     with pl.Config(engine_affinity=engine):
         began = time.perf_counter()
         # Only the columns journeys use: the store's wide text columns stay on disk.
-        lazy = ok.scan(store).select(
+        lazy = _journey_rows_polars(store).select(
             "interaction_id", "start_date_time", "end_date_time", "waiting_time",
             "interaction_type", "interaction_status", "interaction_direction", "agent_type",
             "name", "contact", "contact_id",
@@ -173,7 +173,29 @@ def phase_journeys(store: Path, engine: str) -> dict[str, float]:
     return times
 
 
-def _spark(store: Path):  # type: ignore[no-untyped-def]
+#: ``--journeys-days``: resolve + journeys (polars and Spark) over the store's first days only.
+JOURNEY_DAYS: int | None = None
+
+
+def _journey_cutoff() -> dt.date | None:
+    return None if JOURNEY_DAYS is None else FIRST_DAY + dt.timedelta(days=JOURNEY_DAYS)
+
+
+def _journey_rows_polars(store: Path):  # type: ignore[no-untyped-def]
+    """The rows the journeys phase reads: the whole store (``ok.scan``), or its first days."""
+    import polars as pl
+
+    import omnikit as ok
+    from omnikit._store import table_dir
+
+    cutoff = _journey_cutoff()
+    if cutoff is None:
+        return ok.scan(store)
+    table = pl.scan_parquet(table_dir(store), hive_partitioning=True)
+    return table.filter(pl.col("date") < cutoff).drop("date")
+
+
+def _spark(store: Path, days: bool = False):  # type: ignore[no-untyped-def]
     from pyspark.sql import SparkSession
 
     # Spark's Python workers (Arrow UDFs) run this interpreter, with this omnikit.
@@ -193,7 +215,11 @@ def _spark(store: Path):  # type: ignore[no-untyped-def]
     from omnikit._store import table_dir
 
     # The store's table, as it is; without the partition column, the canonical ones (ok.scan's).
-    frame = session.read.parquet(str(table_dir(store))).drop("date")
+    frame = session.read.parquet(str(table_dir(store)))
+    cutoff = _journey_cutoff() if days else None
+    if cutoff is not None:
+        frame = frame.filter(frame["date"] < cutoff.isoformat())
+    frame = frame.drop("date")
     frame.count()  # the JVM's warm-up and the file listing are not timed
     return session, frame
 
@@ -250,7 +276,7 @@ def phase_spark_journeys(store: Path) -> dict[str, float]:
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    session, frame = _spark(store)
+    session, frame = _spark(store, days=True)
     engines = _engines()
     times = {}
     try:
@@ -307,7 +333,11 @@ def run_child(
         "PYTHONWARNINGS": "ignore::FutureWarning",  # pyspark on pandas 3
     }
     child = subprocess.Popen(
-        [sys.executable, __file__, "--phase", phase, "--store", str(store), "--engine", engine],
+        [
+            *(sys.executable, __file__, "--phase", phase, "--store", str(store)),
+            *("--engine", engine),
+            *(["--journeys-days", str(JOURNEY_DAYS)] if JOURNEY_DAYS is not None else []),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -397,10 +427,17 @@ def main() -> None:
         default=3600.0,
         help="seconds: a phase running longer is stopped and reported (default 3600)",
     )
+    parser.add_argument(
+        "--journeys-days",
+        type=int,
+        help="resolve + journeys (polars and Spark) over the store's first DAYS days only",
+    )
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    global JOURNEY_DAYS
+    JOURNEY_DAYS = args.journeys_days
     if args.phase:  # a child: run one phase, print its times as JSON
         times = PHASES[args.phase](Path(args.store), args.engine)
         maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -414,6 +451,11 @@ def main() -> None:
     size = sum(p.stat().st_size for p in store.rglob("*.parquet"))
     print(f"  ready in {time.perf_counter() - began:.1f} s ({size / GIB:.2f} GiB on disk)")
 
+    if JOURNEY_DAYS is not None:
+        share = min(JOURNEY_DAYS, days_for(args.n)) / days_for(args.n)
+        print(
+            f"  resolve + journeys over the first {JOURNEY_DAYS} days (~{args.n * share:,.0f} rows)"
+        )
     only = set(args.only.split(","))
     limits = (args.memory_limit, args.timeout)
     totals: dict[str, float] = {}
