@@ -548,7 +548,9 @@ def _datetime(column: str, dtype: pl.DataType, timezone: str) -> pl.Expr:
     if isinstance(dtype, pl.Date):
         naive = expr.cast(pl.Datetime("us"))
     elif dtype == pl.String:
-        naive = expr.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False)
+        # No cache: a report's timestamps are nearly all distinct, so a cache of parsed values
+        # only costs (it made the parse 1.6x slower).
+        naive = expr.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False, cache=False)
     else:
         return pl.lit(None, dtype=pl.Datetime("us", timezone))
     return naive.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")

@@ -469,6 +469,22 @@ def test_a_row_whose_field_count_differs_from_the_header_is_a_format_error(
         ok.load(csv_file(tmp_path, body), cache=False)
 
 
+def test_a_short_row_among_rows_whose_last_cell_is_never_null_is_a_format_error(
+    tmp_path: Path,
+) -> None:
+    # polars writes an empty text as "": no cell reads as null, so the reader trusts the rows
+    # without counting commas (a short row is padded with a null, which it sees).
+    rows = [entry(f"i{n}", notes="") for n in range(50)]
+    path = tmp_path / "r.csv"
+    pl.DataFrame(rows).write_csv(path)
+    assert ok.load(path, cache=False)["notes"].null_count() == 50
+    lines = path.read_text().splitlines(keepends=True)
+    lines[31] = lines[31].rsplit(",", 1)[0] + "\n"  # the 31st row loses its last field
+    path.write_text("".join(lines))
+    with pytest.raises(ok.ReportFormatError, match=r"r\.csv, line 32: this row has"):
+        ok.load(path, cache=False)
+
+
 def test_quoted_line_breaks_commas_and_quotes_stay_data_and_blank_lines_are_skipped(
     tmp_path: Path,
 ) -> None:
