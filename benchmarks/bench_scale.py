@@ -206,6 +206,8 @@ def _spark(store: Path, days: bool = False):  # type: ignore[no-untyped-def]
         .appName("omnikit-bench-scale")
         .config("spark.ui.enabled", "false")
         .config("spark.driver.memory", "8g")
+        # Results come back to this process as Arrow: journeys of 30M rows are ~1.5 GiB.
+        .config("spark.driver.maxResultSize", "0")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "8")
         .config("spark.ui.showConsoleProgress", "false")
@@ -379,7 +381,9 @@ def run_child(
         drain.join(timeout=5)
     if stopped or child.returncode != 0:
         last = next((line.strip() for line in reversed(errors) if "Error" in line), "")
-        why = stopped or f"exit status {child.returncode}; {last[:300]}"
+        log = DATA / f"bench_scale-{phase}.stderr.log"
+        log.write_text("".join(errors))
+        why = stopped or f"exit status {child.returncode}; {last[:300]} (stderr: {log})"
         done = [json.loads(line) for line in lines if line.startswith("{")]
         last_step = done[-1] if done else {}
         steps = ", ".join(f"{k} {v:.1f} s" for k, v in last_step.items() if k[:2] != "__")
