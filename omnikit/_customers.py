@@ -408,26 +408,19 @@ def _resolve_lazy(
     streaming engine, each row keeps only its tuple's number (4 bytes), and interaction ids are
     read back for the rows that link to nobody and are named after them."""
     keys = ["contact_id", "contact"] + (["name"] if link_by_name else [])
-    streaming = {"engine": "streaming"}
     rows = lazy.select(_clean(keys))
-    tuples = rows.unique().collect(**streaming).with_row_index("__t")  # type: ignore[call-overload]
+    tuples = rows.unique().collect(engine="streaming").with_row_index("__t")
     numbered = (
         rows.with_row_index("__row")
         .join(tuples.lazy(), on=keys, how="left", nulls_equal=True)
         .select("__row", "__t")
-        .collect(**streaming)  # type: ignore[call-overload]
+        .collect(engine="streaming")
     )
     row_tuple = np.empty(numbered.height, dtype=np.uint32)
     row_tuple[numbered["__row"].to_numpy()] = numbered["__t"].to_numpy()
     del numbered
-    contacts = _contact_keys(tuples["contact"], default_region, hashed=True)
-    names = _name_keys(tuples["name"]) if link_by_name else None
-    long = _identifiers(tuples, contacts, names)
-    others = _other_identities(
-        lazy.select(_clean(("contact_id", "contact", "name"))), contacts, link_by_name
-    )
-    linking = _guarded(long, others, max_contact_ids, explain=False)
-    del long, others, contacts
+    every_row = lazy.select(_clean(("contact_id", "contact", "name")))
+    linking = _guarded_tuples(tuples, every_row, default_region, link_by_name, max_contact_ids)
 
     def own_rows(wanted: np.ndarray) -> pl.DataFrame:
         picked = pl.LazyFrame({"__row": wanted.astype(np.uint32)})
@@ -439,7 +432,7 @@ def _resolve_lazy(
                 pl.col("interaction_id").cast(pl.String),
                 pl.when(pl.col("interaction_id").is_null()).then(_content(lazy)).alias("__content"),
             )
-            .collect(**streaming)  # type: ignore[call-overload]
+            .collect(engine="streaming")
             .sort("__row")
             .drop("__row")
         )
@@ -655,11 +648,28 @@ def _guarded_identifiers(
     with ``explain``, all of them with ``contact_ids, identities`` and ``blocked_by`` (an index
     into ``BLOCKED_BY``; null when the identifier links)."""
     tuples = _tuples(ids, link_by_name)
+    guarded = _guarded_tuples(
+        tuples, ids, default_region, link_by_name, max_contact_ids, explain=explain
+    )
+    return tuples, guarded
+
+
+def _guarded_tuples(
+    tuples: pl.DataFrame,
+    ids: pl.DataFrame | pl.LazyFrame,
+    default_region: str | None,
+    link_by_name: bool,
+    max_contact_ids: int | None,
+    *,
+    explain: bool = False,
+) -> pl.DataFrame:
+    """The identifiers of ``tuples`` (``__t`` and the identifier columns), guarded against the
+    rows they come from (``ids``: ``contact_id, contact, name`` of every row, eager or lazy)."""
     contacts = _contact_keys(tuples["contact"], default_region, hashed=True)
     names = _name_keys(tuples["name"]) if link_by_name else None
     long = _identifiers(tuples, contacts, names)
     others = _other_identities(ids, contacts, link_by_name)
-    return tuples, _guarded(long, others, max_contact_ids, explain=explain)
+    return _guarded(long, others, max_contact_ids, explain=explain)
 
 
 def _identifiers(

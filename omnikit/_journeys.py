@@ -124,13 +124,11 @@ def journeys(
 SLICE_ROWS = 20_000_000
 
 
-def _customer_slices(lazy: pl.LazyFrame, rows: int | None = None) -> list[pl.Expr]:
+def _customer_slices(lazy: pl.LazyFrame) -> list[pl.Expr]:
     """Filters that split ``lazy`` into consecutive ranges of ``customer_id`` of about
     ``SLICE_ROWS`` rows each (a single ``True`` when it has no more), from a sample of its
     customer ids (read on polars' streaming engine, never whole)."""
-    streaming = {"engine": "streaming"}
-    if rows is None:
-        rows = lazy.select(pl.len()).collect(**streaming).item()  # type: ignore[call-overload]
+    rows = lazy.select(pl.len()).collect(engine="streaming").item()
     slices = -(-rows // SLICE_ROWS)
     if slices <= 1:
         return [pl.lit(True)]
@@ -140,7 +138,7 @@ def _customer_slices(lazy: pl.LazyFrame, rows: int | None = None) -> list[pl.Exp
         .with_row_index("__row")
         .filter(pl.col("__row") % step == 0)
         .select("customer_id")
-        .collect(**streaming)  # type: ignore[call-overload]
+        .collect(engine="streaming")
         .to_series()
         .sort()
     )
