@@ -75,7 +75,7 @@ import scipy.sparse
 from scipy.sparse.csgraph import connected_components
 
 from . import _engines
-from ._errors import ParameterError
+from ._errors import OmnikitError, ParameterError
 
 __all__ = ["PLACEHOLDER_CONTACTS", "customer_links", "resolve_customers"]
 
@@ -404,23 +404,47 @@ def _resolve_lazy(
     """The ``customer_id`` of every row of ``lazy``, in row order, without holding its rows.
 
     The same resolution as ``_resolve(_identifier_frame(lazy), ...)``, for inputs that may not
-    fit in memory (a store of years): the distinct identifier tuples are collected on polars'
-    streaming engine, each row keeps only its tuple's number (4 bytes), and interaction ids are
-    read back for the rows that link to nobody and are named after them."""
-    keys = ["contact_id", "contact"] + (["name"] if link_by_name else [])
-    rows = lazy.select(_clean(keys))
+    fit in memory (a store of years), with every text replaced by a number as early as possible:
+
+    1. each identifier column's distinct texts are read (polars' streaming engine) and given a
+       64-bit hash that tells them apart (``_telling_seed``); a row is then its tuple of hashes,
+       and rows are numbered by their distinct tuple (4 bytes a row);
+    2. every identifier (contact id, phone, e-mail, name key) becomes a node number, numbered in
+       the order of its kind and text, so that the smallest number of a customer is the smallest
+       identifier the eager path names it after (``_nodes``);
+    3. the guard and the components run on those numbers; interaction ids and row content are
+       read back only for the rows that link to nobody.
+    """
+    every_row = lazy.select(_clean(("contact_id", "contact", "name")))
+    columns = ["contact_id", "contact"] + (["name"] if link_by_name else [])
+    distinct = {
+        c: every_row.select(c).filter(pl.col(c).is_not_null()).unique()
+        .collect(engine="streaming").to_series()
+        for c in columns
+    }  # fmt: skip
+    seeds = {c: _telling_seed(distinct[c]) for c in columns}
+    hashed = [_hashed(pl.col(c), seeds[c]) for c in columns]
+    rows = every_row.select(hashed)
     tuples = rows.unique().collect(engine="streaming").with_row_index("__t")
     numbered = (
         rows.with_row_index("__row")
-        .join(tuples.lazy(), on=keys, how="left", nulls_equal=True)
+        .join(tuples.lazy(), on=columns, how="left", nulls_equal=True)
         .select("__row", "__t")
         .collect(engine="streaming")
     )
     row_tuple = np.empty(numbered.height, dtype=np.uint32)
     row_tuple[numbered["__row"].to_numpy()] = numbered["__t"].to_numpy()
+    n_tuples = tuples.height
     del numbered
-    every_row = lazy.select(_clean(("contact_id", "contact", "name")))
-    linking = _guarded_tuples(tuples, every_row, default_region, link_by_name, max_contact_ids)
+
+    text, cids, contacts, names = _nodes(distinct, seeds, default_region, link_by_name)
+    del distinct
+    long = _coded_identifiers(tuples, cids, contacts, names)
+    del tuples, cids
+    others = _coded_others(every_row, contacts, seeds["contact"], names is not None, text)
+    del contacts, names
+    linking = _guarded(long, others, max_contact_ids, explain=False)
+    del long, others
 
     def own_rows(wanted: np.ndarray) -> pl.DataFrame:
         picked = pl.LazyFrame({"__row": wanted.astype(np.uint32)})
@@ -437,7 +461,131 @@ def _resolve_lazy(
             .drop("__row")
         )
 
-    return _components(row_tuple, tuples.height, linking, own_rows)
+    return _components(row_tuple, n_tuples, linking, own_rows, text=text)
+
+
+#: Seeds tried in turn for a 64-bit hash that tells a column's distinct texts apart (one in
+#: about 10,000 columns of 60 million texts needs a second).
+_SEEDS = tuple(range(8))
+
+
+def _telling_seed(texts: pl.Series) -> int:
+    """A seed whose 64-bit hash (``Series.hash``) differs for every one of the distinct,
+    non-null ``texts``: joining on those hashes meets exactly what joining on the texts does."""
+    for seed in _SEEDS:
+        if texts.hash(seed).n_unique() == texts.len():
+            return seed
+    raise OmnikitError(  # pragma: no cover - 8 independent 64-bit collisions
+        f"no 64-bit hash tells the {texts.len():,} distinct {texts.name} values apart"
+    )
+
+
+def _hashed(text: pl.Expr, seed: int) -> pl.Expr:
+    """The hash of each text (``_telling_seed``); a missing text stays missing (its hash could
+    be a text's)."""
+    return pl.when(text.is_not_null()).then(text.hash(seed))
+
+
+def _nodes(
+    distinct: dict[str, pl.Series],
+    seeds: dict[str, int],
+    default_region: str | None,
+    link_by_name: bool,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame | None]:
+    """Number every identifier of the distinct texts of each column (``_resolve_lazy``).
+
+    Returns the identifiers (``text``: ``kind, key`` of each node, in node order) and, keyed
+    by a text's hash (``h``), its node: contact ids (``h, node``), contacts (``h, kind, node,
+    placeholder``) and, with ``link_by_name``, names (``h, node``). Nodes are numbered in the
+    order of ``(kind, text)``: within a kind, the smaller number has the smaller text."""
+    cid = distinct["contact_id"]
+    parts = [
+        pl.DataFrame({"h": cid.hash(seeds["contact_id"]), "key": cid}).with_columns(
+            kind=pl.lit(_KIND_CONTACT_ID, pl.Int8), placeholder=pl.lit(False)
+        ),
+        _contact_keys(distinct["contact"], default_region).select(
+            h=pl.col("contact").hash(seeds["contact"]), key="key", kind="kind",
+            placeholder="placeholder",
+        ),
+    ]  # fmt: skip
+    if link_by_name:
+        parts.append(
+            _name_keys(distinct["name"]).select(
+                h=pl.col("name").hash(seeds["name"]),
+                key="key",
+                kind=pl.lit(_KIND_NAME, pl.Int8),
+                placeholder=pl.lit(False),
+            )
+        )
+    frame = pl.concat(parts, how="diagonal_relaxed").with_row_index("__i")
+    del parts
+    order = frame.select("__i", "kind", "key").sort("kind", "key")
+    new = (pl.col("kind") != pl.col("kind").shift()) | (pl.col("key") != pl.col("key").shift())
+    order = order.with_columns(node=(new.fill_null(True).cum_sum() - 1).cast(pl.UInt32))
+    text = order.filter(new.fill_null(True)).select("kind", "key")
+    node = np.empty(frame.height, dtype=np.uint32)
+    node[order["__i"].to_numpy()] = order["node"].to_numpy()
+    del order
+    frame = frame.select("h", "kind", "placeholder", node=pl.Series(node))
+    kind = pl.col("kind")
+    cids = frame.filter(kind == _KIND_CONTACT_ID).select("h", "node")
+    contacts = frame.filter((kind == _KIND_EMAIL) | (kind == _KIND_PHONE))
+    names = frame.filter(kind == _KIND_NAME).select("h", "node") if link_by_name else None
+    return text, cids, contacts, names
+
+
+def _coded_identifiers(
+    tuples: pl.DataFrame, cids: pl.DataFrame, contacts: pl.DataFrame, names: pl.DataFrame | None
+) -> pl.DataFrame:
+    """Long frame ``__t, kind, key, cid, placeholder`` (as ``_identifiers``) of hashed tuples
+    (``_resolve_lazy``): ``key`` is the identifier's node and ``cid`` the tuple's contact id's."""
+    coded = (
+        tuples.lazy()
+        .join(cids.lazy().rename({"h": "contact_id", "node": "cid"}), on="contact_id", how="left")
+        .drop("contact_id")
+    )
+    parts = [
+        coded.filter(pl.col("cid").is_not_null()).select(
+            "__t", kind=pl.lit(_KIND_CONTACT_ID, pl.Int8), key="cid", cid="cid",
+            placeholder=pl.lit(False),
+        ),
+        coded.join(contacts.lazy().rename({"h": "contact"}), on="contact", how="inner").select(
+            "__t", "kind", key="node", cid="cid", placeholder="placeholder"
+        ),
+    ]  # fmt: skip
+    if names is not None:
+        parts.append(
+            coded.join(names.lazy().rename({"h": "name"}), on="name", how="inner").select(
+                "__t", kind=pl.lit(_KIND_NAME, pl.Int8), key="node", cid="cid",
+                placeholder=pl.lit(False),
+            )
+        )  # fmt: skip
+    return pl.concat(parts).collect()
+
+
+def _coded_others(
+    every_row: pl.LazyFrame,
+    contacts: pl.DataFrame,
+    seed: int,
+    link_by_name: bool,
+    text: pl.DataFrame,
+) -> pl.DataFrame:
+    """``_other_identities`` of the streaming path: ``kind, key, others`` with node keys."""
+    rows = _identity_rows(every_row)
+    pairs = (
+        rows.with_columns(h=_hashed(pl.col("contact"), seed))
+        .join(contacts, on="h", how="inner")
+        .filter(~pl.col("placeholder"))
+        .join(_name_keys(rows["name"]).rename({"key": "name_key"}), on="name", how="inner")
+        .select("kind", key="node", name_key="name_key")
+        .unique()
+    )
+    name_nodes = None
+    if link_by_name:
+        name_nodes = (
+            text.with_row_index("node").filter(pl.col("kind") == _KIND_NAME).select("key", "node")
+        )
+    return _other_identities(pairs, link_by_name, name_nodes)
 
 
 def _tuples(ids: pl.DataFrame, link_by_name: bool) -> pl.DataFrame:
@@ -668,7 +816,7 @@ def _guarded_tuples(
     contacts = _contact_keys(tuples["contact"], default_region, hashed=True)
     names = _name_keys(tuples["name"]) if link_by_name else None
     long = _identifiers(tuples, contacts, names)
-    others = _other_identities(ids, contacts, link_by_name)
+    others = _other_identities(_identity_pairs(ids, contacts), link_by_name)
     return _guarded(long, others, max_contact_ids, explain=explain)
 
 
@@ -704,18 +852,22 @@ def _identifiers(
 
 
 def _other_identities(
-    ids: pl.DataFrame | pl.LazyFrame, contacts: pl.DataFrame, link_by_name: bool
+    pairs: pl.DataFrame, link_by_name: bool, name_nodes: pl.DataFrame | None = None
 ) -> pl.DataFrame:
     """``kind, key, others``: on rows without a contact id, the distinct names seen with each
     phone and email (and, with ``link_by_name``, the distinct phones and emails seen with each
-    name). With its contact ids, this is what the hub guard counts."""
-    pairs = _identity_pairs(ids, contacts)
+    name), counted from their distinct ``pairs`` (``_identity_pairs``). With its contact ids,
+    this is what the hub guard counts. ``name_nodes`` (``key, node``) numbers the name keys
+    (the streaming path, ``_resolve_lazy``)."""
     parts = [pairs.group_by("kind", "key").agg(others=pl.len())]
     if link_by_name:
+        names = pairs.group_by("name_key").agg(others=pl.len())
+        if name_nodes is not None:
+            names = names.join(name_nodes, left_on="name_key", right_on="key", how="inner").select(
+                name_key="node", others="others"
+            )
         parts.append(
-            pairs.group_by("name_key")
-            .agg(others=pl.len())
-            .select(kind=pl.lit(_KIND_NAME, pl.Int8), key="name_key", others="others")
+            names.select(kind=pl.lit(_KIND_NAME, pl.Int8), key="name_key", others="others")
         )
     return pl.concat(parts).with_columns(pl.col("others").cast(pl.UInt32))
 
@@ -723,7 +875,19 @@ def _other_identities(
 def _identity_pairs(ids: pl.DataFrame | pl.LazyFrame, contacts: pl.DataFrame) -> pl.DataFrame:
     """``kind, key, name_key``: distinct (phone or email, name) pairs of rows without a contact
     id (placeholders left out), from which ``_other_identities`` counts."""
-    rows = (
+    rows = _identity_rows(ids)
+    return (
+        _with_contact_keys(rows, contacts)
+        .filter(~pl.col("placeholder"))
+        .join(_name_keys(rows["name"]).rename({"key": "name_key"}), on="name", how="inner")
+        .select("kind", "key", "name_key")
+        .unique()
+    )
+
+
+def _identity_rows(ids: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """The distinct ``contact, name`` of rows without a contact id that have both."""
+    return (
         ids.lazy()
         .filter(
             pl.col("contact_id").is_null()
@@ -733,13 +897,6 @@ def _identity_pairs(ids: pl.DataFrame | pl.LazyFrame, contacts: pl.DataFrame) ->
         .select("contact", "name")
         .unique()
         .collect(engine="streaming")
-    )
-    return (
-        _with_contact_keys(rows, contacts)
-        .filter(~pl.col("placeholder"))
-        .join(_name_keys(rows["name"]).rename({"key": "name_key"}), on="name", how="inner")
-        .select("kind", "key", "name_key")
-        .unique()
     )
 
 
@@ -1194,10 +1351,13 @@ def _components(
     n_tuples: int,
     linking: pl.DataFrame,
     own_rows: Callable[[np.ndarray], pl.DataFrame],
+    *,
+    text: pl.DataFrame | None = None,
 ) -> pl.Series:
     """The ``customer_id`` of every row from its tuple (``row_tuple``, a tuple number per row)
     and the tuples' ``linking`` identifiers (``__t, kind, key``). ``own_rows(rows)`` gives the
-    ``interaction_id, __content`` of the given rows (ascending), for those that link to nobody."""
+    ``interaction_id, __content`` of the given rows (ascending), for those that link to nobody.
+    With ``text``, keys are node numbers (``_nodes``) and ``text["key"][node]`` their texts."""
     # One group-by numbers the distinct identifiers (``node``) and lists the tuples of each.
     grouped = linking.group_by("kind", "key").agg("__t").with_row_index("node")
     nodes = grouped.select("node", "kind", "key")
@@ -1224,10 +1384,11 @@ def _components(
         .group_by("label")
         .agg(pl.col("kind").first(), pl.col("key").min())
         .sort("label")
-        .select(pl.format("{}:{}", "kind", "key"))
-        .to_series()
     )
-    del nodes
+    if text is not None:
+        smallest = smallest.with_columns(key=text["key"].gather(smallest["key"]))
+    names = _pseudonyms(smallest.select(pl.format("{}:{}", "kind", "key")).to_series().to_list())
+    del nodes, smallest
     # A tuple's component, or -1 when it has no linking identifier.
     component = np.full(n_tuples, -1, dtype=np.int64)
     component[anchor < k] = labels[anchor[anchor < k]]
@@ -1236,7 +1397,7 @@ def _components(
     own_row = np.flatnonzero(index < 0)
     own_key, own_keys = _own_keys(own_rows(own_row))
     index[own_row] = n_comp + own_key
-    names = _pseudonyms(smallest.to_list() + own_keys)
+    names += _pseudonyms(own_keys)
     return pl.Series("customer_id", names, dtype=pl.String).gather(index)
 
 
