@@ -120,8 +120,8 @@ def journeys(
     return pl.concat(parts) if len(parts) > 1 else parts[0]
 
 
-#: How many rows of a LazyFrame :func:`journeys` orders in memory at once (about 4 GiB).
-SLICE_ROWS = 20_000_000
+#: How many rows of a LazyFrame :func:`journeys` orders in memory at once (about 3 GiB).
+SLICE_ROWS = 10_000_000
 
 
 def _customer_slices(lazy: pl.LazyFrame) -> list[pl.Expr]:

@@ -63,3 +63,51 @@ def test_colliding_hashes_fall_back_to_the_strings(monkeypatch: pytest.MonkeyPat
     assert ok.resolve_customers(df)["customer_id"].equals(expected)
     assert ok.customer_links(df).equals(expected_links)
     assert expected.n_unique() == 5  # i0/i1/i7 (phone, k1, k2), i2/i8 (e-mail, k2), 3 alone
+
+
+@pytest.mark.parametrize("link_by_name", [False, True])
+def test_a_store_is_resolved_on_the_next_seed_when_one_hash_collides(
+    monkeypatch: pytest.MonkeyPatch, link_by_name: bool
+) -> None:
+    df = frame()
+    expected = ok.resolve_customers(df, link_by_name=link_by_name)
+    real = pl.Series.hash
+    tried: list[int] = []
+
+    def colliding(self: pl.Series, seed: int = 0, *args: object, **kwargs: object) -> pl.Series:
+        tried.append(seed)
+        hashes = real(self, seed, *args, **kwargs)
+        return hashes * 0 if seed == 0 else hashes  # the first seed tells nothing apart
+
+    monkeypatch.setattr(pl.Series, "hash", colliding)
+    lazy = ok.resolve_customers(df.lazy(), link_by_name=link_by_name).collect()
+    assert 1 in tried  # the codes were made with the next seed, and the rows hashed with it
+    assert lazy.equals(expected)
+
+
+def test_tuples_of_hashes_are_numbered_like_tuples_of_texts() -> None:
+    rows = pl.DataFrame(
+        {
+            "contact_id": ["a", None, "a", "b", None, "a", "a", None],
+            "contact": ["x", "y", "x", None, "y", "y", "y", None],
+            "name": ["n", "n", "m", None, "n", "n", None, None],
+        }
+    )
+    hashing = {c: _customers._TextHashes(rows[c].drop_nulls().unique()) for c in rows.columns}
+    hashes = rows.select(hashing[c].hashed(pl.col(c)) for c in rows.columns)
+    row_tuple, tuples = _customers._number_tuples(hashes)
+    # Rows share a number exactly when they share the tuple of texts.
+    texts = list(rows.iter_rows())
+    assert len(set(texts)) == tuples.height == len(set(row_tuple.tolist()))
+    for i in range(rows.height):
+        for j in range(rows.height):
+            assert (row_tuple[i] == row_tuple[j]) == (texts[i] == texts[j])
+    # Each tuple's hashes are its texts' hashes; a missing text has none.
+    assert tuples["__t"].to_list() == list(range(tuples.height))
+    for i, tuple_number in enumerate(row_tuple.tolist()):
+        for c in rows.columns:
+            hashed = tuples[c][tuple_number]
+            value = rows[c][i]
+            assert (hashed is None) == (value is None)
+            if value is not None:
+                assert hashed == hashing[c].of(pl.Series([value]))[0]
