@@ -487,15 +487,16 @@ class _TextHashes:
         return texts.hash(self.seed)
 
 
-def _number_tuples(hashes: pl.DataFrame) -> tuple[np.ndarray, pl.DataFrame]:
-    """Number the distinct tuples of the rows' hashed identifiers (``hashes``): each row's tuple
-    number (``uint32``) and the tuples (``__t`` and the hashes, null when missing).
+def _number_tuples(rows: pl.DataFrame) -> tuple[np.ndarray, pl.DataFrame]:
+    """Number the distinct ``rows`` (of the rows' hashed identifiers, or of identifiers) in
+    their sorted order: each row's number (``uint32``) and the distinct rows (``__t`` and the
+    columns, a missing value its own value).
 
-    The rows are sorted by their hashes (polars' multi-threaded sort); a tuple starts where a
-    hash differs from the row before."""
-    columns = hashes.columns
-    order = hashes.with_row_index("__row").sort(columns)
-    del hashes
+    The rows are sorted (polars' multi-threaded sort); a new one starts where a value differs
+    from the row before."""
+    columns = rows.columns
+    order = rows.with_row_index("__row").sort(columns)
+    del rows
     new = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift()) for c in columns)
     new = new | (pl.int_range(pl.len()) == 0)
     order = order.with_columns(__new=new)
@@ -545,16 +546,11 @@ def _nodes(
                 placeholder=pl.lit(False),
             )
         )
-    frame = pl.concat(parts, how="diagonal_relaxed").with_row_index("__i")
+    frame = pl.concat(parts, how="diagonal_relaxed")
     del parts
-    order = frame.select("__i", "kind", "key").sort("kind", "key")
-    new = (pl.col("kind") != pl.col("kind").shift()) | (pl.col("key") != pl.col("key").shift())
-    order = order.with_columns(node=(new.fill_null(True).cum_sum() - 1).cast(pl.UInt32))
-    text = order.filter(new.fill_null(True)).select("kind", "key")
-    node = np.empty(frame.height, dtype=np.uint32)
-    node[order["__i"].to_numpy()] = order["node"].to_numpy()
-    del order
+    node, text = _number_tuples(frame.select("kind", "key"))
     frame = frame.select("h", "kind", "placeholder", node=pl.Series(node))
+    text = text.drop("__t")
     kind = pl.col("kind")
     cids = frame.filter(kind == _KIND_CONTACT_ID).select("h", "node")
     contacts = frame.filter((kind == _KIND_EMAIL) | (kind == _KIND_PHONE))
@@ -1422,7 +1418,7 @@ def _components(
     )
     if text is not None:
         smallest = smallest.with_columns(key=text["key"].gather(smallest["key"]))
-    names = _pseudonyms(smallest.select(pl.format("{}:{}", "kind", "key")).to_series().to_list())
+    keys = smallest.select(pl.format("{}:{}", "kind", "key")).to_series().to_list()
     del nodes, smallest
     # A tuple's component, or -1 when it has no linking identifier.
     component = np.full(n_tuples, -1, dtype=np.int64)
@@ -1432,7 +1428,7 @@ def _components(
     own_row = np.flatnonzero(index < 0)
     own_key, own_keys = _own_keys(own_rows(own_row))
     index[own_row] = n_comp + own_key
-    names += _pseudonyms(own_keys)
+    names = _pseudonyms(keys + own_keys)  # all at once: a collision of any two is seen
     return pl.Series("customer_id", names, dtype=pl.String).gather(index)
 
 
