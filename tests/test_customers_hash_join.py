@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from typing import Any
+
 import polars as pl
 import pytest
 
@@ -111,3 +114,45 @@ def test_tuples_of_hashes_are_numbered_like_tuples_of_texts() -> None:
             assert (hashed is None) == (value is None)
             if value is not None:
                 assert hashed == hashing[c].of(pl.Series([value]))[0]
+
+
+def test_customer_ids_never_merge_when_their_short_digests_collide(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One customer linked by a contact id and one row that links to nobody (named after its
+    # interaction id): every 8-byte digest is made the same, so only the 32-byte ones tell the
+    # two apart, and they must be used for both, in the eager and the streaming path alike.
+    df = pl.DataFrame(
+        {
+            "interaction_id": ["a", "b", "c"],
+            "contact": [None, None, "https://shop.example"],
+            "contact_id": ["k1", "k1", None],
+            "name": [None, None, None],
+        },
+        schema=dict.fromkeys(("interaction_id", "contact", "contact_id", "name"), pl.String),
+    )
+    real = hashlib.blake2b
+
+    class Constant:
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def copy(self) -> Constant:
+            return Constant(self.inner.copy())
+
+        def update(self, data: bytes) -> None:
+            self.inner.update(data)
+
+        def hexdigest(self) -> str:
+            return "0" * 16
+
+    def colliding(*args: Any, digest_size: int = 64, **kwargs: Any) -> Any:
+        digest = real(*args, digest_size=digest_size, **kwargs)
+        return Constant(digest) if digest_size == 8 else digest
+
+    monkeypatch.setattr(hashlib, "blake2b", colliding)
+    eager = ok.resolve_customers(df)["customer_id"]
+    lazy = ok.resolve_customers(df.lazy()).collect()["customer_id"]
+    assert eager.to_list() == lazy.to_list()
+    assert eager[0] == eager[1] != eager[2]
+    assert len(eager[2]) == 2 + 64  # "C-" and the 32-byte digest
