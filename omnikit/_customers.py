@@ -824,28 +824,11 @@ def _guarded_identifiers(
     with ``explain``, all of them with ``contact_ids, identities`` and ``blocked_by`` (an index
     into ``BLOCKED_BY``; null when the identifier links)."""
     tuples = _tuples(ids, link_by_name)
-    guarded = _guarded_tuples(
-        tuples, ids, default_region, link_by_name, max_contact_ids, explain=explain
-    )
-    return tuples, guarded
-
-
-def _guarded_tuples(
-    tuples: pl.DataFrame,
-    ids: pl.DataFrame | pl.LazyFrame,
-    default_region: str | None,
-    link_by_name: bool,
-    max_contact_ids: int | None,
-    *,
-    explain: bool = False,
-) -> pl.DataFrame:
-    """The identifiers of ``tuples`` (``__t`` and the identifier columns), guarded against the
-    rows they come from (``ids``: ``contact_id, contact, name`` of every row, eager or lazy)."""
     contacts = _contact_keys(tuples["contact"], default_region, hashed=True)
     names = _name_keys(tuples["name"]) if link_by_name else None
     long = _identifiers(tuples, contacts, names)
     others = _other_identities(_identity_pairs(ids, contacts), link_by_name)
-    return _guarded(long, others, max_contact_ids, explain=explain)
+    return tuples, _guarded(long, others, max_contact_ids, explain=explain)
 
 
 def _identifiers(
@@ -903,7 +886,7 @@ def _other_identities(
 def _identity_pairs(ids: pl.DataFrame | pl.LazyFrame, contacts: pl.DataFrame) -> pl.DataFrame:
     """``kind, key, name_key``: distinct (phone or email, name) pairs of rows without a contact
     id (placeholders left out), from which ``_other_identities`` counts."""
-    rows = _identity_rows(ids)
+    rows = _identity_columns(ids).unique().collect(engine="streaming")
     return (
         _with_contact_keys(rows, contacts)
         .filter(~pl.col("placeholder"))
@@ -911,11 +894,6 @@ def _identity_pairs(ids: pl.DataFrame | pl.LazyFrame, contacts: pl.DataFrame) ->
         .select("kind", "key", "name_key")
         .unique()
     )
-
-
-def _identity_rows(ids: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    """The distinct ``contact, name`` of rows without a contact id that have both."""
-    return _identity_columns(ids).unique().collect(engine="streaming")
 
 
 def _identity_columns(ids: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
